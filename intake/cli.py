@@ -1,0 +1,185 @@
+"""The command line: parse arguments, call the service, print; errors as one sentence.
+
+`smat-intake [--config PATH] COMMAND …`; PATH defaults to $SMAT_INTAKE_CONFIG, else
+./config.toml (interface.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from intake import __version__, config
+from intake.errors import IntakeError, NotFound
+from intake.service import Service, run
+from intake.store import queries
+from intake.store.db import make_engine, upgrade
+from intake.views import item_text, item_to_dict, items_table
+
+STATUSES = ("received", "in_review", "queried", "escalated", "approved", "posted", "rejected", "withdrawn", "open", "actioned", "answered", "quarantined")
+KINDS = ("draft", "report", "enquiry")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; `--help` on it and on each command documents the interface."""
+    parser = argparse.ArgumentParser(
+        prog="smat-intake",
+        description="The review desk behind the council's smat.info address: drafts, reports and questions "
+        "arrive by email, are kept and queued, acknowledged, and sent to SMAT for review.",
+        epilog="The config file defaults to $SMAT_INTAKE_CONFIG, else ./config.toml; see config.example.toml.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="the TOML config file (default: $SMAT_INTAKE_CONFIG or ./config.toml)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log more detail")
+    parser.add_argument("--version", action="version", version=f"smat-intake {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    commands.add_parser("init", help="create or upgrade the database to the newest migration; safe to run again")
+
+    p = commands.add_parser(
+        "run", help="the service: IMAP (IDLE or polling), the SMTP/LMTP listener, outbox delivery and scheduled jobs"
+    )
+    p.add_argument("--backlog", action="store_true", help="also take in mail that was in the mailbox before the first run")
+
+    p = commands.add_parser("poll", help="one pass over the IMAP mailbox, then deliver the outbox")
+    p.add_argument("--once", action="store_true", required=True, help="one pass, then exit (required)")
+    p.add_argument("--backlog", action="store_true", help="also take in mail that was in the mailbox before the first run")
+
+    commands.add_parser("deliver", help="deliver what waits in the outbox now")
+
+    p = commands.add_parser("items", help="list items, newest first")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.add_argument("--status", choices=STATUSES, help="only items in this state")
+    p.add_argument("--kind", choices=KINDS, help="only drafts, reports or enquiries")
+
+    p = commands.add_parser("show", help="one item with its whole history")
+    p.add_argument("ref", metavar="REF", help="the item's reference, e.g. SMAT-2026-0042")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = commands.add_parser("ingest", help="take in one message from a file (or - for standard input), as if it had arrived by mail")
+    p.add_argument("file", metavar="FILE.eml", help="the raw message")
+    return parser
+
+
+def config_path(arg: str | None) -> Path:
+    """--config, else $SMAT_INTAKE_CONFIG, else ./config.toml."""
+    return Path(arg or os.environ.get("SMAT_INTAKE_CONFIG") or "config.toml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `smat-intake` and `python -m intake`; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not args.verbose:
+        for noisy in ("apscheduler", "mail.log", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = config.load(config_path(args.config))
+        return COMMANDS[args.command](settings, args)
+    except IntakeError as exc:
+        print(f"smat-intake: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, config.ConfigError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_init(settings: config.Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        revision = upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database ready at revision {revision}: {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def _with_service(action: Callable[[Service, argparse.Namespace], int]) -> Callable[[config.Settings, argparse.Namespace], int]:
+    def command(settings: config.Settings, args: argparse.Namespace) -> int:
+        service = Service.build(settings, logging.getLogger("intake"))
+        try:
+            return action(service, args)
+        finally:
+            service.close()
+
+    return command
+
+
+def cmd_run(service: Service, args: argparse.Namespace) -> int:
+    run(service, backlog=args.backlog)
+    return 0
+
+
+def cmd_poll(service: Service, args: argparse.Namespace) -> int:
+    source = service.imap_source()
+    if source is None:
+        raise IntakeError(f"{service.settings.path}: [imap] is not configured, so there is no mailbox to poll.")
+    report = source.poll_once(backlog=args.backlog)
+    delivery = service.deliver()
+    print(
+        f"took in {report.taken} message(s), {report.duplicates} already known, moved {report.moved}; "
+        f"sent {delivery.sent} message(s)"
+        + (f", {delivery.waiting} waiting for the relay" if delivery.waiting else "")
+        + (f"; left {report.left_alone} older message(s) alone (use --backlog to take them in)" if report.left_alone else "")
+    )
+    return 0
+
+
+def cmd_deliver(service: Service, args: argparse.Namespace) -> int:
+    report = service.deliver()
+    print(f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}, waiting {report.waiting}")
+    return 1 if report.problem else 0
+
+
+def cmd_items(service: Service, args: argparse.Namespace) -> int:
+    tz = service.settings.council.tz
+    with service.sessions() as session:
+        items = queries.list_items(session, status=args.status, kind=args.kind)
+        if args.json:
+            print(json.dumps([item_to_dict(item, tz) for item in items], indent=2, ensure_ascii=False))
+        else:
+            print(items_table(items, tz))
+    return 0
+
+
+def cmd_show(service: Service, args: argparse.Namespace) -> int:
+    tz = service.settings.council.tz
+    with service.sessions() as session:
+        item = queries.get_item(session, args.ref)
+        if item is None:
+            raise NotFound(f"there is no item {args.ref.strip().upper()}; `smat-intake items` lists them")
+        if args.json:
+            print(json.dumps(item_to_dict(item, tz, history=True), indent=2, ensure_ascii=False))
+        else:
+            print(item_text(item, tz))
+    return 0
+
+
+def cmd_ingest(service: Service, args: argparse.Namespace) -> int:
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise IntakeError(f"{args.file}: cannot be read ({exc.strerror}).") from None
+    outcome = service.ingest(raw, "file")
+    service.deliver()
+    print(f"{outcome.classification}{' ' + outcome.ref if outcome.ref else ''}: {outcome.reason}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "run": _with_service(cmd_run),
+    "poll": _with_service(cmd_poll),
+    "deliver": _with_service(cmd_deliver),
+    "items": _with_service(cmd_items),
+    "show": _with_service(cmd_show),
+    "ingest": _with_service(cmd_ingest),
+}

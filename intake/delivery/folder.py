@@ -1,0 +1,40 @@
+"""Delivery into a folder of .eml files: the embedded default, for trying the service without a relay."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from intake.delivery.transport import TemporaryFailure
+
+
+class FolderTransport:
+    """Writes each message atomically as `<time>-<n>-<recipient>.eml` in one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._count = 0
+
+    def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
+            self._count += 1
+            who = re.sub(r"[^A-Za-z0-9@._+-]", "_", recipients[0] if recipients else "nobody")[:80]
+            final = self.folder / f"{stamp}-{os.getpid()}-{self._count}-{who}.eml"
+            temp = final.with_suffix(".tmp")
+            envelope = f"X-Envelope-From: <{mail_from}>\r\nX-Envelope-To: {', '.join(f'<{r}>' for r in recipients)}\r\n"
+            with open(temp, "wb") as handle:
+                handle.write(envelope.encode() + raw)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, final)
+        except OSError as exc:
+            raise TemporaryFailure(f"cannot write to the outbox folder {self.folder}: {exc.strerror}") from exc
+        return {}
+
+    def close(self) -> None:
+        pass

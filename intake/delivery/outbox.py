@@ -1,0 +1,164 @@
+"""Draining the outbox: claim due mail, hand it to the transport, record what happened.
+
+A 4xx or an unreachable relay puts the message back with a growing delay; a 5xx marks it
+failed; recipients refused one by one are recorded. A claim older than `STALE_CLAIM` (the
+process died mid-send) is released, so mail is delayed by a crash, never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.config import Outbox
+from intake.delivery.transport import PermanentFailure, TemporaryFailure, Transport
+from intake.store.models import Event, OutboxMessage, utcnow
+
+STALE_CLAIM = timedelta(minutes=10)
+BATCH = 20
+MAX_DELAY = timedelta(hours=1)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    waiting: int = 0
+    problem: str = ""
+
+
+def retry_delay(settings: Outbox, attempts: int) -> timedelta:
+    """Doubling delays from retry_seconds, capped at an hour."""
+    return min(timedelta(seconds=settings.retry_seconds * 2 ** max(attempts - 1, 0)), MAX_DELAY)
+
+
+class OutboxDrain:
+    """Delivers what is due; safe to run from several processes on one PostgreSQL database."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        transport_factory: Callable[[], Transport],
+        settings: Outbox,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.transport_factory = transport_factory
+        self.settings = settings
+        self.log = log or logging.getLogger("intake.delivery")
+
+    def _claim(self, now: datetime) -> list[OutboxMessage]:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
+                .values(status="pending")
+            )
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(BATCH)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.status = "sending"
+                row.claimed_at = now
+            return rows
+
+    def deliver_due(self, now: datetime | None = None) -> DeliveryReport:
+        """Send everything due now; stop early (and say so) when the relay is unreachable."""
+        report = DeliveryReport()
+        transport: Transport | None = None
+        try:
+            while True:
+                rows = self._claim(now or utcnow())
+                if not rows:
+                    break
+                if transport is None:
+                    transport = self.transport_factory()
+                for index, row in enumerate(rows):
+                    try:
+                        refused = transport.send(row.mail_from, row.recipients, row.raw)
+                    except TemporaryFailure as exc:
+                        self._defer(row, str(exc), report)
+                        # The relay is down: put the rest of the batch back untouched and stop.
+                        self._release(rows[index + 1 :])
+                        report.problem = str(exc)
+                        return report
+                    except PermanentFailure as exc:
+                        self._finish(row, "failed", str(exc), {})
+                        report.failed += 1
+                        continue
+                    self._finish(row, "sent", "", refused)
+                    report.sent += 1
+        finally:
+            if transport is not None:
+                transport.close()
+            report.waiting = self.waiting()
+        return report
+
+    def waiting(self) -> int:
+        """How many messages are still waiting to go."""
+        with self.sessions() as session:
+            return len(session.scalars(select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "sending")))).all())
+
+    def _finish(self, row: OutboxMessage, status: str, error: str, refused: dict[str, str]) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(
+                    status=status,
+                    attempts=OutboxMessage.attempts + 1,
+                    sent_at=utcnow() if status == "sent" else None,
+                    last_error=error,
+                    refused=refused,
+                    claimed_at=None,
+                )
+            )
+            if row.item_id is not None:
+                to = ", ".join(row.recipients)
+                if status == "sent":
+                    detail = f"{row.purpose} delivered to {to}"
+                    if refused:
+                        detail += f"; refused: {', '.join(f'{k} ({v})' for k, v in refused.items())}"
+                else:
+                    detail = f"{row.purpose} to {to} could not be delivered: {error}"
+                session.add(
+                    Event(item_id=row.item_id, at=utcnow(), actor="smat-intake", kind=f"mail_{status}", detail=detail, data={"outbox_id": row.id})
+                )
+        if status == "failed":
+            self.log.error("%s to %s failed for good: %s", row.purpose, ", ".join(row.recipients), error)
+
+    def _defer(self, row: OutboxMessage, error: str, report: DeliveryReport) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self.settings.max_attempts:
+            self._finish(row, "failed", f"gave up after {attempts} attempts: {error}", {})
+            report.failed += 1
+            return
+        delay = retry_delay(self.settings, attempts)
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(status="pending", attempts=attempts, last_error=error, next_attempt_at=utcnow() + delay, claimed_at=None)
+            )
+        report.deferred += 1
+        self.log.warning("delivery deferred, will retry in %d s: %s", delay.total_seconds(), error)
+
+    def _release(self, rows: list[OutboxMessage]) -> None:
+        if not rows:
+            return
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows])).values(status="pending", claimed_at=None)
+            )

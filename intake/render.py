@@ -1,0 +1,161 @@
+"""Template name + context -> a complete outgoing message (MIME bytes), threaded and safe.
+
+Each purpose has a folder in `templates/` holding `subject.txt`, `body.txt` and
+`body.html`. HTML is autoescaped; every header value is reduced to one line, so nothing a
+sender wrote (an encoded newline in a subject, say) can add a header to our mail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any, Sequence
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from intake.refs import tag_subject
+
+PURPOSES = (
+    "acknowledgement",
+    "review-request",
+    "decision",
+    "query",
+    "ready-to-post",
+    "standard-response",
+    "digest",
+    "report",
+    "help",
+)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+_SPACES = re.compile(r"\s+")
+
+
+def one_line(value: str, limit: int = 400) -> str:
+    """A header-safe single line: control characters and newlines become spaces."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()[:limit]
+
+
+@dataclass(frozen=True)
+class FileToAttach:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered message ready for the outbox."""
+
+    purpose: str
+    message_id: str  # without <>
+    mail_from: str
+    recipients: tuple[str, ...]
+    subject: str
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str = ""
+
+
+@dataclass
+class Composer:
+    """Renders templates into messages from the intake address; one per service."""
+
+    templates: Path
+    from_address: str
+    from_name: str
+    globals: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(str(self.templates)),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.globals.update(self.globals)
+
+    @property
+    def domain(self) -> str:
+        return self.from_address.rsplit("@", 1)[1]
+
+    def render(self, purpose: str, part: str, context: dict[str, Any]) -> str:
+        """Render one part (subject.txt, body.txt, body.html) of a purpose's templates."""
+        return self.env.get_template(f"{purpose}/{part}").render(**context)
+
+    def compose(
+        self,
+        purpose: str,
+        to: Recipient,
+        context: dict[str, Any],
+        *,
+        ref: str | None = None,
+        in_reply_to: str | None = None,
+        references: Sequence[str] = (),
+        reply_to: str | None = None,
+        attachments: Sequence[FileToAttach] = (),
+        auto_submitted: str = "auto-replied",
+        now: datetime | None = None,
+    ) -> Outgoing:
+        """Build one message: subject, plain text with an HTML alternative, files, threading headers."""
+        if purpose not in PURPOSES:
+            raise ValueError(f"unknown purpose {purpose!r}")
+        context = {**context, "ref": ref, "recipient": to}
+        subject = one_line(self.render(purpose, "subject.txt", context))
+        if ref:
+            subject = tag_subject(ref, subject)
+        text = self.render(purpose, "body.txt", context)
+        html = self.render(purpose, "body.html", context)
+
+        msg = EmailMessage()
+        msg["From"] = HeaderAddress(display_name=one_line(self.from_name, 78), addr_spec=self.from_address)
+        msg["To"] = HeaderAddress(display_name=one_line(to.name, 78), addr_spec=to.email)
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(now or datetime.now(timezone.utc))
+        message_id = make_msgid(idstring="smat", domain=self.domain)
+        msg["Message-ID"] = message_id
+        if in_reply_to:
+            msg["In-Reply-To"] = f"<{one_line(in_reply_to, 900)}>"
+        thread = [one_line(r, 900) for r in references if r][-10:]
+        if in_reply_to and in_reply_to not in thread:
+            thread.append(one_line(in_reply_to, 900))
+        if thread:
+            msg["References"] = " ".join(f"<{r}>" for r in thread)
+        if reply_to:
+            msg["Reply-To"] = reply_to
+        msg["Auto-Submitted"] = auto_submitted
+        # Ask Exchange and friends not to send out-of-office replies to our automatic mail.
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg["X-SMAT-Purpose"] = purpose
+        if ref:
+            msg["X-SMAT-Ref"] = ref
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        for item in attachments:
+            maintype, _, subtype = item.content_type.partition("/")
+            msg.add_attachment(
+                item.data,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=one_line(item.filename, 200) or "attachment",
+            )
+        return Outgoing(
+            purpose=purpose,
+            message_id=message_id.strip("<>"),
+            mail_from=self.from_address,
+            recipients=(to.email,),
+            subject=subject,
+            raw=msg.as_bytes(policy=SMTP),
+        )

@@ -1,0 +1,173 @@
+"""Wiring: settings in, adapters built and passed to each other; `run` keeps them going.
+
+Nothing here is global: every object is made from the settings and handed to what uses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.config import Settings
+from intake.delivery.folder import FolderTransport
+from intake.delivery.outbox import DeliveryReport, OutboxDrain
+from intake.delivery.smtp import SmtpTransport
+from intake.delivery.transport import Transport
+from intake.errors import IntakeError
+from intake.pipeline import Outcome, Pipeline
+from intake.render import Composer
+from intake.resources import templates_dir
+from intake.scheduler import make_scheduler
+from intake.sources.imap import ImapSource, PassReport
+from intake.sources.listener import make_listener
+from intake.store.db import make_engine, make_sessions, require_current
+
+
+@dataclass
+class Service:
+    """The parts of one running smat-intake, built from one Settings."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    pipeline: Pipeline
+    drain: OutboxDrain
+    log: logging.Logger
+    wake_delivery: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def build(cls, settings: Settings, log: logging.Logger | None = None, check_schema: bool = True) -> Service:
+        """Connect to the database (which `init` must have prepared) and build the pipeline."""
+        log = log or logging.getLogger("intake")
+        engine = make_engine(settings.database_url)
+        if check_schema:
+            require_current(engine)
+        sessions = make_sessions(engine)
+        composer = Composer(
+            templates=templates_dir(),
+            from_address=settings.mailbox.address,
+            from_name=f"{settings.council.name} SMAT",
+        )
+        wake = threading.Event()
+        pipeline = Pipeline(settings, sessions, composer, log.getChild("pipeline"), on_mail_queued=wake.set)
+        drain = OutboxDrain(sessions, lambda: make_transport(settings), settings.outbox, log.getChild("delivery"))
+        return cls(settings, engine, sessions, pipeline, drain, log, wake)
+
+    def ingest(self, raw: bytes, source: str, source_key: str | None = None, envelope_recipients: Sequence[str] = ()) -> Outcome:
+        """Hand one message to the pipeline (what every source calls)."""
+        return self.pipeline.ingest(raw, source, source_key, envelope_recipients)
+
+    def imap_source(self) -> ImapSource | None:
+        """The IMAP source if [imap] is configured."""
+        if self.settings.imap is None:
+            return None
+        return ImapSource(
+            self.settings.imap,
+            lambda raw, source, key: self.pipeline.ingest(raw, source, key),
+            self.sessions,
+            self.log.getChild("imap"),
+        )
+
+    def deliver(self) -> DeliveryReport:
+        """Deliver what is due now and say what happened in one line if the relay is down."""
+        report = self.drain.deliver_due()
+        if report.problem:
+            self.log.error("mail delayed, not lost: %s; %d message(s) wait and will be retried", report.problem, report.waiting)
+        return report
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def make_transport(settings: Settings) -> Transport:
+    """SMTP through the relay if [smtp] is configured, else .eml files in the [outbox] folder."""
+    if settings.smtp is not None:
+        return SmtpTransport(settings.smtp)
+    return FolderTransport(settings.outbox.folder)
+
+
+def run(service: Service, backlog: bool = False, stop: threading.Event | None = None) -> None:
+    """Run every configured source, outbox delivery and the scheduler until SIGTERM/SIGINT or `stop`."""
+    settings, log = service.settings, service.log
+    stop = stop or threading.Event()
+    if settings.imap is None and settings.listener is None:
+        raise IntakeError(f"{settings.path}: nothing to read mail from; configure [imap] or [listener] (or both).")
+
+    def delivery_loop() -> None:
+        while not stop.is_set():
+            service.wake_delivery.wait()
+            service.wake_delivery.clear()
+            if stop.is_set():
+                break
+            try:
+                service.deliver()
+            except Exception:  # noqa: BLE001 - keep delivering; the error is logged
+                log.exception("outbox delivery failed; it will be retried")
+
+    threads = [threading.Thread(target=delivery_loop, name="delivery", daemon=True)]
+    imap = service.imap_source()
+    if imap is not None:
+
+        def after_pass(report: PassReport) -> None:
+            if report.taken:
+                log.info("took in %d message(s) from IMAP", report.taken)
+
+        threads.append(threading.Thread(target=imap.run, kwargs={"backlog": backlog, "on_pass": after_pass}, name="imap", daemon=True))
+
+    listener = None
+    if settings.listener is not None:
+        listener = make_listener(settings.listener, service.ingest, log.getChild("listener"))
+
+    scheduler = make_scheduler(settings, service.wake_delivery.set)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        if listener is not None:
+            try:
+                listener.start()
+            except Exception as exc:  # noqa: BLE001 - most often the port is taken
+                raise IntakeError(
+                    f"{settings.path}: [listener] cannot listen on {settings.listener.host}:{settings.listener.port}: {exc}"  # type: ignore[union-attr]
+                ) from None
+            log.info("listening for %s on %s:%d", settings.listener.protocol.upper(), settings.listener.host, settings.listener.port)  # type: ignore[union-attr]
+        for thread in threads:
+            thread.start()
+        scheduler.start()
+        service.wake_delivery.set()  # deliver anything left from last time
+        log.info("smat-intake is running for %s; mail goes %s", settings.mailbox.address, _where_mail_goes(settings))
+        stop.wait()
+    finally:
+        stop.set()
+        if listener is not None:
+            try:
+                listener.stop()
+            except Exception:  # noqa: BLE001
+                pass
+        if imap is not None:
+            imap.stop()
+        service.wake_delivery.set()
+        scheduler.shutdown(wait=False)
+        for thread in threads:
+            thread.join(timeout=15)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        log.info("stopped")
+
+
+def _where_mail_goes(settings: Settings) -> str:
+    if settings.smtp is not None:
+        return f"out through {settings.smtp.host}:{settings.smtp.port}"
+    return f"into the folder {settings.outbox.folder}"

@@ -1,0 +1,308 @@
+"""The smat.info mailbox over IMAP (imap-tools): fetch with PEEK, commit, then UID MOVE.
+
+Order matters for "lose none, make none twice": a message is fetched without marking it
+\\Seen, committed with a source key naming its UIDVALIDITY and UID, and only then moved
+to the processed folder. If the process dies between commit and MOVE, the next pass sees
+the key, makes no second item, and completes the move. Nothing is ever deleted, and no
+mailbox-wide EXPUNGE is issued (a server without MOVE gets imap-tools' copy+delete on just
+those UIDs).
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import socket
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
+from imap_tools.errors import MailboxLoginError
+from imap_tools.utils import encode_folder
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.config import Imap
+from intake.errors import MailboxUnreachable, StorageError
+from intake.pipeline import Outcome
+from intake.store.models import MailboxState, utcnow
+
+Ingest = Callable[[bytes, str, "str | None"], Outcome]
+
+FETCH_BULK = 20
+IDLE_RENEW_SECONDS = 10 * 60  # well under the 29 minutes RFC 2177 allows
+MAX_RETRY_SECONDS = 300
+
+
+class RawMailMessage(MailMessage):
+    """A fetched message that keeps its exact bytes and skips imap-tools' own parse."""
+
+    def __init__(self, fetch_data: list) -> None:  # noqa: D107 - same contract as MailMessage
+        raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
+        self.raw: bytes = raw
+        self._raw_uid_data = uid_data
+        self._raw_flag_data = flag_data
+
+
+@dataclass
+class PassReport:
+    """What one pass over the folder did."""
+
+    taken: int = 0
+    duplicates: int = 0
+    moved: int = 0
+    left_alone: int = 0
+
+
+class ImapSource:
+    """Reads one folder of one mailbox into the pipeline, by IDLE or by polling."""
+
+    def __init__(
+        self,
+        settings: Imap,
+        ingest: Ingest,
+        sessions: sessionmaker[Session],
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.ingest = ingest
+        self.sessions = sessions
+        self.log = log or logging.getLogger("intake.imap")
+        self.folder_key = f"{settings.username}@{settings.host}:{settings.port}/{settings.folder}"
+        self._stopping = threading.Event()
+        self._current: BaseMailBox | None = None
+
+    # --- connecting -----------------------------------------------------------------------
+
+    @property
+    def where(self) -> str:
+        return f"the IMAP server {self.settings.host}:{self.settings.port}"
+
+    def connect(self) -> BaseMailBox:
+        """Log in and select the folder; MailboxUnreachable with one clear sentence if we cannot."""
+        s = self.settings
+        try:
+            if s.security == "ssl":
+                box: BaseMailBox = MailBox(s.host, s.port, timeout=s.timeout, ssl_context=ssl.create_default_context())
+            elif s.security == "starttls":
+                box = MailBoxStartTls(s.host, s.port, timeout=s.timeout, ssl_context=ssl.create_default_context())
+            else:
+                box = MailBoxUnencrypted(s.host, s.port, timeout=s.timeout)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnreachable(f"{self.where} cannot be reached: {exc}") from exc
+        try:
+            box.login(s.username, s.password, initial_folder=None)
+        except MailboxLoginError as exc:
+            _logout(box)
+            raise MailboxUnreachable(f"{self.where} refused the login for {s.username}; check [imap] username and password") from exc
+        except (OSError, imaplib.IMAP4.error) as exc:
+            _logout(box)
+            raise MailboxUnreachable(f"{self.where} dropped the connection while logging in: {exc}") from exc
+        box.email_message_class = RawMailMessage
+        _refresh_capabilities(box)
+        try:
+            if not box.folder.exists(s.processed_folder):
+                box.folder.create(s.processed_folder)
+                self.log.info("created the folder %s for processed mail", s.processed_folder)
+            box.folder.set(s.folder)
+        except Exception as exc:
+            _logout(box)
+            raise MailboxUnreachable(f"{self.where}: cannot open the folder {s.folder}: {exc}") from exc
+        return box
+
+    # --- one pass -------------------------------------------------------------------------
+
+    def poll_once(self, backlog: bool = False) -> PassReport:
+        """Connect, take in everything new, move it, log out."""
+        box = self.connect()
+        try:
+            return self.take_in(box, backlog)
+        finally:
+            _logout(box)
+
+    def take_in(self, box: BaseMailBox, backlog: bool = False) -> PassReport:
+        """Take in every new message in UID order; commit each, then move the committed ones."""
+        report = PassReport()
+        try:
+            status = box.folder.status(self.settings.folder, ["UIDVALIDITY", "MESSAGES"])
+            uidvalidity = int(status["UIDVALIDITY"])
+            # UNDELETED: on a server without MOVE or UIDPLUS, processed mail is only flagged.
+            present = sorted(int(u) for u in box.uids("UNDELETED"))
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnreachable(f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}") from exc
+        baseline = self._baseline(uidvalidity, present, backlog, report)
+        todo = [uid for uid in present if backlog or uid > baseline]
+        done: list[int] = []
+        try:
+            for uid, raw in self._fetch(box, todo):
+                key = f"imap:{self.folder_key}:{uidvalidity}:{uid}"
+                outcome = self.ingest(raw, "imap", key)
+                if outcome.duplicate:
+                    report.duplicates += 1
+                else:
+                    report.taken += 1
+                done.append(uid)
+                if len(done) >= FETCH_BULK:
+                    report.moved += self._move(box, done, uidvalidity)
+                    done = []
+        finally:
+            # Whatever stopped the loop, what was committed is moved now (or on the next pass).
+            if done:
+                try:
+                    report.moved += self._move(box, done, uidvalidity)
+                except MailboxUnreachable as exc:
+                    self.log.warning("%s; the messages stay in %s and are moved on the next pass", exc, self.settings.folder)
+        return report
+
+    def _fetch(self, box: BaseMailBox, uids: list[int]) -> Iterator[tuple[int, bytes]]:
+        """Fetch in UID order with BODY.PEEK[], a few at a time, so memory stays flat."""
+        for start in range(0, len(uids), FETCH_BULK):
+            chunk = [str(u) for u in uids[start : start + FETCH_BULK]]
+            try:
+                fetched = {int(m.uid): m.raw for m in box.fetch(uid_list=chunk, mark_seen=False, bulk=True) if m.uid}
+            except (OSError, imaplib.IMAP4.error) as exc:
+                raise MailboxUnreachable(f"{self.where}: lost the connection while fetching: {exc}") from exc
+            for uid in sorted(fetched):
+                yield uid, fetched[uid]
+
+    def _move(self, box: BaseMailBox, uids: list[int], uidvalidity: int) -> int:
+        try:
+            move_uids(box, uids, self.settings.processed_folder)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnreachable(f"{self.where}: could not move processed mail to {self.settings.processed_folder}: {exc}") from exc
+        self._remember(uidvalidity, max(uids))
+        return len(uids)
+
+    # --- where we are in the folder -------------------------------------------------------
+
+    def _baseline(self, uidvalidity: int, present: list[int], backlog: bool, report: PassReport) -> int:
+        """The highest UID that was already there before the service first looked (left alone)."""
+        with self.sessions.begin() as session:
+            state = session.get(MailboxState, self.folder_key)
+            if state is not None and state.uidvalidity != uidvalidity:
+                self.log.warning(
+                    "UIDVALIDITY of %s changed from %s to %s: the server renumbered its messages; "
+                    "everything still in the folder will be taken in (messages already taken in are recognised)",
+                    self.settings.folder,
+                    state.uidvalidity,
+                    uidvalidity,
+                )
+                state.uidvalidity, state.last_uid, state.baseline_uid, state.updated_at = uidvalidity, 0, 0, utcnow()
+            if state is None:
+                baseline = 0 if backlog else (present[-1] if present else 0)
+                state = MailboxState(folder_key=self.folder_key, uidvalidity=uidvalidity, last_uid=baseline, baseline_uid=baseline, updated_at=utcnow())
+                session.add(state)
+            baseline = state.baseline_uid
+        if not backlog:
+            report.left_alone = sum(1 for uid in present if uid <= baseline)
+            if report.left_alone:
+                self.log.warning(
+                    "%d message(s) that were already in %s when smat-intake first looked are left alone, so that "
+                    "installing it answers no old mail; to take them in, run: smat-intake poll --once --backlog",
+                    report.left_alone,
+                    self.settings.folder,
+                )
+        return baseline
+
+    def _remember(self, uidvalidity: int, uid: int) -> None:
+        try:
+            with self.sessions.begin() as session:
+                state = session.get(MailboxState, self.folder_key)
+                if state is not None and state.uidvalidity == uidvalidity and uid > state.last_uid:
+                    state.last_uid, state.updated_at = uid, utcnow()
+        except Exception as exc:  # the position is a convenience; the source keys are the guarantee
+            raise StorageError(f"could not record the mailbox position: {exc}") from exc
+
+    # --- the long-running loop ------------------------------------------------------------
+
+    def run(self, backlog: bool = False, on_pass: Callable[[PassReport], None] | None = None) -> None:
+        """Take in mail until stop(): IDLE where offered, else poll; reconnect after a drop."""
+        delay = 5
+        while not self._stopping.is_set():
+            try:
+                box = self.connect()
+            except MailboxUnreachable as exc:
+                self.log.error("%s; retrying in %d s", exc, delay)
+                self._stopping.wait(delay)
+                delay = min(delay * 2, MAX_RETRY_SECONDS)
+                continue
+            self._current = box
+            try:
+                idle = self.settings.idle and "IDLE" in box.client.capabilities
+                self.log.info(
+                    "watching %s in %s (%s)", self.settings.folder, self.where, "IDLE" if idle else f"polling every {self.settings.poll_seconds} s"
+                )
+                while not self._stopping.is_set():
+                    report = self.take_in(box, backlog)
+                    backlog = False
+                    delay = 5
+                    if on_pass:
+                        on_pass(report)
+                    if idle:
+                        box.idle.wait(timeout=IDLE_RENEW_SECONDS)
+                    else:
+                        self._stopping.wait(self.settings.poll_seconds)
+            except (MailboxUnreachable, StorageError) as exc:
+                if not self._stopping.is_set():
+                    self.log.error("%s; retrying in %d s", exc, delay)
+                    self._stopping.wait(delay)
+                    delay = min(delay * 2, MAX_RETRY_SECONDS)
+            except (OSError, imaplib.IMAP4.error, imaplib.IMAP4.abort) as exc:
+                if not self._stopping.is_set():
+                    self.log.error("%s dropped the connection (%s); reconnecting in %d s", self.where, exc, delay)
+                    self._stopping.wait(delay)
+                    delay = min(delay * 2, MAX_RETRY_SECONDS)
+            finally:
+                self._current = None
+                _logout(box)
+
+    def stop(self) -> None:
+        """Ask run() to return; wakes an IDLE wait by shutting its socket."""
+        self._stopping.set()
+        box = self._current
+        if box is not None:
+            try:
+                box.client.sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, AttributeError):
+                pass
+
+
+def move_uids(box: BaseMailBox, uids: list[int], folder: str) -> None:
+    """UID MOVE; without it, COPY then remove just these UIDs (UID EXPUNGE), never a mailbox-wide EXPUNGE."""
+    client = box.client
+    uid_set = ",".join(str(u) for u in uids)
+    target = encode_folder(folder)
+    if "MOVE" in client.capabilities:
+        _check(client.uid("MOVE", uid_set, target), "UID MOVE")
+        return
+    _check(client.uid("COPY", uid_set, target), "UID COPY")
+    _check(client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Seen \Deleted)"), "UID STORE")
+    if "UIDPLUS" in client.capabilities:
+        _check(client.uid("EXPUNGE", uid_set), "UID EXPUNGE")
+    # Otherwise the copies stay flagged \Deleted in the folder; UNDELETED searches skip them.
+
+
+def _check(result: tuple, what: str) -> None:
+    if result[0] != "OK":
+        raise imaplib.IMAP4.error(f"{what} failed: {result[1]!r}")
+
+
+def _refresh_capabilities(box: BaseMailBox) -> None:
+    """Servers such as Dovecot announce MOVE and UIDPLUS only after login; imaplib kept the greeting's list."""
+    try:
+        typ, data = box.client.capability()
+    except (OSError, imaplib.IMAP4.error):
+        return
+    if typ == "OK" and data and data[-1]:
+        box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
+
+
+def _logout(box: BaseMailBox) -> None:
+    try:
+        box.logout()
+    except Exception:  # noqa: BLE001 - already broken connections cannot be logged out of
+        try:
+            box.client.shutdown()
+        except Exception:  # noqa: BLE001
+            pass

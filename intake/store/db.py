@@ -1,0 +1,93 @@
+"""Engine and sessions for SQLite (WAL, foreign keys on) or PostgreSQL, and `init` by Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.errors import StorageError
+from intake.resources import migrations_dir
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the settings each backend needs to be safe under concurrent use."""
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets readers work while one writer commits; foreign keys are off by default.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_sessions(engine: Engine) -> sessionmaker[Session]:
+    """A session factory; objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(engine: Engine) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> str:
+    """Create or upgrade the schema to the newest migration; safe to run again. Returns the revision."""
+    cfg = _alembic_config(engine)
+    try:
+        command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        raise StorageError(f"the database could not be reached or changed: {exc.orig}") from None
+    return head_revision()
+
+
+def head_revision() -> str:
+    """The newest migration this installation knows."""
+    script = ScriptDirectory(str(migrations_dir()))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None if it was never initialised."""
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise StorageError(f"the database could not be reached: {exc.orig}") from None
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database that `init` has not brought up to date."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current != head:
+        state = "has not been initialised" if current is None else f"is at revision {current}, not {head}"
+        raise StorageError(f"the database {engine.url.render_as_string(hide_password=True)} {state}; run `smat-intake init` first")

@@ -1,0 +1,300 @@
+"""intake.config: the example loads; every mistake is one sentence naming the file and the key."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from helpers import MAILBOX, base_config, to_toml, write_config
+from intake.config import ConfigError, from_dict, load
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def config_error(path: Path) -> str:
+    """Load *path*, expect a ConfigError, check it is one sentence about that file; return it."""
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: "), message
+    assert "\n" not in message, message
+    assert message.endswith("."), message
+    return message
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- the example -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def example(tmp_path):
+    """config.example.toml copied into a temporary folder (it makes var/secret.key beside itself)."""
+    path = tmp_path / "config.toml"
+    shutil.copy(REPO / "config.example.toml", path)
+    return path
+
+
+def test_example_config_loads_with_biggleswade_roster(example):
+    settings = load(example)
+    assert settings.council.name == "Biggleswade Town Council"
+    assert settings.council.timezone == "Europe/London"
+    assert settings.mailbox.address == "smat.info@biggleswadetowncouncil.gov.uk"
+    assert settings.mailbox.domain == "biggleswadetowncouncil.gov.uk"
+    assert [(p.email, p.role) for p in settings.reviewers] == [
+        ("clerk@biggleswadetowncouncil.gov.uk", "clerk"),
+        ("deputy.clerk@biggleswadetowncouncil.gov.uk", "deputy_clerk"),
+        ("communications@biggleswadetowncouncil.gov.uk", "smat"),
+    ]
+    assert settings.role_of("Cllr.Example@BiggleswadeTownCouncil.gov.uk") == "councillor"
+    assert settings.role_of("someone@example.org") == "public"
+    assert settings.imap is None and settings.smtp is None
+    assert settings.listener is not None and settings.listener.port == 8025
+    assert settings.outbox.max_attempts == 30 and settings.outbox.retry_seconds == 60
+    assert settings.digest.time == "08:00"
+
+
+def test_example_paths_are_anchored_at_the_config_folder(example, tmp_path, monkeypatch):
+    monkeypatch.chdir("/")
+    settings = load(example)
+    assert settings.database_url == f"sqlite:///{tmp_path}/var/smat-intake.db"
+    assert settings.outbox.folder == tmp_path / "var" / "outbox"
+    assert settings.base_dir == tmp_path
+
+
+def test_every_documented_key_of_the_example_is_known_to_the_loader(example, monkeypatch):
+    # Uncomment the documented-but-commented [imap] and [smtp] sections and secret_env:
+    # every key the example documents must load.
+    lines, uncommenting = [], False
+    for line in example.read_text().splitlines():
+        if line in ("# [imap]", "# [smtp]"):
+            uncommenting = True
+        elif not line.startswith("# "):
+            uncommenting = False
+        if uncommenting or line.startswith("# secret_env"):
+            line = line[2:]
+        lines.append(line)
+    monkeypatch.setenv("SMAT_IMAP_PASSWORD", "imap-secret")
+    monkeypatch.setenv("SMAT_SMTP_PASSWORD", "smtp-secret")
+    monkeypatch.setenv("SMAT_SECRET", "a-long-enough-secret-for-tests")
+    example.write_text("\n".join(lines))
+    settings = load(example)
+    assert settings.imap is not None and settings.imap.host == "outlook.office365.com"
+    assert settings.imap.password == "imap-secret"
+    assert settings.imap.processed_folder == "Processed"
+    assert settings.smtp is not None and settings.smtp.host == "smtp.office365.com" and settings.smtp.port == 587
+    assert settings.smtp.password == "smtp-secret"
+    assert settings.security.secret == b"a-long-enough-secret-for-tests"
+
+
+# --- mistakes: one sentence naming file and key ------------------------------------------
+
+
+def test_unknown_key_names_file_and_key_with_suggestion(tmp_path):
+    path = write_config(tmp_path, listener={"host": "127.0.0.1", "prot": 8025})
+    message = config_error(path)
+    assert "[listener] prot is not a known key" in message
+    assert "did you mean port?" in message
+
+
+def test_misspelt_required_key_is_named_as_a_typo(tmp_path):
+    imap = {"hostname": "imap.town.example", "username": MAILBOX, "password": "x"}
+    message = config_error(write_config(tmp_path, imap=imap))
+    assert "[imap] hostname is not a known key (did you mean host?)" in message
+
+
+def test_misspelt_key_in_people_names_the_entry(tmp_path):
+    people = [{"name": "A", "email": "a@town.example", "role": "smat"}, {"name": "B", "email": "b@town.example", "rol": "smat"}]
+    message = config_error(write_config(tmp_path, people=people))
+    assert "[[people]] #2 rol is not a known key (did you mean role?)" in message
+
+
+def test_unknown_section_names_it_with_suggestion(tmp_path):
+    message = config_error(write_config(tmp_path, imapp={"host": "x"}))
+    assert "[imapp] is not a known section" in message
+    assert "did you mean [imap]?" in message
+
+
+def test_wrong_type_names_key_and_value(tmp_path):
+    message = config_error(write_config(tmp_path, listener={"port": "abc"}))
+    assert "[listener] port must be a whole number" in message
+    assert '"abc"' in message
+
+
+def test_port_out_of_range_is_refused(tmp_path):
+    message = config_error(write_config(tmp_path, listener={"port": 70000}))
+    assert "[listener] port must be a port number between 1 and 65535, not 70000" in message
+
+
+def test_boolean_is_not_a_number(tmp_path):
+    message = config_error(write_config(tmp_path, outbox={"folder": "outbox", "max_attempts": True}))
+    assert "[outbox] max_attempts must be a whole number" in message
+
+
+def test_missing_required_key_is_named(tmp_path):
+    message = config_error(write_config(tmp_path, mailbox={}))
+    assert "[mailbox] address is required but missing" in message
+
+
+def test_missing_required_section_is_named(tmp_path):
+    message = config_error(write_config(tmp_path, council=None))
+    assert "[council] is required but missing" in message
+
+
+def test_unknown_role_names_the_people_entry(tmp_path):
+    people = [{"name": "A", "email": "a@town.example", "role": "clerk"}, {"name": "B", "email": "b@town.example", "role": "mayor"}]
+    message = config_error(write_config(tmp_path, people=people))
+    assert "[[people]] #2 role" in message
+    assert '"mayor"' in message
+    assert "clerk, deputy_clerk, smat, councillor, staff" in message
+
+
+@pytest.mark.parametrize("bad", ["clerk at town.example", "Clerk <clerk@town.example>", "clerk@", "clerk@localhost"])
+def test_bad_address_is_named(tmp_path, bad):
+    people = [{"name": "A", "email": bad, "role": "clerk"}]
+    message = config_error(write_config(tmp_path, people=people))
+    assert "[[people]] #1 email must be an email address" in message
+    assert bad in message
+
+
+def test_bad_mailbox_address_is_named(tmp_path):
+    message = config_error(write_config(tmp_path, mailbox={"address": "smat.info"}))
+    assert '[mailbox] address must be an email address such as name@example.org, not "smat.info"' in message
+
+
+def test_duplicate_person_is_named_whatever_the_case(tmp_path):
+    people = [
+        {"name": "A", "email": "clerk@town.example", "role": "clerk"},
+        {"name": "B", "email": "Clerk@Town.Example", "role": "smat"},
+    ]
+    message = config_error(write_config(tmp_path, people=people))
+    assert "[[people]] #2 email" in message
+    assert "appears twice in the roster" in message
+
+
+def test_password_env_naming_unset_variable_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("SMAT_TEST_UNSET_PASSWORD", raising=False)
+    imap = {"host": "imap.town.example", "username": MAILBOX, "password_env": "SMAT_TEST_UNSET_PASSWORD"}
+    message = config_error(write_config(tmp_path, imap=imap))
+    assert "[imap] password_env names the environment variable SMAT_TEST_UNSET_PASSWORD, which is not set" in message
+
+
+def test_password_env_reads_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMAT_TEST_PASSWORD", "s3cret")
+    imap = {"host": "imap.town.example", "username": MAILBOX, "password_env": "SMAT_TEST_PASSWORD", "security": "none"}
+    settings = load(write_config(tmp_path, imap=imap))
+    assert settings.imap is not None
+    assert settings.imap.password == "s3cret"
+    assert settings.imap.port == 143  # the default follows the security mode
+
+
+def test_imap_without_any_password_is_refused(tmp_path):
+    message = config_error(write_config(tmp_path, imap={"host": "imap.town.example", "username": MAILBOX}))
+    assert "[imap] password is required" in message
+
+
+def test_invalid_toml_names_the_file_and_line(tmp_path):
+    path = write(tmp_path, '[council]\nname = "Test\n')
+    message = config_error(path)
+    assert "is not valid TOML" in message
+    assert "line 2" in message
+
+
+def test_missing_file_says_how_to_make_one(tmp_path):
+    message = config_error(tmp_path / "nope.toml")
+    assert "no such config file" in message
+    assert "config.example.toml" in message
+
+
+def test_invalid_timezone_is_named(tmp_path):
+    message = config_error(write_config(tmp_path, council={"name": "T", "timezone": "Mars/Olympus"}))
+    assert '[council] timezone must be a time zone such as "Europe/London", not "Mars/Olympus"' in message
+
+
+def test_from_dict_reports_against_the_given_file(tmp_path):
+    data = base_config(listener={"port": "abc"})
+    with pytest.raises(ConfigError, match=r"^/somewhere/config\.toml: \[listener\] port must be a whole number"):
+        from_dict(data, Path("/somewhere/config.toml"))
+
+
+# --- paths and the secret ----------------------------------------------------------------
+
+
+def test_relative_sqlite_path_and_outbox_are_anchored_at_the_config_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "etc"
+    path = write_config(folder, database_url="sqlite:///data/smat.db", outbox={"folder": "mail/out"})
+    monkeypatch.chdir(tmp_path)
+    settings = load(Path("etc/config.toml"))
+    assert settings.database_url == f"sqlite:///{folder.resolve()}/data/smat.db"
+    assert settings.outbox.folder == folder.resolve() / "mail" / "out"
+    assert settings.outbox.folder.is_absolute()
+    assert path.exists()
+
+
+def test_absolute_sqlite_path_and_memory_are_left_alone(tmp_path):
+    settings = load(write_config(tmp_path, database_url="sqlite:////var/lib/smat/smat.db"))
+    assert settings.database_url == "sqlite:////var/lib/smat/smat.db"
+    settings = load(write_config(tmp_path, database_url="sqlite:///:memory:"))
+    assert settings.database_url == "sqlite:///:memory:"
+
+
+def test_postgresql_url_is_kept_as_given(tmp_path):
+    url = "postgresql+psycopg://smat@db.town.example/smat_intake"
+    assert load(write_config(tmp_path, database_url=url)).database_url == url
+
+
+def test_secret_file_is_made_once_with_mode_0600_and_reused(tmp_path):
+    path = write_config(tmp_path, security={"secret_file": "keys/secret.key"})
+    secret_file = tmp_path / "keys" / "secret.key"
+    assert not secret_file.exists()
+    first = load(path).security.secret
+    assert secret_file.exists()
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert len(first) >= 32
+    assert secret_file.read_bytes().strip() == first
+    mtime = secret_file.stat().st_mtime_ns
+    second = load(path).security.secret
+    assert second == first
+    assert secret_file.stat().st_mtime_ns == mtime
+
+
+def test_default_secret_file_lives_beside_the_config(tmp_path):
+    path = write_config(tmp_path, security=None)
+    secret = load(path).security.secret
+    assert (tmp_path / "var" / "secret.key").read_bytes().strip() == secret
+
+
+def test_too_short_secret_file_is_refused(tmp_path):
+    (tmp_path / "short.key").write_text("abc\n")
+    message = config_error(write_config(tmp_path, security={"secret_file": "short.key"}))
+    assert "[security] secret_file" in message
+    assert "too short" in message
+
+
+def test_secret_and_secret_env_together_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMAT_TEST_SECRET", "x" * 32)
+    message = config_error(write_config(tmp_path, security={"secret": "y" * 32, "secret_env": "SMAT_TEST_SECRET"}))
+    assert "[security] secret and secret_env are both set" in message
+
+
+def test_inactive_member_is_not_a_reviewer_and_counts_as_public(tmp_path):
+    settings = load(write_config(tmp_path))
+    emails = {p.email for p in settings.reviewers}
+    assert emails == {"clerk@town.example", "deputy@town.example", "comms@town.example"}
+    assert settings.role_of("former@town.example") == "public"
+    assert settings.role_of("cllr@town.example") == "councillor"
+
+
+def test_to_toml_helper_round_trips(tmp_path):
+    # the helper the other test files rely on writes what it was given
+    import tomllib
+
+    data = base_config("sqlite:///x.db", listener={"host": "127.0.0.1", "port": 8025})
+    assert tomllib.loads(to_toml(data)) == data

@@ -1,0 +1,227 @@
+"""The smat.info mailbox end to end: real Dovecot in, real SMTP out, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy import func, select
+
+from builders import REVIEWERS, auto_reply, draft, golden, settings_for, winmail_draft
+from intake.message import parse
+from intake.service import Service
+from intake.store.db import make_engine, upgrade
+from intake.store.models import Item, MailboxState, Message, OutboxMessage
+
+
+@pytest.fixture
+def service_for(tmp_path):
+    made = []
+
+    def build(database_url, **servers):
+        settings = settings_for(tmp_path, database_url, **servers)
+        engine = make_engine(database_url)
+        upgrade(engine)
+        engine.dispose()
+        service = Service.build(settings)
+        made.append(service)
+        return service
+
+    yield build
+    for service in made:
+        service.close()
+
+
+def count(service, model, *where):
+    with service.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def five_drafts():
+    return [
+        draft(sender="jane@example.com", subject="Litter pick on Saturday"),
+        golden("html_only_draft.eml"),
+        draft(sender="tom@example.net", name="Tom Baker", subject="Market photos", photos=2),
+        golden("forwarded_with_photo.eml"),
+        winmail_draft(),
+    ]
+
+
+def test_five_drafts_make_five_items_acknowledgements_and_review_requests(mailbox, smtp_sink, database_url, service_for):
+    service = service_for(database_url, imap=mailbox, smtp=smtp_sink)
+    source = service.imap_source()
+    assert source.poll_once().taken == 0  # first look at an empty mailbox
+    raws = five_drafts()
+    for raw in raws:
+        mailbox.append(raw)
+
+    report = source.poll_once()
+    service.deliver()
+
+    assert (report.taken, report.moved) == (5, 5)
+    with service.sessions() as session:
+        items = session.scalars(select(Item).order_by(Item.id)).all()
+        assert [i.kind for i in items] == ["draft"] * 5
+        assert [i.status for i in items] == ["in_review"] * 5
+        assert [i.ref for i in items] == [f"SMAT-{items[0].year}-{n:04d}" for n in range(1, 6)]
+        senders = [parse(raw).sender.email for raw in raws]
+        assert [i.sender for i in items] == senders
+        assert items[4].sender_role == "councillor"
+        pictures = [sum(1 for a in i.attachments if a.content_type.startswith("image/")) for i in items]
+    assert pictures[2] == 2 and pictures[3] >= 1  # the photos, and the photo inside the forwarded message
+    assert count(service, Item) == 5
+
+    captured = smtp_sink.wait_for(5 + 5 * len(REVIEWERS))
+    acks = [c for c in captured if c.message["X-SMAT-Purpose"] == "acknowledgement"]
+    requests = [c for c in captured if c.message["X-SMAT-Purpose"] == "review-request"]
+    assert sorted(r for c in acks for r in c.rcpt_tos) == sorted(senders)
+    assert len(requests) == 5 * len(REVIEWERS)
+    for item, n_pictures in zip(items, pictures):
+        mine = [c for c in requests if c.message["X-SMAT-Ref"] == item.ref]
+        assert sorted(r for c in mine for r in c.rcpt_tos) == sorted(REVIEWERS)
+        for c in mine:
+            attached = [p for p in c.message.iter_attachments() if p.get_content_type().startswith("image/")]
+            assert len(attached) == n_pictures
+            assert f"[{item.ref}]" in c.message["Subject"]
+            assert c.message["Reply-To"].startswith("smat.info+")
+
+    # Every message left the inbox for Processed, and was never marked \Seen by us (PEEK).
+    assert mailbox.uids("INBOX") == []
+    assert len(mailbox.uids("Processed")) == 5
+    with mailbox.connect() as box:
+        box.folder.set("Processed")
+        assert all("\\Seen" not in m.flags for m in box.fetch(mark_seen=False, headers_only=True))
+
+    # A second poll finds nothing new and sends nothing.
+    again = source.poll_once()
+    assert (again.taken, again.duplicates) == (0, 0)
+    assert service.deliver().sent == 0
+    assert count(service, Item) == 5
+    assert len(smtp_sink.captured) == 5 + 5 * len(REVIEWERS)
+
+
+def test_auto_reply_is_kept_but_never_answered(mailbox, smtp_sink, sqlite_url, service_for):
+    service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
+    source = service.imap_source()
+    source.poll_once()
+    mailbox.append(auto_reply())
+    mailbox.append(golden("bounce_report.eml"))
+
+    assert source.poll_once().taken == 2
+    service.deliver()
+
+    assert count(service, Item) == 0
+    assert count(service, Message, Message.classification == "automatic") == 2
+    assert count(service, OutboxMessage) == 0
+    assert smtp_sink.captured == []
+
+
+def test_mail_already_in_the_mailbox_at_first_run_is_left_alone_until_backlog(mailbox, smtp_sink, sqlite_url, service_for, caplog):
+    service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
+    for n in range(3):
+        mailbox.append(draft(subject=f"Old message {n}"))
+    source = service.imap_source()
+
+    first = source.poll_once()
+    assert (first.taken, first.left_alone) == (0, 3)
+    assert "poll --once --backlog" in caplog.text
+    mailbox.append(draft(subject="A new draft"))
+    second = source.poll_once()
+    assert (second.taken, second.left_alone) == (1, 3)
+    assert len(mailbox.uids("INBOX")) == 3
+
+    backlog = source.poll_once(backlog=True)
+    assert backlog.taken == 3
+    assert mailbox.uids("INBOX") == []
+    assert count(service, Item) == 4
+
+
+def test_kill_after_commit_before_move_makes_no_second_item(mailbox, smtp_sink, sqlite_url, service_for, tmp_path):
+    service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
+    service.imap_source().poll_once()  # baseline on the empty mailbox
+    mailbox.append(draft(subject="Draft that survives a crash"))
+
+    # A real process, killed with SIGKILL at the moment between the commit and the MOVE.
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(tmp_path.parent)!r})
+        from intake import config
+        from intake.service import Service
+        import intake.sources.imap as imap
+        settings = config.from_dict({_settings_dict(service.settings)!r}, __import__("pathlib").Path({str(tmp_path / "config.toml")!r}))
+        imap.move_uids = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+        Service.build(settings).imap_source().poll_once()
+        """
+    )
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert child.returncode == -9, child.stderr.decode()
+    assert count(service, Item) == 1
+    assert len(mailbox.uids("INBOX")) == 1  # committed, not yet moved
+
+    report = service.imap_source().poll_once()
+
+    assert (report.taken, report.duplicates, report.moved) == (0, 1, 1)
+    assert count(service, Item) == 1
+    assert mailbox.uids("INBOX") == []
+    service.deliver()
+    assert len(smtp_sink.captured) == 1 + len(REVIEWERS)  # one acknowledgement, not two
+
+
+def test_position_in_the_folder_is_remembered_with_uidvalidity(mailbox, smtp_sink, sqlite_url, service_for):
+    service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
+    source = service.imap_source()
+    source.poll_once()
+    uid = mailbox.append(draft())
+    source.poll_once()
+    with service.sessions() as session:
+        state = session.scalars(select(MailboxState)).one()
+    assert state.last_uid == uid
+    with mailbox.connect() as box:
+        assert state.uidvalidity == int(box.folder.status("INBOX")["UIDVALIDITY"])
+
+
+def test_unreachable_mailbox_is_one_clear_error(sqlite_url, service_for, tmp_path):
+    from servers import free_port
+
+    from intake.errors import MailboxUnreachable
+
+    class Nowhere:
+        host, port, user, password = "127.0.0.1", free_port(), "smat.info@example.org", "x"
+
+    service = service_for(sqlite_url, imap=Nowhere)
+    with pytest.raises(MailboxUnreachable, match=r"the IMAP server 127\.0\.0\.1:\d+ cannot be reached"):
+        service.imap_source().poll_once()
+
+
+def test_wrong_password_says_so(mailbox, sqlite_url, service_for):
+    from intake.errors import MailboxUnreachable
+
+    class WrongPassword:
+        host, port, user, password = mailbox.host, mailbox.port, mailbox.user, "not-the-password"
+
+    service = service_for(sqlite_url, imap=WrongPassword)
+    with pytest.raises(MailboxUnreachable, match="refused the login"):
+        service.imap_source().poll_once()
+
+
+def _settings_dict(settings):
+    """The settings back as the dict config.from_dict takes (for the child process)."""
+    s = settings
+    return {
+        "council": {"name": s.council.name},
+        "mailbox": {"address": s.mailbox.address},
+        "database": {"url": s.database_url},
+        "outbox": {"folder": str(s.outbox.folder)},
+        "security": {"secret": s.security.secret.decode()},
+        "imap": {
+            "host": s.imap.host,
+            "port": s.imap.port,
+            "security": "none",
+            "username": s.imap.username,
+            "password": s.imap.password,
+        },
+        "people": [{"name": p.name, "email": p.email, "role": p.role, "active": p.active} for p in s.people],
+    }

@@ -1,0 +1,177 @@
+"""The test servers themselves work (tests/servers.py, tests/conftest.py)."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+
+def _raw(subject: str, body: str = "Hello.\r\n") -> bytes:
+    return (
+        f"From: Alice <alice@example.org>\r\nTo: smat.info@example.org\r\n"
+        f"Subject: {subject}\r\nMessage-ID: <{subject.replace(' ', '-')}@example.org>\r\n"
+        f"\r\n{body}"
+    ).encode()
+
+
+# --- Dovecot ---------------------------------------------------------------------------
+
+
+def test_mailbox_append_and_read_back(mailbox):
+    assert mailbox.uids() == []
+    first = mailbox.append(_raw("one"))
+    second = mailbox.append(_raw("two"))
+    assert mailbox.uids() == [first, second]
+    assert first < second
+    raws = mailbox.fetch_raw()
+    assert [r.split(b"Subject: ")[1].split(b"\r\n")[0] for r in raws] == [b"one", b"two"]
+    assert raws[0] == _raw("one")
+
+
+def test_mailbox_append_creates_folder(mailbox):
+    folder = "Archive"
+    mailbox.append(_raw("kept"), folder=folder)
+    assert folder in mailbox.folders()
+    assert len(mailbox.uids(folder)) == 1
+    assert mailbox.uids() == []
+
+
+def test_mailbox_starts_empty(mailbox):
+    # runs after the tests above in the same session: clear() removed their mail and folders
+    mailbox.append(_raw("left behind"), folder="Junk")
+    mailbox.clear()
+    assert mailbox.uids() == []
+    assert mailbox.folders() == ["INBOX"]
+
+
+def test_fetch_raw_does_not_mark_seen(mailbox):
+    mailbox.append(_raw("unread"))
+    mailbox.fetch_raw()
+    with mailbox.connect() as mb:
+        (msg,) = mb.fetch(mark_seen=False)
+    assert "\\Seen" not in msg.flags
+
+
+def test_dovecot_capabilities(mailbox):
+    with mailbox.connect() as mb:
+        typ, data = mb.client.capability()  # the list after LOGIN, not the greeting's
+    caps = set(data[0].decode().upper().split())
+    assert {"IDLE", "MOVE", "UIDPLUS"} <= caps
+
+
+def test_wrong_password_refused(mailbox):
+    from imap_tools import MailBoxUnencrypted
+    from imap_tools.errors import MailboxLoginError
+
+    with pytest.raises(MailboxLoginError):
+        MailBoxUnencrypted(mailbox.host, mailbox.port).login(mailbox.user, "wrong")
+
+
+def test_add_user(mailbox):
+    mailbox.add_user("second@example.org", "pw2")
+    mailbox.append(_raw("for second"), user="second@example.org")
+    assert len(mailbox.uids(user="second@example.org")) == 1
+    assert mailbox.uids() == []
+
+
+# --- SMTP sink -------------------------------------------------------------------------
+
+
+def _send(sink, msg: EmailMessage, **kw):
+    with smtplib.SMTP(sink.host, sink.port, timeout=10) as client:
+        return client.send_message(msg, **kw)
+
+
+def _message(to: list[str]) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "smat.info@example.org"
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = "Ihre Einreichung ✓"
+    msg.set_content("Grüße aus dem Rathaus.\n")
+    return msg
+
+
+def test_sink_captures(smtp_sink):
+    _send(smtp_sink, _message(["bob@example.org", "carol@example.org"]))
+    (captured,) = smtp_sink.wait_for(1)
+    assert captured.mail_from == "smat.info@example.org"
+    assert captured.rcpt_tos == ["bob@example.org", "carol@example.org"]
+    assert captured.message["Subject"] == "Ihre Einreichung ✓"
+    assert captured.message.get_content().rstrip() == "Grüße aus dem Rathaus."
+    assert b"Subject:" in captured.data
+
+
+def test_sink_rejects_one_recipient(smtp_sink):
+    smtp_sink.reject_rcpt["nobody@example.org"] = "550 5.1.1 no such user"
+    refused = _send(smtp_sink, _message(["nobody@example.org", "bob@example.org"]))
+    assert refused == {"nobody@example.org": (550, b"5.1.1 no such user")}
+    (captured,) = smtp_sink.wait_for(1)
+    assert captured.rcpt_tos == ["bob@example.org"]
+
+
+def test_sink_temporary_rcpt_failure(smtp_sink):
+    smtp_sink.reject_rcpt["bob@example.org"] = "451 4.3.0 try later"
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as info:
+        _send(smtp_sink, _message(["bob@example.org"]))
+    assert info.value.recipients == {"bob@example.org": (451, b"4.3.0 try later")}
+    assert smtp_sink.captured == []
+
+
+def test_sink_data_response(smtp_sink):
+    smtp_sink.data_response = "451 4.3.0 busy"
+    with pytest.raises(smtplib.SMTPDataError) as info:
+        _send(smtp_sink, _message(["bob@example.org"]))
+    assert info.value.smtp_code == 451
+    assert smtp_sink.captured == []
+    smtp_sink.data_response = None
+    _send(smtp_sink, _message(["bob@example.org"]))
+    assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_sink_wait_for_times_out(smtp_sink):
+    with pytest.raises(TimeoutError):
+        smtp_sink.wait_for(1, timeout=0.2)
+
+
+# --- databases -------------------------------------------------------------------------
+
+
+def test_database_url_is_empty_and_connectable(database_url, request):
+    backend = request.node.callspec.params["database_url"]
+    assert database_url.startswith("sqlite:///" if backend == "sqlite" else "postgresql+psycopg:///")
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+            assert inspect(conn).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_postgres_databases_are_separate(pg):
+    a, b = pg.create_database(), pg.create_database()
+    assert a != b
+    engine = create_engine(a)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x int)"))
+    finally:
+        engine.dispose()
+    engine = create_engine(b)
+    try:
+        with engine.connect() as conn:
+            assert inspect(conn).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_url(sqlite_url):
+    engine = create_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
