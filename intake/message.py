@@ -21,7 +21,9 @@ from email import policy as email_policy
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
+import compressed_rtf
 import inscriptis
+from striprtf.striprtf import rtf_to_text
 from tnefparse import TNEF
 
 __all__ = ["Address", "Attachment", "InboundMessage", "ParseError", "parse"]
@@ -512,10 +514,15 @@ def _tnef(data: bytes, filename: str, ctype: str, col: _Collector) -> None:
         if tnef.htmlbody:
             col.tnef_html.append(_as_text(tnef.htmlbody, codepage))
             found += 1
-        rtf = tnef.rtfbody
+        # The raw compressed bytes: tnef.rtfbody decompresses only if compressed_rtf happens to be
+        # importable (else silently returns them compressed) and repairs only one stripped NUL.
+        rtf = tnef._rtfbody
         if rtf:
-            col.tnef_rtf.append(_rtf_to_text(_decompress_rtf(rtf)))
-            found += 1
+            try:
+                col.tnef_rtf.append(_rtf_text(rtf))
+                found += 1
+            except Exception as exc:
+                col.defects.append(f"winmail.dat RTF body could not be read ({type(exc).__name__}: {exc})"[:200])
     except Exception as exc:
         col.defects.append(f"winmail.dat could not be unpacked ({type(exc).__name__}: {exc}); kept as is"[:200])
     else:
@@ -750,113 +757,18 @@ def _extension(content_type: str) -> str:
 
 # --------------------------------------------------------------------------- RTF (winmail.dat)
 
-_RTF_PREBUF = (
-    b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern "
-    b"\\fscript \\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0"
-    b"\\blue0\r\n\\par \\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx"
-)
+_RTF_MAX_PAD = 256
 
 
-def _decompress_rtf(data: bytes) -> bytes:
-    """Undo Outlook's compressed RTF (MS-OXRTFCP LZFu); uncompressed ('MELA') passes through."""
-    if len(data) < 16:
-        return data
-    magic = data[8:12]
-    if magic == b"MELA":
-        return data[16:]
-    if magic != b"LZFu":
-        return data  # already decompressed (compressed_rtf installed) or unknown
-    window = bytearray(4096)
-    window[: len(_RTF_PREBUF)] = _RTF_PREBUF
-    write = len(_RTF_PREBUF)
-    out = bytearray()
-    pos, end = 16, len(data)
-    while pos < end:
-        control = data[pos]
-        pos += 1
-        for bit in range(8):
-            if pos >= end:
-                break
-            if control & (1 << bit):
-                if pos + 1 >= end:
-                    return bytes(out)
-                token = (data[pos] << 8) | data[pos + 1]
-                pos += 2
-                offset, length = token >> 4, (token & 0xF) + 2
-                if offset == write:
-                    return bytes(out)
-                for i in range(length):
-                    byte = window[(offset + i) % 4096]
-                    out.append(byte)
-                    window[write] = byte
-                    write = (write + 1) % 4096
-            else:
-                byte = data[pos]
-                pos += 1
-                out.append(byte)
-                window[write] = byte
-                write = (write + 1) % 4096
-    return bytes(out)
-
-
-_RTF_TOKEN = re.compile(rb"\\([a-zA-Z]+)(-?\d+)? ?|\\'([0-9a-fA-F]{2})|\\([^a-zA-Z])|([{}])|(\r\n|\r|\n)|([^\\{}\r\n]+)")
-_RTF_SKIP = frozenset(
-    {b"fonttbl", b"colortbl", b"stylesheet", b"info", b"pict", b"object", b"header", b"footer",
-     b"themedata", b"datastore", b"xmlnstbl", b"listtable", b"listoverridetable", b"rsidtbl",
-     b"generator", b"latentstyles", b"mmathPr"}
-)
-
-
-def _rtf_to_text(rtf: bytes) -> str:
-    """A crude RTF-to-text strip: keeps visible text, paragraphs and escaped characters."""
-    out: list[str] = []
-    stack: list[bool] = []
-    skipping = False
-    star = False
-    uc_skip = 0
-    for m in _RTF_TOKEN.finditer(rtf):
-        word, arg, hexbyte, symbol, brace, _newline, plain = m.groups()
-        if brace == b"{":
-            stack.append(skipping)
-            star = False
-            continue
-        if brace == b"}":
-            skipping = stack.pop() if stack else False
-            continue
-        if symbol == b"*":
-            star = True
-            skipping = True
-            continue
-        if word is not None:
-            if word in _RTF_SKIP:
-                skipping = True
-            elif star:
-                skipping = True
-            elif not skipping:
-                if word in (b"par", b"line", b"row", b"sect", b"page"):
-                    out.append("\n")
-                elif word == b"tab":
-                    out.append("\t")
-                elif word == b"u" and arg:
-                    out.append(chr(int(arg) % 0x10000))
-                    uc_skip = 1
-            star = False
-            continue
-        if skipping:
-            continue
-        if hexbyte is not None:
-            if uc_skip:
-                uc_skip = 0
-            else:
-                out.append(bytes([int(hexbyte, 16)]).decode("cp1252", errors="replace"))
-        elif symbol is not None:
-            if symbol in (b"\\", b"{", b"}"):
-                out.append(symbol.decode())
-            elif symbol == b"~":
-                out.append("\u00a0")
-        elif plain is not None:
-            text = plain.decode("cp1252", errors="replace")
-            if uc_skip:
-                text, uc_skip = text[1:], 0
-            out.append(text)
-    return _tidy(_clean_text("".join(out)))
+def _rtf_text(compressed: bytes) -> str:
+    """Outlook's compressed RTF body (MS-OXRTFCP) to plain text; the libraries raise on bad input."""
+    # tnefparse strips trailing NUL bytes from binary properties, which can cut the end of the
+    # stream off (its CRC then fails).  The header's first field counts the bytes after it, so
+    # put the NULs back -- a few at most; a forged size is left for the CRC check to reject.
+    declared = int.from_bytes(compressed[:4], "little") + 4
+    if 0 < declared - len(compressed) <= _RTF_MAX_PAD:
+        compressed = compressed.ljust(declared, b"\x00")
+    rtf = compressed_rtf.decompress(compressed)
+    # RTF is 7-bit text; stray 8-bit bytes are read as Outlook's usual cp1252.
+    text = rtf_to_text(rtf.decode("cp1252", errors="replace"), errors="replace")
+    return _tidy(_clean_text(text))

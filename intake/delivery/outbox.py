@@ -80,7 +80,8 @@ class OutboxDrain:
         transport: Transport | None = None
         try:
             while True:
-                rows = self._claim(now or utcnow())
+                current = now or utcnow()
+                rows = self._claim(current)
                 if not rows:
                     break
                 if transport is None:
@@ -89,7 +90,7 @@ class OutboxDrain:
                     try:
                         refused = transport.send(row.mail_from, row.recipients, row.raw)
                     except TemporaryFailure as exc:
-                        self._defer(row, str(exc), report)
+                        self._defer(row, str(exc), report, current)
                         # The relay is down: put the rest of the batch back untouched and stop.
                         self._release(rows[index + 1 :])
                         report.problem = str(exc)
@@ -139,7 +140,7 @@ class OutboxDrain:
         if status == "failed":
             self.log.error("%s to %s failed for good: %s", row.purpose, ", ".join(row.recipients), error)
 
-    def _defer(self, row: OutboxMessage, error: str, report: DeliveryReport) -> None:
+    def _defer(self, row: OutboxMessage, error: str, report: DeliveryReport, now: datetime) -> None:
         attempts = row.attempts + 1
         if attempts >= self.settings.max_attempts:
             self._finish(row, "failed", f"gave up after {attempts} attempts: {error}", {})
@@ -150,7 +151,7 @@ class OutboxDrain:
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id)
-                .values(status="pending", attempts=attempts, last_error=error, next_attempt_at=utcnow() + delay, claimed_at=None)
+                .values(status="pending", attempts=attempts, last_error=error, next_attempt_at=now + delay, claimed_at=None)
             )
         report.deferred += 1
         self.log.warning("delivery deferred, will retry in %d s: %s", delay.total_seconds(), error)

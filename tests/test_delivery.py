@@ -1,0 +1,332 @@
+"""Outbox delivery: OutboxDrain with the SMTP transport against a real SMTP sink, and the folder transport.
+
+Rows are queued the way the service queues them (a draft ingested through Service), or
+inserted directly where a test needs one message with particular recipients.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from helpers import ACTIVE_REVIEWERS, MAILBOX, write_config
+from intake.config import load
+from intake.delivery.folder import FolderTransport
+from intake.delivery.outbox import STALE_CLAIM, OutboxDrain, retry_delay
+from intake.delivery.smtp import SmtpTransport
+from intake.service import Service
+from intake.store.db import make_engine, upgrade
+from intake.store.models import Event, OutboxMessage, utcnow
+from servers import SmtpSink, free_port
+
+MESSAGES = Path(__file__).resolve().parent / "messages"
+DRAFTER = "jane.doe@example.org"  # the sender of plain_draft.eml
+
+
+@pytest.fixture
+def make_service(tmp_path):
+    """Build a Service on a fresh, upgraded database with [smtp] pointing at *port* (or no [smtp])."""
+    services: list[Service] = []
+
+    def build(database_url: str, port: int | None = None, **outbox: int) -> Service:
+        smtp = {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5} if port else None
+        path = write_config(
+            tmp_path,
+            database_url=database_url,
+            smtp=smtp,
+            outbox={"folder": "outbox", "max_attempts": 5, "retry_seconds": 60, **outbox},
+        )
+        settings = load(path)
+        engine = make_engine(settings.database_url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        service = Service.build(settings)
+        services.append(service)
+        return service
+
+    yield build
+    for service in services:
+        service.close()
+
+
+def ingest_draft(service: Service) -> str:
+    outcome = service.ingest((MESSAGES / "plain_draft.eml").read_bytes(), "file")
+    assert outcome.classification == "draft"
+    assert outcome.mail_queued == 4  # acknowledgement + three active reviewers
+    assert outcome.ref
+    return outcome.ref
+
+
+def rows(service: Service) -> list[OutboxMessage]:
+    with service.sessions() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def add_row(service: Service, recipients: list[str], purpose: str = "decision") -> int:
+    """One outbox row, due now, with no item behind it."""
+    msg = email.message.EmailMessage()
+    msg_id = f"{uuid.uuid4().hex}@town.example"
+    msg["From"] = MAILBOX
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = "[SMAT-2026-0001] test"
+    msg["Message-ID"] = f"<{msg_id}>"
+    msg.set_content("hello\n")
+    with service.sessions.begin() as session:
+        row = OutboxMessage(
+            purpose=purpose,
+            message_id=msg_id,
+            mail_from=MAILBOX,
+            recipients=recipients,
+            raw=msg.as_bytes(policy=email.policy.SMTP),
+            status="pending",
+            next_attempt_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def get_row(service: Service, row_id: int) -> OutboxMessage:
+    with service.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        return row
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+def test_each_pending_message_is_sent_once_and_a_second_drain_sends_nothing(make_service, smtp_sink, database_url):
+    service = make_service(database_url, smtp_sink.port)
+    assert isinstance(service.drain.transport_factory(), SmtpTransport)
+    ref = ingest_draft(service)
+
+    report = service.drain.deliver_due()
+    assert (report.sent, report.deferred, report.failed, report.waiting, report.problem) == (4, 0, 0, 0, "")
+    captured = smtp_sink.wait_for(4)
+    assert sorted(r for c in captured for r in c.rcpt_tos) == sorted([DRAFTER, *ACTIVE_REVIEWERS])
+    assert all(c.mail_from == MAILBOX for c in captured)
+    assert all(f"[{ref}]" in c.message["Subject"] for c in captured)
+
+    again = service.drain.deliver_due(now=utcnow() + timedelta(days=1))
+    assert (again.sent, again.waiting) == (0, 0)
+    assert len(smtp_sink.captured) == 4
+
+    for row in rows(service):
+        assert (row.status, row.attempts, row.last_error, row.refused) == ("sent", 1, "", {})
+        assert row.sent_at is not None and row.claimed_at is None
+    with service.sessions() as session:
+        kinds = list(session.scalars(select(Event.kind).where(Event.kind.like("mail_%"))))
+    assert kinds == ["mail_sent"] * 4
+
+
+def test_relay_4xx_is_retried_with_growing_delay_then_delivered(make_service, smtp_sink, database_url):
+    service = make_service(database_url, smtp_sink.port, retry_seconds=60)
+    row_id = add_row(service, ["alice@example.org"])
+    smtp_sink.data_response = "451 4.3.0 busy"
+
+    t0 = utcnow()
+    report = service.drain.deliver_due(now=t0)
+    assert (report.sent, report.deferred, report.waiting) == (0, 1, 1)
+    assert "451" in report.problem
+    row = get_row(service, row_id)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "451 4.3.0 busy" in row.last_error
+    assert row.next_attempt_at == t0 + timedelta(seconds=60)
+
+    # not yet due: nothing is tried
+    assert service.drain.deliver_due(now=t0 + timedelta(seconds=30)).deferred == 0
+    assert get_row(service, row_id).attempts == 1
+
+    t1 = t0 + timedelta(seconds=61)
+    service.drain.deliver_due(now=t1)
+    row = get_row(service, row_id)
+    assert (row.status, row.attempts) == ("pending", 2)
+    assert row.next_attempt_at == t1 + timedelta(seconds=120)  # the delay doubled
+
+    smtp_sink.data_response = None
+    report = service.drain.deliver_due(now=t1 + timedelta(hours=1))
+    assert (report.sent, report.waiting, report.problem) == (1, 0, "")
+    row = get_row(service, row_id)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, "")
+    assert [c.rcpt_tos for c in smtp_sink.captured] == [["alice@example.org"]]
+
+
+def test_retry_delay_doubles_and_is_capped_at_an_hour(make_service, sqlite_url):
+    settings = make_service(sqlite_url).settings.outbox
+    assert [retry_delay(settings, n).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
+    assert retry_delay(settings, 20) == timedelta(hours=1)
+
+
+def test_relay_5xx_on_data_marks_the_message_failed(make_service, smtp_sink, database_url):
+    service = make_service(database_url, smtp_sink.port)
+    ingest_draft(service)
+    smtp_sink.data_response = "550 5.7.1 message refused"
+
+    report = service.drain.deliver_due()
+    assert (report.sent, report.failed, report.deferred, report.waiting, report.problem) == (0, 4, 0, 0, "")
+    for row in rows(service):
+        assert (row.status, row.attempts, row.sent_at) == ("failed", 1, None)
+        assert "550 5.7.1 message refused" in row.last_error
+    assert smtp_sink.captured == []
+    # failed mail stays failed: a later drain does not try again
+    smtp_sink.data_response = None
+    assert service.drain.deliver_due(now=utcnow() + timedelta(days=1)).sent == 0
+    with service.sessions() as session:
+        details = list(session.scalars(select(Event.detail).where(Event.kind == "mail_failed")))
+    assert len(details) == 4
+    assert all("could not be delivered" in d and "550" in d for d in details), details
+
+
+def test_one_refused_recipient_is_recorded_while_the_other_gets_it(make_service, smtp_sink, database_url):
+    service = make_service(database_url, smtp_sink.port)
+    smtp_sink.reject_rcpt = {"bob@example.org": "550 5.1.1 no such user"}
+    row_id = add_row(service, ["alice@example.org", "bob@example.org"])
+
+    report = service.drain.deliver_due()
+    assert (report.sent, report.failed) == (1, 0)
+    row = get_row(service, row_id)
+    assert row.status == "sent"
+    assert row.refused == {"bob@example.org": "550 5.1.1 no such user"}
+    assert [c.rcpt_tos for c in smtp_sink.wait_for(1)] == [["alice@example.org"]]
+
+
+def test_every_recipient_refused_permanently_marks_failed(make_service, smtp_sink, sqlite_url):
+    service = make_service(sqlite_url, smtp_sink.port)
+    smtp_sink.reject_rcpt = {"bob@example.org": "550 5.1.1 no such user"}
+    row_id = add_row(service, ["bob@example.org"])
+
+    report = service.drain.deliver_due()
+    assert (report.sent, report.failed, report.problem) == (0, 1, "")
+    row = get_row(service, row_id)
+    assert row.status == "failed"
+    assert "bob@example.org" in row.last_error and "550" in row.last_error
+
+
+def test_recipient_refused_for_now_is_retried(make_service, smtp_sink, sqlite_url):
+    service = make_service(sqlite_url, smtp_sink.port)
+    smtp_sink.reject_rcpt = {"bob@example.org": "450 4.2.1 try later"}
+    row_id = add_row(service, ["bob@example.org"])
+
+    report = service.drain.deliver_due()
+    assert (report.deferred, report.waiting) == (1, 1)
+    assert (get_row(service, row_id).status, get_row(service, row_id).attempts) == ("pending", 1)
+
+    smtp_sink.reject_rcpt = {}
+    assert service.drain.deliver_due(now=utcnow() + timedelta(hours=2)).sent == 1
+    assert [c.rcpt_tos for c in smtp_sink.wait_for(1)] == [["bob@example.org"]]
+
+
+def test_relay_down_reports_the_problem_and_loses_nothing(make_service, database_url):
+    port = free_port()
+    service = make_service(database_url, port)
+    ingest_draft(service)
+
+    report = service.drain.deliver_due()
+    assert report.sent == 0
+    assert f"127.0.0.1:{port}" in report.problem and "cannot be reached" in report.problem
+    assert report.waiting == 4
+    states = [(r.status, r.attempts, r.claimed_at) for r in rows(service)]
+    # the first was tried once; the rest of the batch was put back untouched, none left "sending"
+    assert states == [("pending", 1, None)] + [("pending", 0, None)] * 3
+
+    # the relay comes back on the same port: everything goes, once
+    with SmtpSink(port=port) as sink:
+        report = service.drain.deliver_due(now=utcnow() + timedelta(hours=2))
+        assert (report.sent, report.waiting, report.problem) == (4, 0, "")
+        assert sorted(r for c in sink.wait_for(4) for r in c.rcpt_tos) == sorted([DRAFTER, *ACTIVE_REVIEWERS])
+    assert {r.status for r in rows(service)} == {"sent"}
+
+
+def test_max_attempts_reached_marks_failed(make_service, smtp_sink, database_url):
+    service = make_service(database_url, smtp_sink.port, max_attempts=2)
+    row_id = add_row(service, ["alice@example.org"])
+    smtp_sink.data_response = "451 4.3.0 busy"
+
+    service.drain.deliver_due()
+    assert (get_row(service, row_id).status, get_row(service, row_id).attempts) == ("pending", 1)
+
+    report = service.drain.deliver_due(now=utcnow() + timedelta(hours=2))
+    assert (report.failed, report.deferred, report.waiting) == (1, 0, 0)
+    row = get_row(service, row_id)
+    assert (row.status, row.attempts) == ("failed", 2)
+    assert row.last_error.startswith("gave up after 2 attempts")
+    assert "451" in row.last_error
+
+
+def test_stale_claim_of_a_dead_process_is_released_and_sent(make_service, smtp_sink, sqlite_url):
+    service = make_service(sqlite_url, smtp_sink.port)
+    row_id = add_row(service, ["alice@example.org"])
+    now = utcnow()
+    with service.sessions.begin() as session:
+        row = session.get(OutboxMessage, row_id)
+        row.status, row.claimed_at = "sending", now
+
+    # a fresh claim belongs to a live sender: leave it
+    assert service.drain.deliver_due(now=now + timedelta(minutes=1)).sent == 0
+    assert get_row(service, row_id).status == "sending"
+    # a claim older than STALE_CLAIM: the process died mid-send; deliver it
+    report = service.drain.deliver_due(now=now + STALE_CLAIM + timedelta(seconds=1))
+    assert report.sent == 1
+    assert get_row(service, row_id).status == "sent"
+    assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_more_than_one_batch_is_delivered_in_one_drain(make_service, smtp_sink, sqlite_url):
+    service = make_service(sqlite_url, smtp_sink.port)
+    for n in range(25):
+        add_row(service, [f"person{n}@example.org"])
+    report = service.drain.deliver_due()
+    assert (report.sent, report.waiting) == (25, 0)
+    assert len(smtp_sink.wait_for(25)) == 25
+
+
+# --- the folder transport ------------------------------------------------------------------
+
+
+def test_folder_transport_writes_one_parseable_eml_per_message(make_service, database_url):
+    service = make_service(database_url)  # no [smtp]: mail goes to the [outbox] folder
+    folder = service.settings.outbox.folder
+    assert isinstance(service.drain.transport_factory(), FolderTransport)
+    ref = ingest_draft(service)
+
+    report = service.drain.deliver_due()
+    assert (report.sent, report.waiting) == (4, 0)
+    files = sorted(folder.glob("*.eml"))
+    assert len(files) == 4
+    assert list(folder.glob("*.tmp")) == []
+
+    by_rcpt = {}
+    for path in files:
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert msg["X-Envelope-From"] == f"<{MAILBOX}>"
+        assert f"[{ref}]" in msg["Subject"]
+        assert msg["Message-ID"].endswith("@town.example>")
+        by_rcpt[msg["X-Envelope-To"].strip("<>")] = msg["X-SMAT-Purpose"]
+    assert by_rcpt == {DRAFTER: "acknowledgement", **{r: "review-request" for r in ACTIVE_REVIEWERS}}
+
+    # nothing is written twice
+    assert service.drain.deliver_due(now=utcnow() + timedelta(days=1)).sent == 0
+    assert len(list(folder.glob("*.eml"))) == 4
+
+
+def test_folder_transport_unwritable_folder_defers(make_service, sqlite_url, tmp_path):
+    service = make_service(sqlite_url)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    drain = OutboxDrain(service.sessions, lambda: FolderTransport(blocker / "outbox"), replace(service.settings.outbox))
+    row_id = add_row(service, ["alice@example.org"])
+
+    report = drain.deliver_due()
+    assert (report.sent, report.deferred, report.waiting) == (0, 1, 1)
+    assert "cannot write to the outbox folder" in report.problem
+    assert get_row(service, row_id).status == "pending"

@@ -1,0 +1,80 @@
+"""Storage: the migrations build exactly the models' schema, on SQLite and PostgreSQL; history is append-only."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from builders import draft, settings_for
+
+from intake.service import Service
+from intake.store.db import current_revision, head_revision, make_engine, upgrade
+from intake.store.models import Base
+
+
+def test_init_twice_is_safe_and_reaches_the_newest_migration(database_url):
+    engine = make_engine(database_url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_migrations_match_the_models(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+
+
+def test_item_history_cannot_be_changed_or_deleted(database_url, tmp_path):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    service = Service.build(settings_for(tmp_path, database_url))
+    service.ingest(draft(), "file")
+    for statement in ("UPDATE events SET detail = 'forged'", "DELETE FROM events"):
+        with pytest.raises(DatabaseError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text(statement))
+    service.close()
+    engine.dispose()
+
+
+def test_attachments_are_stored_under_generated_names(sqlite_url, tmp_path):
+    from email.message import EmailMessage
+
+    from sqlalchemy import select
+
+    from intake.store.models import Attachment
+
+    msg = EmailMessage()
+    msg["From"] = "jane@example.com"
+    msg["To"] = "smat.info@example.org"
+    msg["Subject"] = "Photo"
+    msg.set_content("See attached")
+    msg.add_attachment(b"\xff\xd8\xff\xe0", maintype="image", subtype="jpeg", filename="../../etc/passwd")
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    service = Service.build(settings_for(tmp_path, sqlite_url))
+    service.ingest(msg.as_bytes(), "file")
+    with service.sessions() as session:
+        [attachment] = session.scalars(select(Attachment)).all()
+    assert "/" not in attachment.filename and ".." not in attachment.filename
+    assert attachment.stored_name.endswith(".jpg") and len(attachment.stored_name) == 36
+    assert attachment.data == b"\xff\xd8\xff\xe0"
+    service.close()
+    engine.dispose()
