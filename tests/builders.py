@@ -41,6 +41,7 @@ def settings_for(
     imap: Any = None,
     smtp: Any = None,
     listener_port: int | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
     **sections: Any,
 ) -> config.Settings:
     """Settings as if read from tmp_path/config.toml: our roster, the given servers."""
@@ -65,7 +66,7 @@ def settings_for(
         data["smtp"] = {"host": smtp.host, "port": smtp.port, "security": "none"}
     if listener_port is not None:
         data["listener"] = {"host": "127.0.0.1", "port": listener_port}
-    for name, values in sections.items():
+    for name, values in {**sections, **(overrides or {})}.items():
         data.setdefault(name, {}).update(values)
     return config.from_dict(data, tmp_path / "config.toml")
 

@@ -113,3 +113,15 @@ def test_lmtp_answers_once_per_recipient(running, sqlite_url):
         say(b"QUIT")
     with service.sessions() as session:
         assert len(session.scalars(select(Item)).all()) == 1
+
+
+def test_a_retried_delivery_of_the_same_bytes_makes_no_second_item(running, sqlite_url, smtp_sink):
+    service, listener = running(sqlite_url)
+    raw = draft()
+    for _ in range(2):  # as a server does when our 250 was lost on the way back
+        with smtplib.SMTP(listener.host, listener.port) as client:
+            assert client.sendmail("jane@example.com", ["smat.info@example.org"], raw) == {}
+    with service.sessions() as session:
+        assert len(session.scalars(select(Item)).all()) == 1
+    service.deliver()
+    assert len(smtp_sink.captured) == 1 + len(REVIEWERS)

@@ -7,6 +7,7 @@ answer is 451, so the sending server keeps the message and tries again.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import Any, Callable, Sequence
 
@@ -39,7 +40,9 @@ class IntakeHandler:
         loop = asyncio.get_running_loop()
         try:
             # The database work is blocking; keep it off the event loop.
-            outcome = await loop.run_in_executor(None, self.ingest, raw, self.protocol, None, list(envelope.rcpt_tos))
+            # Keyed by content: a sender that retries after a lost 250 makes no second item.
+            key = f"{self.protocol}:sha256:{hashlib.sha256(raw).hexdigest()}"
+            outcome = await loop.run_in_executor(None, self.ingest, raw, self.protocol, key, list(envelope.rcpt_tos))
         except Exception as exc:  # noqa: BLE001 - the sender must retry, whatever went wrong here
             self.log.error("could not take a message from %s: %s; answered 451 so it will be retried", session.peer, exc)
             status = "451 4.3.0 Temporary failure storing the message, please try again later"
