@@ -42,6 +42,16 @@ RECEIVED = "received"
 
 
 @dataclass(frozen=True)
+class Arrival:
+    """One message as a source hands it over: the bytes, where from, and its key there."""
+
+    raw: bytes
+    source: str  # imap | smtp | lmtp | file
+    source_key: str | None = None  # e.g. the IMAP UID; a second arrival with the same key is a duplicate
+    envelope_recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What became of one message: for logs, tests and the SMTP reply."""
 
@@ -85,9 +95,10 @@ class Pipeline:
         Raises StorageError only when the database itself cannot take the message, so that
         the source can leave it where it is (IMAP) or answer 451 (SMTP) and try again.
         """
+        arrival = Arrival(raw, source, source_key, tuple(envelope_recipients))
         try:
             with self.sessions.begin() as session:
-                outcome = self._ingest(session, raw, source, source_key, envelope_recipients)
+                outcome = self._ingest(session, arrival)
         except OperationalError as exc:
             raise StorageError(f"the database could not take the message: {exc.orig}") from exc
         except StorageError:
@@ -96,9 +107,7 @@ class Pipeline:
             self.log.exception("processing failed; quarantining the message")
             try:
                 with self.sessions.begin() as session:
-                    outcome = self._quarantine(
-                        session, raw, source, source_key, None, f"internal error while processing: {type(exc).__name__}: {exc}"
-                    )
+                    outcome = self._quarantine(session, arrival, None, f"internal error while processing: {type(exc).__name__}: {exc}")
             except SQLAlchemyError as db_exc:
                 raise StorageError(f"the database could not take the message: {db_exc}") from db_exc
         if outcome.mail_queued and self.on_mail_queued:
@@ -113,34 +122,34 @@ class Pipeline:
         )
         return outcome
 
-    def _ingest(
-        self, session: Session, raw: bytes, source: str, source_key: str | None, envelope_recipients: Sequence[str]
-    ) -> Outcome:
-        if source_key:
-            seen = queries.message_seen(session, source_key)
+    def _ingest(self, session: Session, arrival: Arrival) -> Outcome:
+        if arrival.source_key:
+            seen = queries.message_seen(session, arrival.source_key)
             if seen is not None:
                 return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
         try:
-            msg = parse(raw)
+            msg = parse(arrival.raw)
         except ParseError as exc:
-            return self._quarantine(session, raw, source, source_key, None, f"could not be parsed: {exc.reason}")
+            return self._quarantine(session, arrival, None, f"could not be parsed: {exc.reason}")
 
-        target = self._reply_target(session, msg, envelope_recipients)
+        target = self._reply_target(session, msg, arrival.envelope_recipients)
         verdict = rules.classify(msg, self.settings.mailbox.address, self.settings.mailbox.domain, target is not None)
 
         if verdict.is_submission:
             if msg.sender is None or not is_address(msg.sender.email):
-                return self._quarantine(session, raw, source, source_key, msg, "it has no sender address we could answer")
-            return self._new_item(session, raw, source, source_key, msg, verdict)
+                return self._quarantine(session, arrival, msg, "it has no sender address we could answer")
+            return self._new_item(session, arrival, msg, verdict)
 
-        row = self._keep(session, raw, source, source_key, msg, verdict.kind, verdict.reason)
-        if target is not None:
-            item = session.get(Item, target[0])
-            assert item is not None
-            row.item_id = item.id
-            kind = "reply_received" if verdict.kind == rules.REPLY else "automatic_mail_received"
-            self._event(session, item, kind, msg.sender.email if msg.sender else "", f"{verdict.reason}; matched by {target[1]}", row)
-        return Outcome(row.id, verdict.kind, verdict.reason, ref=session.get(Item, target[0]).ref if target else None)
+        row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
+        if target is None:
+            return Outcome(row.id, verdict.kind, verdict.reason)
+        item_id, matched_by = target
+        item = session.get(Item, item_id)
+        assert item is not None
+        row.item_id = item.id
+        kind = "reply_received" if verdict.kind == rules.REPLY else "automatic_mail_received"
+        self._event(session, item, kind, msg.sender.email if msg.sender else "", f"{verdict.reason}; matched by {matched_by}", row)
+        return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref)
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -155,20 +164,12 @@ class Pipeline:
             return found
         return queries.item_for_message_ids(session, [*msg.in_reply_to, *msg.references], self.settings.mailbox.domain)
 
-    def _keep(
-        self,
-        session: Session,
-        raw: bytes,
-        source: str,
-        source_key: str | None,
-        msg: InboundMessage | None,
-        classification: str,
-        reason: str,
-    ) -> Message:
+    def _keep(self, session: Session, arrival: Arrival, msg: InboundMessage | None, classification: str, reason: str) -> Message:
         """Store the raw bytes as received, with the few fields needed to find them again."""
+        raw = arrival.raw
         row = Message(
-            source=source,
-            source_key=source_key,
+            source=arrival.source,
+            source_key=arrival.source_key,
             received_at=utcnow(),
             raw=raw,
             sha256=hashlib.sha256(raw).hexdigest(),
@@ -183,17 +184,9 @@ class Pipeline:
         session.flush()
         return row
 
-    def _new_item(
-        self,
-        session: Session,
-        raw: bytes,
-        source: str,
-        source_key: str | None,
-        msg: InboundMessage,
-        verdict: rules.Classification,
-    ) -> Outcome:
+    def _new_item(self, session: Session, arrival: Arrival, msg: InboundMessage, verdict: rules.Classification) -> Outcome:
         assert msg.sender is not None
-        row = self._keep(session, raw, source, source_key, msg, verdict.kind, verdict.reason)
+        row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
         item = self._make_item(session, row, msg, verdict.kind, first_status(verdict.kind))
         sender = msg.sender.email
         self._event(session, item, RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
@@ -231,17 +224,9 @@ class Pipeline:
         row.item_id = item.id
         return item
 
-    def _quarantine(
-        self,
-        session: Session,
-        raw: bytes,
-        source: str,
-        source_key: str | None,
-        msg: InboundMessage | None,
-        reason: str,
-    ) -> Outcome:
+    def _quarantine(self, session: Session, arrival: Arrival, msg: InboundMessage | None, reason: str) -> Outcome:
         """Keep what could not be processed, with the reason, for the Clerk to decide."""
-        row = self._keep(session, raw, source, source_key, msg, QUARANTINED, reason)
+        row = self._keep(session, arrival, msg, QUARANTINED, reason)
         kind = rules.submission_kind(msg.subject)[0] if msg else rules.DRAFT
         item = self._make_item(session, row, msg, kind, QUARANTINED)
         item.quarantine_reason = reason

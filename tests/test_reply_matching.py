@@ -1,0 +1,64 @@
+"""A reply to mail we sent is attached to its item, never made a new item, and never answered."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+from sqlalchemy import func, select
+
+from builders import OUR_ADDRESS, draft, settings_for
+
+from intake.service import Service
+from intake.store.db import make_engine, upgrade
+from intake.store.models import Event, Item, OutboxMessage
+
+
+@pytest.fixture
+def service(tmp_path, database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    service = Service.build(settings_for(tmp_path, database_url))
+    yield service
+    service.close()
+
+
+def sent(service, purpose):
+    with service.sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == purpose).order_by(OutboxMessage.id)).all()
+    return [message_from_bytes(r.raw, policy=default) for r in rows]
+
+
+def totals(service):
+    with service.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Item)), session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def test_reply_to_a_review_request_by_its_plus_address_attaches_to_the_item(service):
+    first = service.ingest(draft(), "file")
+    request = sent(service, "review-request")[0]
+    before = totals(service)
+    reply = draft(sender="clerk@example.org", subject="Re: whatever the client made of it", body="APPROVE")
+    outcome = service.ingest(reply, "smtp", envelope_recipients=[request["Reply-To"]])
+    assert (outcome.classification, outcome.ref) == ("reply", first.ref)
+    assert totals(service) == before  # no new item, no answer
+    with service.sessions() as session:
+        kinds = session.scalars(select(Event.kind).join(Item).where(Item.ref == first.ref)).all()
+    assert "reply_received" in kinds
+
+
+def test_reply_that_lost_the_plus_address_is_matched_by_in_reply_to(service):
+    first = service.ingest(draft(), "file")
+    ack = sent(service, "acknowledgement")[0]
+    reply = draft(subject="Re: thanks", body="One more photo to follow", In_Reply_To=ack["Message-ID"], References=ack["Message-ID"])
+    outcome = service.ingest(reply, "file")
+    assert (outcome.classification, outcome.ref) == ("reply", first.ref)
+
+
+def test_a_forged_reply_key_matches_nothing(service):
+    service.ingest(draft(), "file")
+    forged = OUR_ADDRESS.replace("@", "+" + "a" * 29 + "@")
+    outcome = service.ingest(draft(sender="mallory@example.net", subject="Re: review"), "smtp", envelope_recipients=[forged])
+    assert outcome.classification == "draft"  # treated as a new submission, not as a reply to the item
