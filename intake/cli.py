@@ -12,14 +12,16 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from intake import __version__, config
 from intake.errors import IntakeError, NotFound
-from intake.service import Service, run
-from intake.store import queries
-from intake.store.db import make_engine, upgrade
-from intake.views import item_text, item_to_dict, items_table
+
+if TYPE_CHECKING:
+    from intake.service import Service
+
+# The service, database and mail libraries are imported inside the commands that need
+# them, so that `--help` and a config mistake answer at once.
 
 STATUSES = ("received", "in_review", "queried", "escalated", "approved", "posted", "rejected", "withdrawn", "open", "actioned", "answered", "quarantined")
 KINDS = ("draft", "report", "enquiry")
@@ -93,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_init(settings: config.Settings, args: argparse.Namespace) -> int:
+    from intake.store.db import make_engine, upgrade
+
     engine = make_engine(settings.database_url)
     try:
         revision = upgrade(engine)
@@ -104,6 +108,8 @@ def cmd_init(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def _with_service(action: Callable[[Service, argparse.Namespace], int]) -> Callable[[config.Settings, argparse.Namespace], int]:
     def command(settings: config.Settings, args: argparse.Namespace) -> int:
+        from intake.service import Service
+
         service = Service.build(settings, logging.getLogger("intake"))
         try:
             return action(service, args)
@@ -114,6 +120,8 @@ def _with_service(action: Callable[[Service, argparse.Namespace], int]) -> Calla
 
 
 def cmd_run(service: Service, args: argparse.Namespace) -> int:
+    from intake.service import run
+
     run(service, backlog=args.backlog)
     return 0
 
@@ -140,6 +148,9 @@ def cmd_deliver(service: Service, args: argparse.Namespace) -> int:
 
 
 def cmd_items(service: Service, args: argparse.Namespace) -> int:
+    from intake.store import queries
+    from intake.views import item_to_dict, items_table
+
     tz = service.settings.council.tz
     with service.sessions() as session:
         items = queries.list_items(session, status=args.status, kind=args.kind)
@@ -151,6 +162,9 @@ def cmd_items(service: Service, args: argparse.Namespace) -> int:
 
 
 def cmd_show(service: Service, args: argparse.Namespace) -> int:
+    from intake.store import queries
+    from intake.views import item_text, item_to_dict
+
     tz = service.settings.council.tz
     with service.sessions() as session:
         item = queries.get_item(session, args.ref)

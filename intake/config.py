@@ -401,6 +401,9 @@ def from_dict(data: dict[str, Any], file: Path) -> Settings:
     trusted, require_auth, key_days = "", False, 30
     if s:
         secret = s.secret("secret", required=False)
+        if secret and len(secret) < 16:
+            # the same floor as secret_file: a short secret makes reply keys guessable
+            s.fail("secret_env" if "secret_env" in s.data else "secret", "gives too short a secret (16 characters at least)")
         secret_file = base / s.get("secret_file", str, "var/secret.key")
         trusted = s.get("trusted_authserv_id", str, "")
         require_auth = s.get("require_authenticated_replies", bool, False)
@@ -479,9 +482,18 @@ def _secret_from_file(file: Path, secret_file: Path) -> bytes:
             return value
         secret_file.parent.mkdir(parents=True, exist_ok=True)
         value = os.urandom(32).hex().encode()
-        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written in full under a temporary name, then linked into place: two processes
+        # starting together both end up with the one secret that won, never a half-written one.
+        temp = secret_file.with_name(f".{secret_file.name}.{os.getpid()}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(value + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, secret_file)
+        finally:
+            temp.unlink(missing_ok=True)
         return value
     except FileExistsError:
         return secret_file.read_bytes().strip()

@@ -159,9 +159,11 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
         if imap is not None:
             imap.stop()
         service.wake_delivery.set()
-        scheduler.shutdown(wait=False)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         for thread in threads:
-            thread.join(timeout=15)
+            if thread.is_alive():
+                thread.join(timeout=15)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         log.info("stopped")

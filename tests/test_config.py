@@ -278,6 +278,14 @@ def test_too_short_secret_file_is_refused(tmp_path):
     assert "too short" in message
 
 
+def test_too_short_inline_or_env_secret_is_refused(tmp_path, monkeypatch):
+    message = config_error(write_config(tmp_path, security={"secret": "short"}))
+    assert "[security] secret gives too short a secret (16 characters at least)" in message
+    monkeypatch.setenv("SMAT_TEST_SECRET", "short")
+    message = config_error(write_config(tmp_path, security={"secret_env": "SMAT_TEST_SECRET"}))
+    assert "[security] secret_env gives too short a secret" in message
+
+
 def test_secret_and_secret_env_together_are_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("SMAT_TEST_SECRET", "x" * 32)
     message = config_error(write_config(tmp_path, security={"secret": "y" * 32, "secret_env": "SMAT_TEST_SECRET"}))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import email
 import email.policy
 import uuid
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -323,7 +322,7 @@ def test_folder_transport_unwritable_folder_defers(make_service, sqlite_url, tmp
     service = make_service(sqlite_url)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
-    drain = OutboxDrain(service.sessions, lambda: FolderTransport(blocker / "outbox"), replace(service.settings.outbox))
+    drain = OutboxDrain(service.sessions, lambda: FolderTransport(blocker / "outbox"), service.settings.outbox)
     row_id = add_row(service, ["alice@example.org"])
 
     report = drain.deliver_due()

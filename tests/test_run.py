@@ -48,7 +48,7 @@ def wait_until(condition, timeout=15.0):
 
 def test_idle_brings_a_new_draft_to_its_acknowledgement_within_seconds(running_service, mailbox, smtp_sink):
     service, stop, thread = running_service()
-    assert wait_until(lambda: mailbox.uids("Processed") == [] and "Processed" in mailbox.folders())
+    assert wait_until(lambda: "Processed" in mailbox.folders())
     time.sleep(0.5)  # the service is now waiting in IDLE
     started = time.monotonic()
     mailbox.append(draft(subject="Fun run on Sunday"))

@@ -11,7 +11,11 @@ from intake.delivery.transport import PermanentFailure, TemporaryFailure
 
 
 class SmtpTransport:
-    """One connection reused for a batch; reconnects when the relay drops it."""
+    """One connection reused for a batch; reconnects once when the relay has dropped it.
+
+    Each outgoing message has one recipient, so a 4xx for "some recipients" cannot leave
+    part of a message undelivered; recipients refused one by one are returned and recorded.
+    """
 
     def __init__(self, settings: Smtp) -> None:
         self.settings = settings
@@ -36,10 +40,19 @@ class SmtpTransport:
         return conn
 
     def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
+        reused = self._conn is not None
         if self._conn is None:
             self._conn = self._connect()
         try:
-            refused = self._conn.sendmail(mail_from, list(recipients), raw)
+            try:
+                refused = self._conn.sendmail(mail_from, list(recipients), raw)
+            except smtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                # The relay closed an idle connection we kept for the batch: one fresh try.
+                self.close()
+                self._conn = self._connect()
+                refused = self._conn.sendmail(mail_from, list(recipients), raw)
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             codes = {rcpt: f"{code} {_text(text)}" for rcpt, (code, text) in exc.recipients.items()}
