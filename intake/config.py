@@ -103,6 +103,11 @@ class Security:
 
 
 @dataclass(frozen=True)
+class Review:
+    approvals_required: int = 1
+
+
+@dataclass(frozen=True)
 class Digest:
     time: str = "08:00"
 
@@ -131,6 +136,7 @@ class Settings:
     security: Security
     digest: Digest
     people: tuple[Person, ...]
+    review: Review = field(default_factory=Review)
     imap: Imap | None = None
     smtp: Smtp | None = None
     listener: Listener | None = None
@@ -278,7 +284,7 @@ def _database_url(value: str) -> str | None:
     return f'must be a sqlite:/// or postgresql+psycopg:// URL, not "{value}"'
 
 
-SECTIONS = ("council", "mailbox", "database", "imap", "smtp", "outbox", "listener", "security", "digest", "people")
+SECTIONS = ("council", "mailbox", "database", "imap", "smtp", "outbox", "listener", "security", "review", "digest", "people")
 
 
 def load(path: Path | str) -> Settings:
@@ -418,6 +424,12 @@ def from_dict(data: dict[str, Any], file: Path) -> Settings:
         reply_key_days=key_days,
     )
 
+    s = section("review")
+    review = Review()
+    if s:
+        review = Review(approvals_required=s.get("approvals_required", int, 1, _at_least(1)))
+        s.finish()
+
     s = section("digest")
     digest = Digest()
     if s:
@@ -435,6 +447,7 @@ def from_dict(data: dict[str, Any], file: Path) -> Settings:
         security=security,
         digest=digest,
         people=people,
+        review=review,
         imap=imap,
         smtp=smtp,
         listener=listener,

@@ -110,6 +110,7 @@ class InboundMessage:
     attachments: tuple[Attachment, ...]
     headers: tuple[tuple[str, str], ...]
     defects: tuple[str, ...]
+    text_from_html: bool = False  # .text was converted from .html (the message had no plain-text body)
 
     def header(self, name: str) -> str | None:
         """First decoded value of a header, case-insensitive, for headers without a field here."""
@@ -199,6 +200,7 @@ class _Result:
     html: str | None
     attachments: list[_Att]
     defects: list[str]
+    text_from_html: bool = False
 
 
 # --------------------------------------------------------------------------- one message
@@ -222,7 +224,7 @@ def _read_message(msg: Message, depth: int) -> _Result:
     date_text = first("date") or ""
     col = _Collector(defects=defects)
     _walk(msg, col, depth)
-    text, html = _choose_body(col)
+    text, html, text_from_html = _choose_body(col)
     _mark_inline(col.attachments, html)
 
     return _Result(
@@ -241,6 +243,7 @@ def _read_message(msg: Message, depth: int) -> _Result:
         html=html,
         attachments=col.attachments,
         defects=defects,
+        text_from_html=text_from_html,
     )
 
 
@@ -274,6 +277,7 @@ def _finish(result: _Result) -> InboundMessage:
         attachments=tuple(attachments),
         headers=tuple(result.headers),
         defects=tuple(dict.fromkeys(result.defects)),
+        text_from_html=result.text_from_html,
     )
 
 
@@ -535,23 +539,26 @@ def _tnef(data: bytes, filename: str, ctype: str, col: _Collector) -> None:
 # --------------------------------------------------------------------------- body choice
 
 
-def _choose_body(col: _Collector) -> tuple[str, str | None]:
-    """Pick the text (plain, else HTML converted, else winmail.dat body) and the HTML."""
+def _choose_body(col: _Collector) -> tuple[str, str | None, bool]:
+    """Pick the text (plain, else HTML converted, else winmail.dat body), the HTML, and whether text came from it."""
     main = "\n\n".join(p.strip("\n") for p in col.plain if p.strip())
     html = "\n".join(col.html) if col.html else None
+    from_html = False
     if not main.strip():
         if html is not None and html.strip():
             main = _html_to_text(html, col.defects)
+            from_html = True
         elif any(t.strip() for t in col.tnef_plain):
             main = "\n\n".join(t.strip("\n") for t in col.tnef_plain if t.strip())
         elif col.tnef_html:
             main = _html_to_text("\n".join(col.tnef_html), col.defects)
+            from_html = True
         elif col.tnef_rtf:
             main = "\n\n".join(col.tnef_rtf)
     if html is None and col.tnef_html:
         html = "\n".join(col.tnef_html)
     text = (main.rstrip() + "".join(col.forwards)).lstrip("\n")
-    return text, html
+    return text, html, from_html
 
 
 def _mark_inline(attachments: list[_Att], html: str | None) -> None:

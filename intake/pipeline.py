@@ -24,18 +24,13 @@ from intake.errors import StorageError
 from intake.message import Attachment as ParsedAttachment
 from intake.message import InboundMessage, ParseError, parse
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
-from intake.replykeys import new_key, plus_address
+from intake.mailcontext import item_context
+from intake.journal import add_event, new_reply_key, queue_mail, record_reply_key
+from intake.refs import ref_in_subject
+from intake.reply_step import ReplyStep
+from intake.replykeys import plus_address
 from intake.store import queries
-from intake.store.models import Attachment, Event, Item, Message, OutboxMessage, ReplyKey, utcnow
-
-ROLE_LABELS = {
-    "clerk": "Town Clerk",
-    "deputy_clerk": "Deputy Town Clerk",
-    "smat": "SMAT member",
-    "councillor": "Councillor",
-    "staff": "Council staff",
-    "public": "Member of the public",
-}
+from intake.store.models import Attachment, Item, Message, utcnow
 
 QUARANTINED = "quarantined"
 RECEIVED = "received"
@@ -84,6 +79,7 @@ class Pipeline:
         self.composer = composer
         self.log = log or logging.getLogger("intake.pipeline")
         self.on_mail_queued = on_mail_queued
+        self.replies = ReplyStep(settings, composer)
 
     # --- the entry point ------------------------------------------------------------------
 
@@ -143,26 +139,33 @@ class Pipeline:
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
         if target is None:
             return Outcome(row.id, verdict.kind, verdict.reason)
-        item_id, matched_by = target
-        item = session.get(Item, item_id)
+        # Lock the item: two decisions arriving together are taken one after the other.
+        item = session.get(Item, target.item_id, with_for_update=True)
         assert item is not None
         row.item_id = item.id
-        kind = "reply_received" if verdict.kind == rules.REPLY else "automatic_mail_received"
-        self._event(session, item, kind, msg.sender.email if msg.sender else "", f"{verdict.reason}; matched by {matched_by}", row)
-        return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref)
+        if verdict.kind != rules.REPLY:
+            add_event(session, item, "automatic_mail_received", msg.sender.email if msg.sender else "", f"{verdict.reason}; matched by {target.detail}", row)
+            return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref)
+        queued = self.replies.handle(session, item, msg, row, target)
+        return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
 
     # --- steps ----------------------------------------------------------------------------
 
-    def _reply_target(self, session: Session, msg: InboundMessage, envelope: Sequence[str]) -> tuple[int, str] | None:
-        """The item this message answers, by reply key in an address or by our Message-ID."""
+    def _reply_target(self, session: Session, msg: InboundMessage, envelope: Sequence[str]) -> queries.ReplyTarget | None:
+        """The item this message answers: by reply key in an address, by our Message-ID, or by
+        the ref in the subject (that last only for people on the roster)."""
         addresses = list(envelope)
         addresses += [a.email for a in (*msg.to, *msg.cc)]
         for header in ("delivered-to", "x-original-to", "envelope-to"):
             addresses += list(msg.header_all(header))
         found = queries.item_for_reply_key(session, self.settings.security.secret, addresses, self.settings.mailbox.address)
-        if found:
-            return found
-        return queries.item_for_message_ids(session, [*msg.in_reply_to, *msg.references], self.settings.mailbox.domain)
+        if found is None:
+            found = queries.item_for_message_ids(session, [*msg.in_reply_to, *msg.references], self.settings.mailbox.domain)
+        if found is None and msg.sender is not None and self.settings.person(msg.sender.email) is not None:
+            ref = ref_in_subject(msg.subject)
+            if ref:
+                found = queries.item_for_ref(session, ref)
+        return found
 
     def _keep(self, session: Session, arrival: Arrival, msg: InboundMessage | None, classification: str, reason: str) -> Message:
         """Store the raw bytes as received, with the few fields needed to find them again."""
@@ -189,11 +192,11 @@ class Pipeline:
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
         item = self._make_item(session, row, msg, verdict.kind, first_status(verdict.kind))
         sender = msg.sender.email
-        self._event(session, item, RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
+        add_event(session, item, RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
         files = self._store_attachments(session, item, row, msg.attachments)
         queued = 0
         if sender.lower() != self.settings.mailbox.address.lower():
-            self._queue(session, item, self._acknowledgement(item, msg), "acknowledged", sender)
+            queue_mail(session, item, self._acknowledgement(item, msg), "acknowledged")
             queued += 1
         for person in self.settings.reviewers:
             self._queue_review_request(session, item, msg, person, files)
@@ -230,7 +233,7 @@ class Pipeline:
         kind = rules.submission_kind(msg.subject)[0] if msg else rules.DRAFT
         item = self._make_item(session, row, msg, kind, QUARANTINED)
         item.quarantine_reason = reason
-        self._event(session, item, "quarantined", "", reason, row)
+        add_event(session, item, "quarantined", "", reason, row)
         return Outcome(row.id, QUARANTINED, reason, ref=item.ref)
 
     def _store_attachments(
@@ -258,49 +261,14 @@ class Pipeline:
         session.flush()
         return stored
 
-    def _event(self, session: Session, item: Item, kind: str, actor: str, detail: str, row: Message | None = None, **data: object) -> None:
-        session.add(Event(item_id=item.id, at=utcnow(), actor=actor, kind=kind, detail=detail, data=data, message_id=row.id if row else None))
-
-    def _queue(self, session: Session, item: Item, out: Outgoing, event_kind: str, actor: str) -> OutboxMessage:
-        """Write mail to the outbox in the caller's transaction, and note it in the history."""
-        row = OutboxMessage(
-            item_id=item.id,
-            purpose=out.purpose,
-            message_id=out.message_id,
-            mail_from=out.mail_from,
-            recipients=list(out.recipients),
-            raw=out.raw,
-            status="pending",
-            created_at=utcnow(),
-            next_attempt_at=utcnow(),
-        )
-        session.add(row)
-        session.flush()
-        self._event(session, item, event_kind, "smat-intake", f"{out.purpose} to {', '.join(out.recipients)}", outbox_id=row.id)
-        return row
-
     # --- the mail a new item causes -------------------------------------------------------
-
-    def _context(self, item: Item) -> dict[str, object]:
-        received = item.received_at.astimezone(self.settings.council.tz)
-        return {
-            "council": self.settings.council,
-            "mailbox": self.settings.mailbox.address,
-            "kind": item.kind,
-            "subject": item.subject,
-            "sender": item.sender,
-            "sender_name": item.sender_name,
-            "role_label": ROLE_LABELS.get(item.sender_role, item.sender_role),
-            "received_at": received.strftime("%A %d %B %Y, %H:%M"),
-            "text": item.text,
-        }
 
     def _acknowledgement(self, item: Item, msg: InboundMessage) -> Outgoing:
         assert msg.sender is not None
         return self.composer.compose(
             "acknowledgement",
             Recipient(msg.sender.email, msg.sender.name),
-            self._context(item),
+            item_context(self.settings, item),
             ref=item.ref,
             in_reply_to=msg.message_id,
             references=msg.references,
@@ -314,7 +282,7 @@ class Pipeline:
         person: Person,
         files: list[tuple[Attachment, ParsedAttachment]],
     ) -> None:
-        key = new_key(self.settings.security.secret, item.id, person.email)
+        key = new_reply_key(self.settings.security.secret, item, person.email)
         pictures = [(record, part) for record, part in files if part.is_image]
         listing = [
             {
@@ -328,14 +296,14 @@ class Pipeline:
         out = self.composer.compose(
             "review-request",
             Recipient(person.email, person.name),
-            {**self._context(item), "attachments": listing, "pictures": len(pictures), "reply_key": key},
+            {**item_context(self.settings, item), "attachments": listing, "pictures": len(pictures), "reply_key": key},
             ref=item.ref,
             reply_to=plus_address(self.settings.mailbox.address, key),
             attachments=[FileToAttach(record.filename, record.content_type, part.data) for record, part in pictures],
             auto_submitted="auto-generated",
         )
-        outbox_row = self._queue(session, item, out, "review_requested", "smat-intake")
-        session.add(ReplyKey(key=key, item_id=item.id, email=person.email.lower(), purpose="review-request", issued_at=utcnow(), outbox_id=outbox_row.id))
+        outbox_row = queue_mail(session, item, out, "review_requested")
+        record_reply_key(session, key, item, person.email, "review-request", outbox_row)
 
 
 def _size_label(size: int) -> str:

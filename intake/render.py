@@ -31,6 +31,7 @@ PURPOSES = (
     "digest",
     "report",
     "help",
+    "drafter-reply",
 )
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
@@ -107,17 +108,23 @@ class Composer:
         reply_to: str | None = None,
         attachments: Sequence[FileToAttach] = (),
         auto_submitted: str = "auto-replied",
+        template: str | None = None,
         now: datetime | None = None,
     ) -> Outgoing:
-        """Build one message: subject, plain text with an HTML alternative, files, threading headers."""
+        """Build one message: subject, plain text with an HTML alternative, files, threading headers.
+
+        `template` names the folder in templates/ when it differs from the purpose (a
+        decision told to the drafter and the same decision told to SMAT share a purpose).
+        """
         if purpose not in PURPOSES:
             raise ValueError(f"unknown purpose {purpose!r}")
+        folder = template or purpose
         context = {**context, "ref": ref, "recipient": to}
-        subject = one_line(self.render(purpose, "subject.txt", context))
+        subject = one_line(self.render(folder, "subject.txt", context))
         if ref:
             subject = tag_subject(ref, subject)
-        text = self.render(purpose, "body.txt", context)
-        html = self.render(purpose, "body.html", context)
+        text = self.render(folder, "body.txt", context)
+        html = self.render(folder, "body.html", context)
 
         msg = EmailMessage()
         msg["From"] = HeaderAddress(display_name=one_line(self.from_name, 78), addr_spec=self.from_address)

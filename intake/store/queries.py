@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from sqlalchemy import select, update
@@ -29,7 +30,17 @@ def message_seen(session: Session, source_key: str) -> Message | None:
     return session.scalars(select(Message).where(Message.source_key == source_key)).first()
 
 
-def item_for_reply_key(session: Session, secret: bytes, addresses: Iterable[str], our_address: str) -> tuple[int, str] | None:
+@dataclass(frozen=True)
+class ReplyTarget:
+    """The item a reply is about, how we know, and the reply key involved if any."""
+
+    item_id: int
+    matched_by: str  # "key" (plus-address) | "message-id" (In-Reply-To/References) | "subject" (ref tag)
+    key: ReplyKey | None
+    detail: str
+
+
+def item_for_reply_key(session: Session, secret: bytes, addresses: Iterable[str], our_address: str) -> ReplyTarget | None:
     """The item a plus-address reply key points at, if one of the addresses carries a valid key."""
     for address in addresses:
         key = key_from_address(address, our_address)
@@ -37,21 +48,31 @@ def item_for_reply_key(session: Session, secret: bytes, addresses: Iterable[str]
             continue
         row = session.get(ReplyKey, key)
         if row is not None and verify_key(secret, key, row.item_id, row.email):
-            return row.item_id, f"reply key {key[:6]}…"
+            return ReplyTarget(row.item_id, "key", row, f"reply key {key[:6]}…")
     return None
 
 
-def item_for_message_ids(session: Session, message_ids: Sequence[str], our_domain: str) -> tuple[int, str] | None:
-    """The item whose mail we sent carries one of these Message-IDs (In-Reply-To/References)."""
+def item_for_message_ids(session: Session, message_ids: Sequence[str], our_domain: str) -> ReplyTarget | None:
+    """The item whose mail we sent carries one of these Message-IDs (In-Reply-To/References), newest first."""
     ours = [m for m in message_ids if m.lower().endswith("@" + our_domain.lower())]
     if not ours:
         return None
-    row = session.execute(
-        select(OutboxMessage.item_id, OutboxMessage.message_id)
+    row = session.scalars(
+        select(OutboxMessage)
         .where(OutboxMessage.message_id.in_(ours), OutboxMessage.item_id.is_not(None))
+        .order_by(OutboxMessage.id.desc())
         .limit(1)
     ).first()
-    return (row[0], f"In-Reply-To/References <{row[1]}>") if row else None
+    if row is None or row.item_id is None:
+        return None
+    key = session.scalars(select(ReplyKey).where(ReplyKey.outbox_id == row.id)).first()
+    return ReplyTarget(row.item_id, "message-id", key, f"In-Reply-To/References <{row.message_id}>")
+
+
+def item_for_ref(session: Session, ref: str) -> ReplyTarget | None:
+    """The item named by a subject tag such as [SMAT-2026-0042]."""
+    item_id = session.scalars(select(Item.id).where(Item.ref == ref.upper())).first()
+    return ReplyTarget(item_id, "subject", None, f"the subject tag [{ref}]") if item_id is not None else None
 
 
 def list_items(session: Session, status: str | None = None, kind: str | None = None, limit: int | None = None) -> list[Item]:
