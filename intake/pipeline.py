@@ -140,7 +140,7 @@ class Pipeline:
         if target is None:
             return Outcome(row.id, verdict.kind, verdict.reason)
         # Lock the item: two decisions arriving together are taken one after the other.
-        item = session.get(Item, target.item_id, with_for_update=True)
+        item = session.get(Item, target.item_id, with_for_update=True, populate_existing=True)
         assert item is not None
         row.item_id = item.id
         if verdict.kind != rules.REPLY:

@@ -1,0 +1,72 @@
+"""Two decisions arriving together make one decision, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from email import message_from_bytes
+from email.policy import default
+
+from sqlalchemy import select
+
+from builders import draft, settings_for
+
+from intake.service import Service
+from intake.store.db import make_engine, upgrade
+from intake.store.models import Event, Item, OutboxMessage
+
+
+def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    settings = settings_for(tmp_path, database_url)
+    # Two services on one database, as two instances would be.
+    first, second = Service.build(settings), Service.build(settings)
+    try:
+        for round_ in range(3):
+            made = first.ingest(draft(subject=f"Round {round_}"), "file")
+            with first.sessions() as session:
+                item_id = session.scalars(select(Item.id).where(Item.ref == made.ref)).one()
+                requests = {
+                    r.recipients[0]: message_from_bytes(r.raw, policy=default)
+                    for r in session.scalars(
+                        select(OutboxMessage).where(OutboxMessage.item_id == item_id, OutboxMessage.purpose == "review-request")
+                    )
+                }
+            replies = [
+                (first, draft(sender="clerk@example.org", subject="Re: review", body="APPROVE"), requests["clerk@example.org"]["Reply-To"]),
+                (second, draft(sender="deputy@example.org", subject="Re: review", body="Approved!"), requests["deputy@example.org"]["Reply-To"]),
+            ]
+            barrier = threading.Barrier(2)
+            errors: list[BaseException] = []
+
+            def send(service, raw, reply_to):
+                try:
+                    barrier.wait(timeout=10)
+                    service.ingest(raw, "smtp", envelope_recipients=[reply_to])
+                except BaseException as exc:  # noqa: BLE001 - surfaced below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=send, args=reply) for reply in replies]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert errors == []
+
+            with first.sessions() as session:
+                item = session.get(Item, item_id)
+                decisions = session.scalars(select(Event).where(Event.item_id == item_id, Event.kind == "decision").order_by(Event.id)).all()
+                ready = session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.item_id == item_id, OutboxMessage.purpose == "ready-to-post")
+                ).all()
+            assert item.status == "approved"
+            outcomes = [(e.data["command"], e.data["accepted"]) for e in decisions]
+            assert sorted(outcomes) == [("APPROVE", False), ("APPROVE", True)]
+            loser = next(e for e in decisions if not e.data["accepted"])
+            winner = next(e for e in decisions if e.data["accepted"])
+            assert f"already been approved by {winner.actor}" in loser.data["reason"]
+            assert len(ready) == 3  # one ready-to-post per SMAT member, not two rounds of them
+    finally:
+        first.close()
+        second.close()
