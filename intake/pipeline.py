@@ -195,7 +195,10 @@ class Pipeline:
         add_event(session, item, RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
         files = self._store_attachments(session, item, row, msg.attachments)
         queued = 0
-        if sender.lower() != self.settings.mailbox.address.lower():
+        if not sender.isascii():
+            # An internationalised address needs SMTPUTF8 end to end; we do not assume the relay has it.
+            add_event(session, item, "not_acknowledged", "smat-intake", f"cannot write {sender!r} in a mail header (non-ASCII address)")
+        elif sender.lower() != self.settings.mailbox.address.lower():
             queue_mail(session, item, self._acknowledgement(item, msg), "acknowledged")
             queued += 1
         for person in self.settings.reviewers:

@@ -178,16 +178,17 @@ class ReplyStep:
         }
         queued = 0
         effects = ruling.effects
-        if decisions.HELP in effects and actor.email != self.settings.mailbox.address.lower():
+        if decisions.HELP in effects and actor.email != self.settings.mailbox.address.lower() and actor.email.isascii():
             to = Recipient(actor.email, actor.name)
             out = self.composer.compose(
                 "help", to, context, ref=item.ref, in_reply_to=msg.message_id, references=msg.references, template="help"
             )
             queue_mail(session, item, out, "help_sent")
             queued += 1
-        if decisions.TELL_DRAFTER in effects and item.sender and item.sender.lower() != actor.email:
+        drafter_reachable = bool(item.sender) and item.sender.isascii()  # see pipeline: no SMTPUTF8 assumed
+        if decisions.TELL_DRAFTER in effects and drafter_reachable and item.sender.lower() != actor.email:
             queued += self._to_drafter(session, item, "decision", "decision-to-drafter", context)
-        if decisions.ASK_DRAFTER in effects and item.sender:
+        if decisions.ASK_DRAFTER in effects and drafter_reachable:
             queued += self._to_drafter(session, item, "query", "query", context)
         if decisions.TELL_SMAT in effects:
             queued += self._to_reviewers(session, item, "decision", "decision-to-smat", context, skip=actor.email)
