@@ -96,7 +96,7 @@ def decide(command: Command | None, actor: Actor, item: ItemState, rules: Rules)
     """Apply the policy to one command from one person on one item."""
     is_drafter = actor.email.lower() == item.sender.lower()
     if command is None:
-        if is_drafter and not actor.is_reviewer:
+        if is_drafter and (not actor.is_reviewer or item.status == "queried"):  # a SMAT member answering a query on their own draft
             return _drafter_message(item)
         return Ruling(verb="", accepted=False, reason="no command was recognised at the start of the reply", effects=frozenset({HELP}))
     verb = command.verb
@@ -104,6 +104,9 @@ def decide(command: Command | None, actor: Actor, item: ItemState, rules: Rules)
         return Ruling(verb=verb, accepted=True, effects=frozenset({HELP}))
     if verb == "WITHDRAW":
         return _withdraw(actor, item, is_drafter)
+    if is_drafter and not actor.is_reviewer:
+        # "Approved by the parents of …" from the drafter is an answer, not an attempt to decide.
+        return _drafter_message(item)
 
     refusal = _authority(verb, actor, item, rules)
     if refusal:
@@ -113,6 +116,8 @@ def decide(command: Command | None, actor: Actor, item: ItemState, rules: Rules)
     handler = _HANDLERS.get(verb)
     if handler is None:
         return _refuse(verb, f"{verb} is not a command for drafts")
+    if item.status not in OPEN_DRAFT | FINAL:
+        return _refuse(verb, f"{item.ref} is {item.status.replace('_', ' ')}; the Town Clerk decides what happens to it")
     return handler(command, actor, item, rules, is_drafter)
 
 
@@ -155,6 +160,8 @@ def _approve(command: Command, actor: Actor, item: ItemState, rules: Rules, is_d
         return _refuse(verb, f"{item.ref} has been escalated and waits for the Town Clerk or Deputy Town Clerk")
     if item.high_flags and not actor.is_clerk:
         return _refuse(verb, f"{item.ref} carries a high-severity flag, so only the Town Clerk or Deputy Town Clerk can approve it")
+    if actor.email.lower() in item.approvals:
+        return _refuse(verb, f"you have already approved {item.ref}; another member's approval is needed")
     approvals = tuple(dict.fromkeys((*item.approvals, actor.email.lower())))
     if len(approvals) < rules.approvals_required:
         return Ruling(verb=verb, accepted=True, approvals=approvals, effects=frozenset({TELL_SMAT}), decisive=True)
@@ -197,6 +204,8 @@ def _query(command: Command, actor: Actor, item: ItemState, rules: Rules, is_dra
     verb = "QUERY"
     if item.status in FINAL:
         return _refuse(verb, _already(item))
+    if item.status == "escalated" and not actor.is_clerk:
+        return _refuse(verb, f"{item.ref} has been escalated and waits for the Town Clerk or Deputy Town Clerk")
     if not (command.argument or command.body):
         return _refuse(verb, "QUERY needs the question for the sender after it")
     return Ruling(verb=verb, accepted=True, new_status="queried", effects=frozenset({ASK_DRAFTER, TELL_SMAT}), decisive=True)
@@ -226,6 +235,8 @@ def _withdraw(actor: Actor, item: ItemState, is_drafter: bool) -> Ruling:
     verb = "WITHDRAW"
     if not is_drafter:
         return _refuse(verb, "only the person who sent the draft can withdraw it")
+    if (actor.key_holder or actor.email).lower() != actor.email.lower() or (actor.matched_by == "subject" and not actor.authenticated):
+        return _refuse(verb, "this reply could not be tied to mail we sent you about the draft; reply to our acknowledgement")
     if item.status in ("posted", "withdrawn", "rejected"):
         return _refuse(verb, f"{item.ref} is {item.status} and can no longer be withdrawn")
     return Ruling(verb=verb, accepted=True, new_status="withdrawn", effects=frozenset({TELL_SMAT, TELL_DRAFTER}), decisive=True)

@@ -8,6 +8,7 @@ the caller's transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from datetime import timedelta, timezone
 from typing import Any
@@ -111,6 +112,8 @@ class ReplyStep:
         command = read_command(text)
         actor = self.actor(msg, item, target, history)
         before = self.state(item, history)
+        if before.decided_at is not None:  # "already decided … at T" in the council's time, not UTC
+            before = dataclasses.replace(before, decided_at=before.decided_at.astimezone(self.settings.council.tz))
         ruling = decisions.decide(command, actor, before, Rules(self.settings.review.approvals_required, self.settings.security.require_authenticated_replies))
         old_text = item.text
         self._record(session, item, row, actor, command, ruling, target, text)
@@ -126,6 +129,8 @@ class ReplyStep:
             return
         verb = command.verb if command else ""
         detail = f"{verb or 'unrecognised reply'} {'accepted' if ruling.accepted else 'refused: ' + ruling.reason}"
+        if ruling.accepted and command and command.argument:  # `show` displays where it was posted, the reject reason…
+            detail += f": {_excerpt(command.argument, 300)}"
         add_event(
             session,
             item,
@@ -178,12 +183,17 @@ class ReplyStep:
         }
         queued = 0
         effects = ruling.effects
-        if decisions.HELP in effects and actor.email != self.settings.mailbox.address.lower() and actor.email.isascii():
+        # Help goes only to people we know (the roster, the drafter): a stranger's forged From
+        # must not turn us into a source of unwanted mail to whoever they named.
+        known = self.settings.person(actor.email) is not None or actor.email == item.sender.lower()
+        if decisions.HELP in effects and known and actor.email != self.settings.mailbox.address.lower() and actor.email.isascii():
             to = Recipient(actor.email, actor.name)
+            key = new_reply_key(self.settings.security.secret, item, actor.email)  # so that answering the help mail works
             out = self.composer.compose(
-                "help", to, context, ref=item.ref, in_reply_to=msg.message_id, references=msg.references, template="help"
+                "help", to, context, ref=item.ref, in_reply_to=msg.message_id, references=msg.references,
+                reply_to=plus_address(self.settings.mailbox.address, key), template="help",
             )
-            queue_mail(session, item, out, "help_sent")
+            record_reply_key(session, key, item, actor.email, "help", queue_mail(session, item, out, "help_sent"))
             queued += 1
         drafter_reachable = bool(item.sender) and item.sender.isascii()  # see pipeline: no SMTPUTF8 assumed
         if decisions.TELL_DRAFTER in effects and drafter_reachable and item.sender.lower() != actor.email:
@@ -195,12 +205,15 @@ class ReplyStep:
         if decisions.READY_TO_POST in effects:
             queued += self._to_reviewers(session, item, "ready-to-post", "ready-to-post", context, pictures=True)
         if decisions.FORWARD_TO_SMAT in effects:
-            queued += self._to_reviewers(session, item, "drafter-reply", "drafter-reply", context)
+            queued += self._to_reviewers(session, item, "drafter-reply", "drafter-reply", context, skip=actor.email)
         return queued
 
     def _label(self, email: str) -> str:
         person = self.settings.person(email)
-        return f"{person.name} ({_ROLE_NAMES.get(person.role, person.role)})" if person else email
+        if person is None:
+            return email
+        role = _ROLE_NAMES.get(person.role, person.role)
+        return person.name if person.name.lower() == role.lower() else f"{person.name} ({role})"
 
     def _thread(self, session: Session, item: Item, recipient: str) -> str | None:
         """The Message-ID of the newest mail we sent this person about this item, to thread under."""

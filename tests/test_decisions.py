@@ -1,0 +1,330 @@
+"""Pure tests of intake.decisions.decide: the state machine and who may do what (no database)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from intake.decisions import (
+    ASK_DRAFTER,
+    FORWARD_TO_SMAT,
+    HELP,
+    READY_TO_POST,
+    TELL_DRAFTER,
+    TELL_SMAT,
+    Actor,
+    ItemState,
+    Rules,
+    decide,
+)
+from intake.replies import Command
+
+CLERK, DEPUTY, SAM, JANE = "clerk@example.org", "deputy@example.org", "sam@example.org", "jane@example.com"
+ROLES = {CLERK: "clerk", DEPUTY: "deputy_clerk", SAM: "smat", JANE: "public"}
+STATES = ("in_review", "queried", "escalated", "approved", "posted", "rejected", "withdrawn")
+FINAL = ("approved", "posted", "rejected", "withdrawn")
+REF = "SMAT-2026-0001"
+
+# A well-formed use of each verb.
+COMMANDS = {
+    "APPROVE": Command("APPROVE", "", ""),
+    "REJECT": Command("REJECT", "too political", ""),
+    "EDIT": Command("EDIT", "", "New text of the post."),
+    "QUERY": Command("QUERY", "who took the photo?", ""),
+    "ESCALATE": Command("ESCALATE", "", ""),
+    "POSTED": Command("POSTED", "Facebook https://facebook.com/x/1", ""),
+    "WITHDRAW": Command("WITHDRAW", "", ""),
+    "HELP": Command("HELP", "", ""),
+}
+
+
+def actor(email: str = SAM, **kw) -> Actor:
+    """Someone replying with their own, fresh, unused key (override any fact)."""
+    fields = {"role": ROLES.get(email, "public"), "key_holder": email}
+    fields.update(kw)
+    return Actor(email=email, **fields)
+
+
+def item(status: str = "in_review", **kw) -> ItemState:
+    fields = {"ref": REF, "kind": "draft", "status": status, "sender": JANE}
+    fields.update(kw)
+    return ItemState(**fields)
+
+
+def rule(verb: str, by: str = SAM, status: str = "in_review", rules: Rules = Rules(), **item_kw):
+    return decide(COMMANDS[verb], actor(by), item(status, **item_kw), rules)
+
+
+# --------------------------------------------------------------------------- the state machine
+
+# verb -> {state: new status for a SMAT member, new status for the Clerk}; None: refused.
+# WITHDRAW is the drafter's (both columns: the drafter).
+MACHINE: dict[str, dict[str, tuple[str | None, str | None]]] = {
+    "APPROVE": {
+        "in_review": ("approved", "approved"),
+        "queried": ("approved", "approved"),
+        "escalated": (None, "approved"),
+        **{s: (None, None) for s in FINAL},
+    },
+    "REJECT": {
+        "in_review": ("rejected", "rejected"),
+        "queried": ("rejected", "rejected"),
+        "escalated": (None, "rejected"),
+        **{s: (None, None) for s in FINAL},
+    },
+    "EDIT": {
+        "in_review": ("in_review", "in_review"),
+        "queried": ("in_review", "in_review"),
+        "escalated": ("escalated", "escalated"),
+        **{s: (None, None) for s in FINAL},
+    },
+    "QUERY": {
+        "in_review": ("queried", "queried"),
+        "queried": ("queried", "queried"),
+        "escalated": (None, "queried"),
+        **{s: (None, None) for s in FINAL},
+    },
+    "ESCALATE": {
+        "in_review": ("escalated", "escalated"),
+        "queried": ("escalated", "escalated"),
+        "escalated": (None, None),
+        **{s: (None, None) for s in FINAL},
+    },
+    "POSTED": {**{s: (None, None) for s in STATES}, "approved": ("posted", "posted")},
+    "WITHDRAW": {
+        **{s: ("withdrawn", "withdrawn") for s in ("in_review", "queried", "escalated", "approved")},
+        **{s: (None, None) for s in ("posted", "rejected", "withdrawn")},
+    },
+}
+CASES = [
+    (verb, status, who, outcome)
+    for verb, table in MACHINE.items()
+    for status, outcomes in table.items()
+    for who, outcome in zip((SAM, CLERK), outcomes)
+]
+
+
+@pytest.mark.parametrize("verb, status, who, new_status", CASES, ids=[f"{v}-{s}-{w.split('@')[0]}-{n or 'refused'}" for v, s, w, n in CASES])
+def test_state_machine(verb, status, who, new_status):
+    by = JANE if verb == "WITHDRAW" else who
+    ruling = decide(COMMANDS[verb], actor(by), item(status), Rules())
+    assert ruling.verb == verb
+    if new_status is None:
+        assert not ruling.accepted
+        assert ruling.reason
+        assert ruling.effects == {HELP}
+        assert ruling.new_status is None and not ruling.decisive
+    else:
+        assert ruling.accepted, ruling.reason
+        assert ruling.new_status == new_status
+        assert ruling.decisive
+        assert HELP not in ruling.effects
+
+
+def test_every_verb_and_state_is_in_the_table():
+    assert set(MACHINE) == set(COMMANDS) - {"HELP"}
+    for verb, table in MACHINE.items():
+        assert set(table) == set(STATES), verb
+
+
+@pytest.mark.parametrize("status", STATES)
+@pytest.mark.parametrize("who", [SAM, JANE, "mallory@example.net"])
+def test_help_is_answered_for_anyone_in_any_state_and_changes_nothing(status, who):
+    ruling = decide(COMMANDS["HELP"], actor(who), item(status), Rules())
+    assert ruling.accepted and ruling.effects == {HELP}
+    assert ruling.new_status is None and ruling.new_text is None and not ruling.decisive
+
+
+@pytest.mark.parametrize(
+    "verb, status, effects",
+    [
+        ("APPROVE", "in_review", {TELL_DRAFTER, READY_TO_POST}),
+        ("REJECT", "in_review", {TELL_DRAFTER, TELL_SMAT}),
+        ("EDIT", "in_review", {TELL_DRAFTER, TELL_SMAT}),
+        ("QUERY", "in_review", {ASK_DRAFTER, TELL_SMAT}),
+        ("ESCALATE", "in_review", {TELL_SMAT}),
+        ("POSTED", "approved", {TELL_SMAT, TELL_DRAFTER}),
+    ],
+)
+def test_who_is_told_of_each_decision(verb, status, effects):
+    assert rule(verb, status=status).effects == effects
+
+
+def test_the_drafter_is_told_of_a_withdrawal_and_smat_too():
+    ruling = rule("WITHDRAW", by=JANE)
+    assert ruling.effects == {TELL_SMAT, TELL_DRAFTER}
+
+
+# --------------------------------------------------------------------------- who may decide
+
+REFUSALS = [
+    ("member-of-the-public", actor("mallory@example.net"), "only the Town Clerk, the Deputy Town Clerk and SMAT members"),
+    ("councillor", actor("cllr@example.org", role="councillor"), "only the Town Clerk, the Deputy Town Clerk and SMAT members"),
+    ("staff", actor("pat@example.org", role="staff"), "only the Town Clerk, the Deputy Town Clerk and SMAT members"),
+    ("former-member", actor("gone@example.org", role="former"), "no longer an active member"),
+    ("key-for-another-item", actor(SAM, key_item_conflict="SMAT-2026-0002"), f"belongs to {REF}, but the subject names SMAT-2026-0002"),
+    ("key-of-another-member", actor(DEPUTY, key_holder=SAM), "sent to another SMAT member"),
+    ("expired-key", actor(SAM, key_expired=True), "has expired"),
+    ("no-key-not-authenticated", actor(CLERK, key_holder=None, matched_by="subject"), "could not be tied to a review request"),
+    ("clerk-role-but-another-members-key", actor(CLERK, key_holder=SAM), "sent to another SMAT member"),
+]
+
+
+@pytest.mark.parametrize("verb", ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE"])
+@pytest.mark.parametrize("who, reason", [(name, reason) for name, _, reason in REFUSALS], ids=[name for name, _, _ in REFUSALS])
+def test_authority_refusals_apply_to_every_smat_command(verb, who, reason):
+    person = {name: a for name, a, _ in REFUSALS}[who]
+    ruling = decide(COMMANDS[verb], person, item(), Rules())
+    assert not ruling.accepted
+    assert reason in ruling.reason
+    assert ruling.effects == {HELP}
+
+
+def test_posted_needs_authority_too():
+    ruling = decide(COMMANDS["POSTED"], actor("cllr@example.org", role="councillor"), item("approved"), Rules())
+    assert not ruling.accepted and "only the Town Clerk" in ruling.reason
+
+
+@pytest.mark.parametrize(
+    "person, rules, accepted, reason",
+    [
+        (actor(SAM), Rules(require_authenticated_replies=True), False, "did not confirm this message came from you (dmarc=none)"),
+        (actor(SAM, authenticated=True), Rules(require_authenticated_replies=True), True, ""),
+        (actor(SAM, key_holder=None, matched_by="subject", authenticated=True), Rules(), True, ""),
+        (actor(SAM, key_holder=None, matched_by="subject", authenticated=True), Rules(require_authenticated_replies=True), True, ""),
+        (actor(SAM, key_holder="Sam@Example.ORG"), Rules(), True, ""),
+    ],
+    ids=["required-missing", "required-present", "subject-authenticated", "subject-authenticated-required", "key-holder-case"],
+)
+def test_authentication(person, rules, accepted, reason):
+    person = Actor(**{**person.__dict__, "authentication_reason": person.authentication_reason or "dmarc=none"})
+    ruling = decide(COMMANDS["APPROVE"], person, item(), rules)
+    assert ruling.accepted is accepted
+    assert reason in ruling.reason
+
+
+def test_a_key_cannot_make_the_same_decision_twice_but_may_make_another():
+    used = actor(SAM, key_used_for=frozenset({"ESCALATE"}))
+    assert "already been used to escalate" in decide(COMMANDS["ESCALATE"], used, item(), Rules()).reason
+    assert decide(COMMANDS["QUERY"], used, item(), Rules()).accepted
+
+
+def test_a_drafter_cannot_approve_their_own_draft():
+    ruling = decide(COMMANDS["APPROVE"], actor(SAM), item(sender="Sam@Example.org"), Rules())
+    assert not ruling.accepted and "your own draft" in ruling.reason
+
+
+@pytest.mark.parametrize("who, accepted", [(SAM, False), (CLERK, True), (DEPUTY, True)])
+def test_a_high_severity_flag_needs_the_clerk_or_deputy(who, accepted):
+    ruling = decide(COMMANDS["APPROVE"], actor(who), item(high_flags=True), Rules())
+    assert ruling.accepted is accepted
+    if not accepted:
+        assert "high-severity flag" in ruling.reason
+
+
+def test_commands_for_drafts_are_refused_on_reports_and_enquiries():
+    for kind in ("report", "enquiry"):
+        ruling = decide(COMMANDS["APPROVE"], actor(CLERK), item("open", kind=kind), Rules())
+        assert not ruling.accepted and f"is a {kind}, not a draft" in ruling.reason
+
+
+# --------------------------------------------------------------------------- approvals
+
+def test_approvals_required_two_needs_two_different_members():
+    rules = Rules(approvals_required=2)
+    first = decide(COMMANDS["APPROVE"], actor(SAM), item(), rules)
+    assert first.accepted and first.new_status is None and first.approvals == (SAM,)
+    assert first.effects == {TELL_SMAT} and first.decisive
+    again = decide(COMMANDS["APPROVE"], actor(SAM), item(approvals=(SAM,)), rules)
+    assert not again.accepted and again.new_status is None and "already approved" in again.reason
+    second = decide(COMMANDS["APPROVE"], actor(CLERK), item(approvals=(SAM,)), rules)
+    assert second.new_status == "approved" and second.approvals == (SAM, CLERK)
+    assert second.effects == {TELL_DRAFTER, READY_TO_POST}
+
+
+def test_an_edit_clears_the_approvals():
+    ruling = decide(COMMANDS["EDIT"], actor(SAM), item(approvals=(CLERK,)), Rules(approvals_required=2))
+    assert ruling.accepted and ruling.approvals == ()
+
+
+# --------------------------------------------------------------------------- arguments
+
+@pytest.mark.parametrize(
+    "command, reason",
+    [
+        (Command("REJECT", "", ""), "a reason is required"),
+        (Command("EDIT", "", ""), "EDIT needs the new text"),
+        (Command("QUERY", "", ""), "QUERY needs the question"),
+    ],
+)
+def test_commands_that_need_an_argument_ask_for_it(command, reason):
+    ruling = decide(command, actor(SAM), item(), Rules())
+    assert not ruling.accepted and reason in ruling.reason and ruling.effects == {HELP}
+
+
+def test_posted_needs_the_account():
+    ruling = decide(Command("POSTED", "", ""), actor(SAM), item("approved"), Rules())
+    assert not ruling.accepted and "POSTED needs the account" in ruling.reason
+
+
+def test_a_reason_or_question_may_be_on_the_following_lines():
+    assert decide(Command("REJECT", "", "Too political."), actor(SAM), item(), Rules()).accepted
+    assert decide(Command("QUERY", "", "Who took it?"), actor(SAM), item(), Rules()).accepted
+
+
+def test_edit_text_is_the_rest_of_the_first_line_and_the_lines_below():
+    ruling = decide(Command("EDIT", "Fun run on Sunday!", "Starts 10am.\n\nAll welcome."), actor(SAM), item(), Rules())
+    assert ruling.new_text == "Fun run on Sunday!\nStarts 10am.\n\nAll welcome."
+
+
+# --------------------------------------------------------------------------- already decided
+
+def test_a_later_command_is_told_who_decided_and_when():
+    when = datetime(2026, 6, 10, 9, 14, tzinfo=timezone.utc)
+    ruling = decide(COMMANDS["REJECT"], actor(DEPUTY), item("approved", decided_by=CLERK, decided_at=when), Rules())
+    assert ruling.reason == f"{REF} has already been approved by {CLERK} at 09:14 on 10 June 2026"
+
+
+# --------------------------------------------------------------------------- the drafter
+
+def test_only_the_drafter_may_withdraw():
+    ruling = decide(COMMANDS["WITHDRAW"], actor(CLERK), item(), Rules())
+    assert not ruling.accepted and "only the person who sent the draft" in ruling.reason
+
+
+@pytest.mark.parametrize(
+    "person, accepted",
+    [
+        (actor(JANE), True),  # their own key (the query mail's)
+        (actor(JANE, key_holder=None, matched_by="message-id"), True),  # threaded under our acknowledgement
+        (actor(JANE, key_holder=SAM), False),  # a review request forwarded to the drafter
+        (actor(JANE, key_holder=None, matched_by="subject"), False),  # only the subject tag: anyone can write that
+        (actor(JANE, key_holder=None, matched_by="subject", authenticated=True), True),
+    ],
+    ids=["own-key", "acknowledgement", "someone-elses-key", "subject-only", "subject-authenticated"],
+)
+def test_a_withdrawal_must_be_tied_to_mail_sent_to_the_drafter(person, accepted):
+    assert decide(COMMANDS["WITHDRAW"], person, item(), Rules()).accepted is accepted
+
+
+def test_the_drafters_answer_to_a_query_goes_back_to_review_and_to_smat():
+    ruling = decide(None, actor(JANE), item("queried"), Rules())
+    assert (ruling.verb, ruling.accepted, ruling.new_status, ruling.effects) == ("ANSWER", True, "in_review", {FORWARD_TO_SMAT})
+
+
+def test_a_drafters_note_at_other_times_goes_to_smat_and_changes_nothing():
+    ruling = decide(None, actor(JANE), item("in_review"), Rules())
+    assert (ruling.verb, ruling.accepted, ruling.new_status, ruling.effects) == ("NOTE", True, None, {FORWARD_TO_SMAT})
+
+
+def test_a_smat_member_who_drafted_can_answer_a_query_about_their_draft():
+    ruling = decide(None, actor(SAM), item("queried", sender=SAM), Rules())
+    assert (ruling.verb, ruling.new_status, ruling.effects) == ("ANSWER", "in_review", {FORWARD_TO_SMAT})
+
+
+@pytest.mark.parametrize("who", [SAM, CLERK, "mallory@example.net"])
+def test_anything_not_understood_gets_the_help_and_changes_nothing(who):
+    ruling = decide(None, actor(who), item(), Rules())
+    assert not ruling.accepted and ruling.effects == {HELP} and ruling.new_status is None
+    assert "no command was recognised" in ruling.reason
