@@ -66,6 +66,7 @@ class ItemState:
     high_flags: bool = False
     decided_by: str = ""
     decided_at: datetime | None = None
+    status_before_query: str = "in_review"  # where the drafter's answer to a query returns the item
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,8 @@ def _withdraw(actor: Actor, item: ItemState, is_drafter: bool) -> Ruling:
 def _drafter_message(item: ItemState) -> Ruling:
     """The drafter wrote back without a command: an answer to a query goes to SMAT."""
     if item.status == "queried":
-        return Ruling(verb="ANSWER", accepted=True, new_status="in_review", effects=frozenset({FORWARD_TO_SMAT}))
+        # Back to where it was: an escalated item stays with the Clerk after the drafter answers.
+        return Ruling(verb="ANSWER", accepted=True, new_status=item.status_before_query, effects=frozenset({FORWARD_TO_SMAT}))
     return Ruling(verb="NOTE", accepted=True, effects=frozenset({FORWARD_TO_SMAT}))
 
 

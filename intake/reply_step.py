@@ -79,6 +79,7 @@ class ReplyStep:
         """The item as the rules see it: approvals since the last edit, who decided its state and when."""
         approvals: list[str] = []
         decided_by, decided_at = "", None
+        before_query = "in_review"
         for event in history:
             if event.kind != DECISION or not event.data.get("accepted"):
                 continue
@@ -87,6 +88,8 @@ class ReplyStep:
                 approvals = []
             elif command == "APPROVE":
                 approvals.append(event.actor)
+            elif command == "QUERY" and event.data.get("from_status") in decisions.OPEN_DRAFT - {"queried"}:
+                before_query = event.data["from_status"]
             if event.data.get("new_status") == item.status:
                 decided_by, decided_at = event.actor, event.at
         return ItemState(
@@ -98,6 +101,7 @@ class ReplyStep:
             high_flags=any(flag.get("severity") == "high" for flag in (item.flags or [])),
             decided_by=decided_by,
             decided_at=decided_at,
+            status_before_query=before_query,
         )
 
     # --- the step ------------------------------------------------------------------------
@@ -143,6 +147,7 @@ class ReplyStep:
             accepted=ruling.accepted,
             reason=ruling.reason if not ruling.accepted else (command.argument if command else ""),
             new_status=ruling.new_status if ruling.accepted else None,
+            from_status=item.status,
             key=target.key.key if target.key is not None else None,
             matched_by=target.matched_by,
             authenticated=actor.authenticated,

@@ -767,3 +767,14 @@ def test_a_quarantined_item_cannot_be_decided_by_reply(desk):
     desk.reply(SAM, "REJECT not for us", ref=ref)
     assert desk.status(ref) == "quarantined"
     refused(desk, ref, SAM, "REJECT", "the Town Clerk decides")
+
+
+def test_the_drafters_answer_to_the_clerks_query_keeps_the_item_escalated(desk):
+    ref = desk.submit()
+    desk.reply(SAM, "ESCALATE political?", ref=ref)
+    desk.reply(CLERK, "QUERY Which candidate is in the photo?", ref=ref)
+    assert desk.status(ref) == "queried"
+    desk.reply(JANE, "None, it is the mayor at the fete.", ref=ref, answering=desk.last("query", JANE))
+    assert desk.status(ref) == "escalated"
+    desk.reply(SAM, "APPROVE", ref=ref)
+    refused(desk, ref, SAM, "APPROVE", "escalated")
