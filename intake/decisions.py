@@ -149,16 +149,21 @@ def _already(item: ItemState) -> str:
     return f"{item.ref} has already been {item.status}{by}{when}"
 
 
-def _approve(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
-    verb = "APPROVE"
+def _closed(verb: str, actor: Actor, item: ItemState, clerk_if_escalated: bool = True) -> Ruling | None:
+    """The refusal when the item is already decided, or escalated past this member; None if open to them."""
     if item.status in FINAL:
         return _refuse(verb, _already(item))
-    if item.status not in OPEN_DRAFT:
-        return _refuse(verb, f"{item.ref} is {item.status} and cannot be approved")
-    if is_drafter:
-        return _refuse(verb, "you cannot approve your own draft; another member of SMAT must")
-    if item.status == "escalated" and not actor.is_clerk:
+    if clerk_if_escalated and item.status == "escalated" and not actor.is_clerk:
         return _refuse(verb, f"{item.ref} has been escalated and waits for the Town Clerk or Deputy Town Clerk")
+    return None
+
+
+def _approve(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
+    verb = "APPROVE"
+    if is_drafter and item.status not in FINAL:
+        return _refuse(verb, "you cannot approve your own draft; another member of SMAT must")
+    if closed := _closed(verb, actor, item):
+        return closed
     if item.high_flags and not actor.is_clerk:
         return _refuse(verb, f"{item.ref} carries a high-severity flag, so only the Town Clerk or Deputy Town Clerk can approve it")
     if actor.email.lower() in item.approvals:
@@ -178,10 +183,8 @@ def _approve(command: Command, actor: Actor, item: ItemState, rules: Rules, is_d
 
 def _reject(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
     verb = "REJECT"
-    if item.status in FINAL:
-        return _refuse(verb, _already(item))
-    if item.status == "escalated" and not actor.is_clerk:
-        return _refuse(verb, f"{item.ref} has been escalated and waits for the Town Clerk or Deputy Town Clerk")
+    if closed := _closed(verb, actor, item):
+        return closed
     reason = command.argument or command.body
     if not reason:
         return _refuse(verb, "a reason is required: reply with REJECT followed by the reason, which goes to the sender")
@@ -190,8 +193,8 @@ def _reject(command: Command, actor: Actor, item: ItemState, rules: Rules, is_dr
 
 def _edit(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
     verb = "EDIT"
-    if item.status in FINAL:
-        return _refuse(verb, _already(item))
+    if closed := _closed(verb, actor, item, clerk_if_escalated=False):
+        return closed
     text = "\n".join(part for part in (command.argument, command.body) if part).strip()
     if not text:
         return _refuse(verb, "EDIT needs the new text of the post on the lines below it")
@@ -203,10 +206,8 @@ def _edit(command: Command, actor: Actor, item: ItemState, rules: Rules, is_draf
 
 def _query(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
     verb = "QUERY"
-    if item.status in FINAL:
-        return _refuse(verb, _already(item))
-    if item.status == "escalated" and not actor.is_clerk:
-        return _refuse(verb, f"{item.ref} has been escalated and waits for the Town Clerk or Deputy Town Clerk")
+    if closed := _closed(verb, actor, item):
+        return closed
     if not (command.argument or command.body):
         return _refuse(verb, "QUERY needs the question for the sender after it")
     return Ruling(verb=verb, accepted=True, new_status="queried", effects=frozenset({ASK_DRAFTER, TELL_SMAT}), decisive=True)
@@ -214,8 +215,8 @@ def _query(command: Command, actor: Actor, item: ItemState, rules: Rules, is_dra
 
 def _escalate(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
     verb = "ESCALATE"
-    if item.status in FINAL:
-        return _refuse(verb, _already(item))
+    if closed := _closed(verb, actor, item, clerk_if_escalated=False):
+        return closed
     if item.status == "escalated":
         return _refuse(verb, f"{item.ref} is already waiting for the Town Clerk or Deputy Town Clerk")
     return Ruling(verb=verb, accepted=True, new_status="escalated", effects=frozenset({TELL_SMAT}), decisive=True)
