@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake import classify as rules
@@ -99,6 +99,13 @@ class Pipeline:
             raise StorageError(f"the database could not take the message: {exc.orig}") from exc
         except StorageError:
             raise
+        except IntegrityError:
+            # Another instance committed the same source key first (two services on one
+            # PostgreSQL database reading one mailbox): theirs stands, ours is a duplicate.
+            seen = self._already_taken(arrival)
+            if seen is None:
+                raise
+            outcome = seen
         except Exception as exc:  # a bug met by odd input: keep the bytes, quarantine, go on
             self.log.exception("processing failed; quarantining the message")
             try:
@@ -117,6 +124,13 @@ class Pipeline:
             "duplicate, already taken in" if outcome.duplicate else outcome.reason,
         )
         return outcome
+
+    def _already_taken(self, arrival: Arrival) -> Outcome | None:
+        if not arrival.source_key:
+            return None
+        with self.sessions() as session:
+            seen = queries.message_seen(session, arrival.source_key)
+            return Outcome(seen.id, seen.classification, seen.reason, duplicate=True) if seen else None
 
     def _ingest(self, session: Session, arrival: Arrival) -> Outcome:
         if arrival.source_key:

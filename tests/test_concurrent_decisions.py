@@ -70,3 +70,38 @@ def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
     finally:
         first.close()
         second.close()
+
+
+def test_two_instances_taking_in_the_same_message_make_one_item(tmp_path, database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    settings = settings_for(tmp_path, database_url)
+    first, second = Service.build(settings), Service.build(settings)
+    try:
+        for round_ in range(3):
+            raw = draft(subject=f"Seen by both instances {round_}")
+            barrier = threading.Barrier(2)
+            outcomes, errors = [], []
+
+            def take(service):
+                try:
+                    barrier.wait(timeout=10)
+                    outcomes.append(service.ingest(raw, "imap", f"imap:shared-mailbox:1:{round_}"))
+                except BaseException as exc:  # noqa: BLE001 - surfaced below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=take, args=(s,)) for s in (first, second)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert errors == []
+            assert sorted(o.duplicate for o in outcomes) == [False, True]
+            with first.sessions() as session:
+                items = session.scalars(select(Item).where(Item.subject == f"Seen by both instances {round_}")).all()
+                assert len(items) == 1
+                assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.item_id == items[0].id)).all()) == 4
+    finally:
+        first.close()
+        second.close()
