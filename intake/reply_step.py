@@ -222,12 +222,14 @@ class ReplyStep:
 
     def _thread(self, session: Session, item: Item, recipient: str) -> str | None:
         """The Message-ID of the newest mail we sent this person about this item, to thread under."""
-        rows = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.item_id == item.id).order_by(OutboxMessage.id.desc())
-        ).all()
-        for row in rows:
-            if recipient.lower() in (r.lower() for r in row.recipients):
-                return row.message_id
+        rows = session.execute(
+            select(OutboxMessage.message_id, OutboxMessage.recipients)  # not the raw bytes: they carry the photos
+            .where(OutboxMessage.item_id == item.id)
+            .order_by(OutboxMessage.id.desc())
+        )
+        for message_id, recipients in rows:
+            if recipient.lower() in (r.lower() for r in recipients):
+                return message_id
         return None
 
     def _original_message_id(self, session: Session, item: Item) -> str | None:

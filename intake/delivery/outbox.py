@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.config import Outbox
@@ -110,7 +110,7 @@ class OutboxDrain:
     def waiting(self) -> int:
         """How many messages are still waiting to go."""
         with self.sessions() as session:
-            return len(session.scalars(select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "sending")))).all())
+            return session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))) or 0
 
     def _finish(self, row: OutboxMessage, status: str, error: str, refused: dict[str, str]) -> None:
         with self.sessions.begin() as session:
