@@ -225,3 +225,26 @@ def _settings_dict(settings):
         },
         "people": [{"name": p.name, "email": p.email, "role": p.role, "active": p.active} for p in s.people],
     }
+
+
+def test_without_move_only_our_uids_are_expunged_never_the_whole_mailbox(mailbox, smtp_sink, sqlite_url, service_for, monkeypatch):
+    import intake.sources.imap as imap
+
+    refresh = imap._refresh_capabilities
+
+    def without_move(box):
+        refresh(box)
+        box.client.capabilities = tuple(c for c in box.client.capabilities if c != "MOVE")
+
+    monkeypatch.setattr(imap, "_refresh_capabilities", without_move)
+    service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
+    source = service.imap_source()
+    source.poll_once()
+    someone_elses = mailbox.append(draft(subject="Marked deleted by a colleague, not yet expunged"), flags=("\\Deleted",))
+    mailbox.append(draft(subject="A draft"))
+
+    report = source.poll_once()
+
+    assert (report.taken, report.moved) == (1, 1)
+    assert mailbox.uids("INBOX") == [someone_elses]  # a mailbox-wide EXPUNGE would have removed it
+    assert len(mailbox.uids("Processed")) == 1
