@@ -14,7 +14,21 @@ if engine is None:  # pragma: no cover - only when run by the bare alembic comma
     engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
 
 with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
-    connection.commit()
+    sqlite = connection.dialect.name == "sqlite"
+    raw = connection.connection.driver_connection if sqlite else None
+    if raw is not None:
+        # SQLite changes a table by copying it (batch mode); with foreign keys on, dropping
+        # the old copy fails while other tables point at it. The pragma only works outside
+        # a transaction, so it is set on the driver's connection before ours begins.
+        raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+    finally:
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=ON")
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"a migration left rows pointing at nothing: {broken[:5]}")

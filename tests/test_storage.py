@@ -78,3 +78,31 @@ def test_attachments_are_stored_under_generated_names(sqlite_url, tmp_path):
     assert attachment.data == b"\xff\xd8\xff\xe0"
     service.close()
     engine.dispose()
+
+
+def test_upgrading_from_the_first_schema_keeps_queued_mail(database_url):
+    from alembic import command
+
+    from intake.store.db import _alembic_config
+
+    engine = make_engine(database_url)
+    command.upgrade(_alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO outbox (purpose, message_id, mail_from, recipients, raw, status, attempts, created_at, "
+                "next_attempt_at, last_error, refused) VALUES ('acknowledgement', 'm1@example.org', 'smat.info@example.org', "
+                "'[\"jane@example.com\"]', :raw, 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '', '{}')"
+            ),
+            {"raw": b"Subject: queued before the upgrade\r\n\r\nhello\r\n"},
+        )
+    upgrade(engine)
+    from sqlalchemy.orm import Session
+
+    from intake.store.models import OutboxMessage
+
+    with Session(engine) as session:
+        row = session.query(OutboxMessage).one()
+        assert row.raw == b"Subject: queued before the upgrade\r\n\r\nhello\r\n"
+        assert row.status == "pending"
+    engine.dispose()

@@ -156,7 +156,6 @@ class OutboxMessage(Base):
     message_id: Mapped[str] = mapped_column(String(998), unique=True)  # ours, without <>
     mail_from: Mapped[str] = mapped_column(String(320))
     recipients: Mapped[list[str]] = mapped_column(JSON)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
     # pending | sending | sent | failed
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -166,6 +165,28 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(Text, default="")
     refused: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+    # The bytes live in their own table: every change of status would otherwise rewrite
+    # a row holding the whole message, photos and all (SQLite rewrites the full record).
+    body: Mapped[OutboxBody] = relationship(cascade="all, delete-orphan", single_parent=True, lazy="joined", innerjoin=True)
+
+    @property
+    def raw(self) -> bytes:
+        """The complete message as it will be sent."""
+        return self.body.raw
+
+    @raw.setter
+    def raw(self, value: bytes) -> None:
+        self.body = OutboxBody(raw=value)
+
+
+class OutboxBody(Base):
+    """The bytes of one outgoing message, apart from its delivery state."""
+
+    __tablename__ = "outbox_bodies"
+
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ReplyKey(Base):
