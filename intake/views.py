@@ -21,7 +21,7 @@ def item_to_dict(item: Item, tz: tzinfo, history: bool = False) -> dict[str, Any
         "sender_role": item.sender_role,
         "subject": item.subject,
         "text": item.text,
-        "received_at": item.received_at.astimezone(tz).isoformat(),
+        "received_at": item.received_at.astimezone(tz).isoformat(timespec="seconds"),
         "flags": list(item.flags or []),
         "attachments": [
             {"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in item.attachments
@@ -30,7 +30,7 @@ def item_to_dict(item: Item, tz: tzinfo, history: bool = False) -> dict[str, Any
             {
                 "by": e.actor,
                 "command": e.data.get("command", ""),
-                "at": e.at.astimezone(tz).isoformat(),
+                "at": e.at.astimezone(tz).isoformat(timespec="seconds"),
                 "accepted": bool(e.data.get("accepted", False)),
                 "reason": e.data.get("reason", ""),
             }
@@ -42,7 +42,7 @@ def item_to_dict(item: Item, tz: tzinfo, history: bool = False) -> dict[str, Any
         data["quarantine_reason"] = item.quarantine_reason
     if history:
         data["history"] = [
-            {"at": e.at.astimezone(tz).isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail} for e in item.events
+            {"at": e.at.astimezone(tz).isoformat(timespec="seconds"), "kind": e.kind, "actor": e.actor, "detail": e.detail} for e in item.events
         ]
     return data
 
