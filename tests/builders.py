@@ -123,3 +123,14 @@ def auto_reply(to_subject: str = "Litter pick on Saturday", sender: str = "away@
     msg["Message-ID"] = make_msgid(domain="example.com")
     msg.set_content("I am out of the office until Monday.")
     return msg.as_bytes(policy=SMTP)
+
+
+def initialised_service(tmp_path: Path, database_url: str, **settings_options: Any):
+    """A Service on a database brought to the newest migration, with settings from `settings_for`."""
+    from intake.service import Service
+    from intake.store.db import make_engine, upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    return Service.build(settings_for(tmp_path, database_url, **settings_options))

@@ -8,20 +8,16 @@ from email.policy import default
 
 from sqlalchemy import select
 
-from builders import draft, settings_for
+from builders import draft, initialised_service
 
 from intake.service import Service
-from intake.store.db import make_engine, upgrade
 from intake.store.models import Event, Item, OutboxMessage
 
 
 def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    engine.dispose()
-    settings = settings_for(tmp_path, database_url)
     # Two services on one database, as two instances would be.
-    first, second = Service.build(settings), Service.build(settings)
+    first = initialised_service(tmp_path, database_url)
+    second = Service.build(first.settings)
     try:
         for round_ in range(3):
             made = first.ingest(draft(subject=f"Round {round_}"), "file")
@@ -73,11 +69,8 @@ def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
 
 
 def test_two_instances_taking_in_the_same_message_make_one_item(tmp_path, database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    engine.dispose()
-    settings = settings_for(tmp_path, database_url)
-    first, second = Service.build(settings), Service.build(settings)
+    first = initialised_service(tmp_path, database_url)
+    second = Service.build(first.settings)
     try:
         for round_ in range(3):
             raw = draft(subject=f"Seen by both instances {round_}")

@@ -9,10 +9,8 @@ import textwrap
 import pytest
 from sqlalchemy import func, select
 
-from builders import REVIEWERS, auto_reply, draft, golden, settings_for, winmail_draft
+from builders import REVIEWERS, auto_reply, draft, golden, initialised_service, winmail_draft
 from intake.message import parse
-from intake.service import Service
-from intake.store.db import make_engine, upgrade
 from intake.store.models import Item, MailboxState, Message, OutboxMessage
 
 
@@ -21,11 +19,7 @@ def service_for(tmp_path):
     made = []
 
     def build(database_url, **servers):
-        settings = settings_for(tmp_path, database_url, **servers)
-        engine = make_engine(database_url)
-        upgrade(engine)
-        engine.dispose()
-        service = Service.build(settings)
+        service = initialised_service(tmp_path, database_url, **servers)
         made.append(service)
         return service
 
