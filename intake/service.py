@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -135,14 +136,15 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, on_signal)
     try:
-        if listener is not None:
+        if listener is not None and settings.listener is not None:
+            where = f"{settings.listener.host}:{settings.listener.port}"
             try:
+                # aiosmtpd reports a taken port only after its 10-second ready timeout; try the port first.
+                socket.create_server((settings.listener.host, settings.listener.port)).close()
                 listener.start()
             except Exception as exc:  # noqa: BLE001 - most often the port is taken
-                raise IntakeError(
-                    f"{settings.path}: [listener] cannot listen on {settings.listener.host}:{settings.listener.port}: {exc}"  # type: ignore[union-attr]
-                ) from None
-            log.info("listening for %s on %s:%d", settings.listener.protocol.upper(), settings.listener.host, settings.listener.port)  # type: ignore[union-attr]
+                raise IntakeError(f"{settings.path}: [listener] cannot listen on {where}: {exc}") from None
+            log.info("listening for %s on %s", settings.listener.protocol.upper(), where)
         for thread in threads:
             thread.start()
         scheduler.start()
