@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake import classify as rules
 from intake.config import Person, Settings, is_address
 from intake.errors import StorageError
+from intake.journal import add_event, new_reply_key, queue_mail, record_reply_key
+from intake.mailcontext import item_context
 from intake.message import Attachment as ParsedAttachment
 from intake.message import InboundMessage, ParseError, parse
-from intake.render import Composer, FileToAttach, Outgoing, Recipient
-from intake.mailcontext import item_context
-from intake.journal import add_event, new_reply_key, queue_mail, record_reply_key
 from intake.refs import ref_in_subject
+from intake.render import Composer, FileToAttach, Outgoing, Recipient
 from intake.reply_step import ReplyStep
 from intake.replykeys import plus_address
 from intake.store import queries

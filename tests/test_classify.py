@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import pytest
-
 from builders import OUR_ADDRESS, auto_reply, draft, golden
 
-from intake.classify import AUTOMATIC, DRAFT, ENQUIRY, OWN, REPLY, REPORT, classify, submission_kind
+from intake.classify import (
+    AUTOMATIC,
+    DRAFT,
+    ENQUIRY,
+    OWN,
+    REPLY,
+    REPORT,
+    classify,
+    submission_kind,
+)
 from intake.message import parse
 
 

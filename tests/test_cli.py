@@ -17,15 +17,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-
+from helpers import ACTIVE_REVIEWERS, MAILBOX, wait_for_port, wait_until, write_config
+from servers import free_port
 from sqlalchemy import select
 
-from helpers import ACTIVE_REVIEWERS, MAILBOX, wait_for_port, wait_until, write_config
 from intake.config import load
 from intake.service import Service
 from intake.store.db import make_engine, upgrade
 from intake.store.models import Item
-from servers import free_port
 
 MESSAGES = Path(__file__).resolve().parent / "messages"
 REF = re.compile(r"^SMAT-\d{4}-\d{4}$")

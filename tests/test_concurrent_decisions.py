@@ -6,9 +6,8 @@ import threading
 from email import message_from_bytes
 from email.policy import default
 
-from sqlalchemy import select
-
 from builders import draft, initialised_service
+from sqlalchemy import select
 
 from intake.service import Service
 from intake.store.models import Event, Item, OutboxMessage

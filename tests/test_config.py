@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from helpers import MAILBOX, base_config, to_toml, write_config
+
 from intake.config import ConfigError, from_dict, load
 
 REPO = Path(__file__).resolve().parent.parent

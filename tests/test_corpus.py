@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import test.test_email
-from sqlalchemy import func, select
-
 from builders import settings_for
+from sqlalchemy import func, select
 
 from intake.service import Service
 from intake.store.db import make_engine, upgrade

@@ -18,12 +18,11 @@ from email.policy import SMTP, compat32, default
 from email.utils import make_msgid
 from pathlib import Path
 
-import pytest
-from sqlalchemy import select, update
-
 import builders
+import pytest
 from builders import OUR_ADDRESS, REVIEWERS, draft, settings_for
 from helpers import to_toml
+from sqlalchemy import select, update
 
 from intake import cli
 from intake.replykeys import key_from_address

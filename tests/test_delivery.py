@@ -13,9 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from helpers import ACTIVE_REVIEWERS, MAILBOX, write_config
+from servers import SmtpSink, free_port
 from sqlalchemy import select
 
-from helpers import ACTIVE_REVIEWERS, MAILBOX, write_config
 from intake.config import load
 from intake.delivery.folder import FolderTransport
 from intake.delivery.outbox import STALE_CLAIM, OutboxDrain, retry_delay
@@ -23,7 +24,6 @@ from intake.delivery.smtp import SmtpTransport
 from intake.service import Service
 from intake.store.db import make_engine, upgrade
 from intake.store.models import Event, OutboxMessage, utcnow
-from servers import SmtpSink, free_port
 
 MESSAGES = Path(__file__).resolve().parent / "messages"
 DRAFTER = "jane.doe@example.org"  # the sender of plain_draft.eml

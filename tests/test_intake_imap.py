@@ -7,9 +7,16 @@ import sys
 import textwrap
 
 import pytest
+from builders import (
+    REVIEWERS,
+    auto_reply,
+    draft,
+    golden,
+    initialised_service,
+    winmail_draft,
+)
 from sqlalchemy import func, select
 
-from builders import REVIEWERS, auto_reply, draft, golden, initialised_service, winmail_draft
 from intake.message import parse
 from intake.store.models import Item, MailboxState, Message, OutboxMessage
 

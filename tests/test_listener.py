@@ -5,10 +5,9 @@ from __future__ import annotations
 import smtplib
 
 import pytest
-from sqlalchemy import select
-
 from builders import REVIEWERS, draft, settings_for
 from servers import free_port
+from sqlalchemy import select
 
 from intake.service import Service
 from intake.sources.listener import make_listener

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import random
 
-from sqlalchemy import func, select
-
 from builders import draft, golden, settings_for, winmail_draft
+from sqlalchemy import func, select
 
 from intake.service import Service
 from intake.store.db import make_engine, upgrade

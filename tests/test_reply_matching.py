@@ -6,9 +6,8 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from sqlalchemy import func, select
-
 from builders import OUR_ADDRESS, draft, settings_for
+from sqlalchemy import func, select
 
 from intake.service import Service
 from intake.store.db import make_engine, upgrade

@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-
 from builders import REVIEWERS, draft, settings_for
 
 from intake.service import Service, run

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from builders import draft, settings_for
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
-
-from builders import draft, settings_for
 
 from intake.service import Service
 from intake.store.db import current_revision, head_revision, make_engine, upgrade

@@ -18,7 +18,13 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
+from imap_tools import (
+    BaseMailBox,
+    MailBox,
+    MailBoxStartTls,
+    MailBoxUnencrypted,
+    MailMessage,
+)
 from imap_tools.errors import MailboxLoginError
 from imap_tools.utils import encode_folder
 from sqlalchemy.orm import Session, sessionmaker
