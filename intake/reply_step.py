@@ -120,10 +120,20 @@ class ReplyStep:
             before = dataclasses.replace(before, decided_at=before.decided_at.astimezone(self.settings.council.tz))
         ruling = decisions.decide(command, actor, before, Rules(self.settings.review.approvals_required, self.settings.security.require_authenticated_replies))
         old_text = item.text
+        # Told why once: the same refusal again within a day gets no second help mail, so an
+        # auto-responder that does not mark itself cannot keep a loop of help mail going.
+        told_before = not ruling.accepted and any(
+            e.kind == DECISION
+            and e.actor == actor.email
+            and not e.data.get("accepted")
+            and e.data.get("reason") == ruling.reason
+            and utcnow() - e.at < timedelta(hours=24)
+            for e in history
+        )
         self._record(session, item, row, actor, command, ruling, target, text)
         if ruling.accepted:
             self._apply(item, ruling)
-        return self._notify(session, item, msg, actor, command, ruling, old_text, text)
+        return self._notify(session, item, msg, actor, command, ruling, old_text, text, told_before)
 
     def _record(
         self, session: Session, item: Item, row: Message, actor: Actor, command: Command | None, ruling: Ruling, target: ReplyTarget, text: str
@@ -173,6 +183,7 @@ class ReplyStep:
         ruling: Ruling,
         old_text: str,
         new_text_of_reply: str,
+        told_before: bool = False,
     ) -> int:
         context = {
             **item_context(self.settings, item),
@@ -191,7 +202,7 @@ class ReplyStep:
         # Help goes only to people we know (the roster, the drafter): a stranger's forged From
         # must not turn us into a source of unwanted mail to whoever they named.
         known = self.settings.person(actor.email) is not None or actor.email == item.sender.lower()
-        if decisions.HELP in effects and known and actor.email != self.settings.mailbox.address.lower() and actor.email.isascii():
+        if decisions.HELP in effects and known and not told_before and actor.email != self.settings.mailbox.address.lower() and actor.email.isascii():
             to = Recipient(actor.email, actor.name)
             key = new_reply_key(self.settings.security.secret, item, actor.email)  # so that answering the help mail works
             out = self.composer.compose(

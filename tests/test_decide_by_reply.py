@@ -667,16 +667,18 @@ def test_an_auto_reply_to_a_review_request_gets_no_mail_and_decides_nothing(desk
     assert len(desk.events(ref, "automatic_mail_received")) == 1
 
 
-def test_a_refused_sender_gets_exactly_one_help_mail_per_refused_command(desk):
+def test_a_refused_sender_is_told_why_once_per_reason(desk):
     ref = desk.submit()
     before = desk.outbox_count()
     desk.reply(CLLR, "APPROVE", ref=ref, via="subject")
     assert desk.outbox_count() == before + 1
     assert len(desk.outbox("help", CLLR)) == 1
     assert "only the Town Clerk, the Deputy Town Clerk and SMAT members" in text_of(desk.last("help", CLLR))
-    desk.reply(CLLR, "REJECT no", ref=ref, via="subject")
-    assert desk.outbox_count() == before + 2
-    assert len(desk.outbox("help", CLLR)) == 2
+    desk.reply(CLLR, "REJECT no", ref=ref, via="subject")  # refused for the same reason: already told
+    assert desk.outbox_count() == before + 1
+    desk.reply(SAM, "REJECT", ref=ref)  # another reason, another person: told
+    desk.reply(SAM, "Thanks", ref=ref)  # and another reason again
+    assert len(desk.outbox("help", SAM)) == 2
 
 
 # --------------------------------------------------------------------------- 4. show REF
@@ -777,3 +779,11 @@ def test_the_drafters_answer_to_the_clerks_query_keeps_the_item_escalated(desk):
     assert desk.status(ref) == "escalated"
     desk.reply(SAM, "APPROVE", ref=ref)
     refused(desk, ref, SAM, "APPROVE", "escalated")
+
+
+def test_an_unmarked_auto_responder_gets_one_help_mail_not_a_loop(desk):
+    ref = desk.submit()
+    for _ in range(3):  # "Thanks for your email, I am away" each time we write, with no Auto-Submitted header
+        desk.reply(SAM, "Thank you for your email. I am away until Monday.", ref=ref)
+    assert len(desk.outbox("help", SAM)) == 1
+    assert [d["accepted"] for d in desk.decisions(ref)] == [False, False, False]  # every attempt still on record
