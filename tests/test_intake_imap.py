@@ -249,3 +249,25 @@ def test_without_move_only_our_uids_are_expunged_never_the_whole_mailbox(mailbox
     assert (report.taken, report.moved) == (1, 1)
     assert mailbox.uids("INBOX") == [someone_elses]  # a mailbox-wide EXPUNGE would have removed it
     assert len(mailbox.uids("Processed")) == 1
+
+
+def test_a_renumbered_folder_is_noticed_and_its_mail_taken_in_once(mailbox, smtp_sink, sqlite_url, service_for, caplog):
+    service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink, overrides={"imap": {"folder": "Drafts"}})
+    source = service.imap_source()
+    mailbox.append(draft(subject="Before the first look"), folder="Drafts")
+    assert source.poll_once().left_alone == 1
+    # The server renumbers the folder (here: it is deleted and made again), as after a restore.
+    with mailbox.connect() as box:
+        box.folder.delete("Drafts")
+        box.folder.create("Drafts")
+    mailbox.append(draft(subject="After the renumbering"), folder="Drafts")
+
+    report = source.poll_once()
+
+    assert "UIDVALIDITY" in caplog.text
+    assert (report.taken, report.left_alone) == (1, 0)
+    with service.sessions() as session:
+        assert [i.subject for i in session.scalars(select(Item))] == ["After the renumbering"]
+        state = session.scalars(select(MailboxState)).one()
+    with mailbox.connect() as box:
+        assert state.uidvalidity == int(box.folder.status("Drafts")["UIDVALIDITY"])
