@@ -6,10 +6,12 @@ caused it (the transactional outbox).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from intake.render import Outgoing
-from intake.replykeys import new_key
+from intake.render import Composer, Outgoing, Recipient
+from intake.replykeys import new_key, plus_address
 from intake.store.models import Event, Item, Message, OutboxMessage, ReplyKey, utcnow
 
 
@@ -41,11 +43,31 @@ def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> 
     return row
 
 
-def new_reply_key(secret: bytes, item: Item, email: str) -> str:
-    """A fresh key for this item and person (recorded by `record_reply_key` once the mail is queued)."""
-    return new_key(secret, item.id, email)
+def queue_keyed_mail(
+    session: Session,
+    composer: Composer,
+    secret: bytes,
+    item: Item,
+    to: Recipient,
+    purpose: str,
+    context: dict[str, Any],
+    event_kind: str,
+    **compose_options: Any,
+) -> OutboxMessage:
+    """Queue mail to one person whose Reply-To carries a fresh key bound to them and this item.
 
-
-def record_reply_key(session: Session, key: str, item: Item, email: str, purpose: str, outbox: OutboxMessage) -> None:
-    """Remember which item, person and message a key was issued with."""
-    session.add(ReplyKey(key=key, item_id=item.id, email=email.lower(), purpose=purpose, issued_at=utcnow(), outbox_id=outbox.id))
+    The key is also in the context (`reply_key`), and recorded with the outbox row, so a
+    reply by plus-address or by In-Reply-To leads back to both the person and the item.
+    """
+    key = new_key(secret, item.id, to.email)
+    out = composer.compose(
+        purpose,
+        to,
+        {**context, "reply_key": key},
+        ref=item.ref,
+        reply_to=plus_address(composer.from_address, key),
+        **compose_options,
+    )
+    row = queue_mail(session, item, out, event_kind)
+    session.add(ReplyKey(key=key, item_id=item.id, email=to.email.lower(), purpose=purpose, issued_at=utcnow(), outbox_id=row.id))
+    return row

@@ -21,14 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake import classify as rules
 from intake.config import Person, Settings, is_address
 from intake.errors import StorageError
-from intake.journal import add_event, new_reply_key, queue_mail, record_reply_key
+from intake.journal import add_event, queue_keyed_mail, queue_mail
 from intake.mailcontext import item_context
 from intake.message import Attachment as ParsedAttachment
 from intake.message import InboundMessage, ParseError, parse
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
 from intake.reply_step import ReplyStep
-from intake.replykeys import plus_address
 from intake.store import queries
 from intake.store.models import Attachment, Item, Message, utcnow
 
@@ -299,7 +298,6 @@ class Pipeline:
         person: Person,
         files: list[tuple[Attachment, ParsedAttachment]],
     ) -> None:
-        key = new_reply_key(self.settings.security.secret, item, person.email)
         pictures = [(record, part) for record, part in files if part.is_image]
         listing = [
             {
@@ -310,17 +308,18 @@ class Pipeline:
             }
             for record, part in files
         ]
-        out = self.composer.compose(
-            "review-request",
+        queue_keyed_mail(
+            session,
+            self.composer,
+            self.settings.security.secret,
+            item,
             Recipient(person.email, person.name),
-            {**item_context(self.settings, item), "attachments": listing, "pictures": len(pictures), "reply_key": key},
-            ref=item.ref,
-            reply_to=plus_address(self.settings.mailbox.address, key),
+            "review-request",
+            {**item_context(self.settings, item), "attachments": listing, "pictures": len(pictures)},
+            "review_requested",
             attachments=[FileToAttach(record.filename, record.content_type, part.data) for record, part in pictures],
             auto_submitted="auto-generated",
         )
-        outbox_row = queue_mail(session, item, out, "review_requested")
-        record_reply_key(session, key, item, person.email, "review-request", outbox_row)
 
 
 def _size_label(size: int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session
 from intake import authentication, decisions
 from intake.config import Settings
 from intake.decisions import Actor, ItemState, Rules, Ruling
-from intake.journal import add_event, new_reply_key, queue_mail, record_reply_key
-from intake.mailcontext import item_context
+from intake.journal import add_event, queue_keyed_mail
+from intake.mailcontext import ROLE_LABELS, item_context
 from intake.message import InboundMessage
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Recipient
 from intake.replies import VERBS, Command, new_text, read_command
-from intake.replykeys import plus_address
 from intake.store.models import Attachment, Event, Item, Message, OutboxMessage, utcnow
 from intake.store.queries import ReplyTarget
 
@@ -52,8 +51,7 @@ class ReplyStep:
         used: frozenset[str] = frozenset()
         conflict = ""
         if key is not None:
-            issued = key.issued_at if key.issued_at.tzinfo else key.issued_at.replace(tzinfo=timezone.utc)
-            expired = utcnow() - issued > timedelta(days=self.settings.security.reply_key_days)
+            expired = utcnow() - key.issued_at > timedelta(days=self.settings.security.reply_key_days)
             used = frozenset(
                 e.data.get("command", "") for e in history if e.kind == DECISION and e.data.get("accepted") and e.data.get("key") == key.key
             )
@@ -203,13 +201,9 @@ class ReplyStep:
         # must not turn us into a source of unwanted mail to whoever they named.
         known = self.settings.person(actor.email) is not None or actor.email == item.sender.lower()
         if decisions.HELP in effects and known and not told_before and actor.email != self.settings.mailbox.address.lower() and actor.email.isascii():
-            to = Recipient(actor.email, actor.name)
-            key = new_reply_key(self.settings.security.secret, item, actor.email)  # so that answering the help mail works
-            out = self.composer.compose(
-                "help", to, context, ref=item.ref, in_reply_to=msg.message_id, references=msg.references,
-                reply_to=plus_address(self.settings.mailbox.address, key), template="help",
-            )
-            record_reply_key(session, key, item, actor.email, "help", queue_mail(session, item, out, "help_sent"))
+            # Keyed like the rest, so that answering the help mail with the corrected command works.
+            self._keyed(session, item, Recipient(actor.email, actor.name), "help", context, "help_sent",
+                        in_reply_to=msg.message_id, references=msg.references, auto_submitted="auto-replied")
             queued += 1
         drafter_reachable = bool(item.sender) and item.sender.isascii()  # see pipeline: no SMTPUTF8 assumed
         if decisions.TELL_DRAFTER in effects and drafter_reachable and item.sender.lower() != actor.email:
@@ -228,7 +222,7 @@ class ReplyStep:
         person = self.settings.person(email)
         if person is None:
             return email
-        role = _ROLE_NAMES.get(person.role, person.role)
+        role = ROLE_LABELS.get(person.role, person.role)
         return person.name if person.name.lower() == role.lower() else f"{person.name} ({role})"
 
     def _thread(self, session: Session, item: Item, recipient: str) -> str | None:
@@ -247,21 +241,13 @@ class ReplyStep:
         first = session.scalars(select(Message.message_id).where(Message.item_id == item.id).order_by(Message.id).limit(1)).first()
         return first
 
+    def _keyed(self, session: Session, item: Item, to: Recipient, purpose: str, context: dict[str, Any], event_kind: str, **options: Any) -> None:
+        queue_keyed_mail(session, self.composer, self.settings.security.secret, item, to, purpose, context, event_kind, **options)
+
     def _to_drafter(self, session: Session, item: Item, purpose: str, template: str, context: dict[str, Any]) -> int:
-        key = new_reply_key(self.settings.security.secret, item, item.sender)
         in_reply_to = self._thread(session, item, item.sender) or self._original_message_id(session, item)
-        out = self.composer.compose(
-            purpose,
-            Recipient(item.sender, item.sender_name),
-            context,
-            ref=item.ref,
-            in_reply_to=in_reply_to,
-            reply_to=plus_address(self.settings.mailbox.address, key),
-            auto_submitted="auto-generated",
-            template=template,
-        )
-        outbox = queue_mail(session, item, out, f"{purpose}_sent")
-        record_reply_key(session, key, item, item.sender, purpose, outbox)
+        self._keyed(session, item, Recipient(item.sender, item.sender_name), purpose, context, f"{purpose}_sent",
+                    in_reply_to=in_reply_to, auto_submitted="auto-generated", template=template)
         return 1
 
     def _to_reviewers(
@@ -278,25 +264,11 @@ class ReplyStep:
         for person in self.settings.reviewers:
             if person.email.lower() == skip.lower():
                 continue
-            key = new_reply_key(self.settings.security.secret, item, person.email)
-            out = self.composer.compose(
-                purpose,
-                Recipient(person.email, person.name),
-                context,
-                ref=item.ref,
-                in_reply_to=self._thread(session, item, person.email),
-                reply_to=plus_address(self.settings.mailbox.address, key),
-                attachments=files,
-                auto_submitted="auto-generated",
-                template=template,
-            )
-            outbox = queue_mail(session, item, out, f"{purpose}_sent")
-            record_reply_key(session, key, item, person.email, purpose, outbox)
+            self._keyed(session, item, Recipient(person.email, person.name), purpose, context, f"{purpose}_sent",
+                        in_reply_to=self._thread(session, item, person.email), attachments=files,
+                        auto_submitted="auto-generated", template=template)
             count += 1
         return count
-
-
-_ROLE_NAMES = {"clerk": "Town Clerk", "deputy_clerk": "Deputy Town Clerk", "smat": "SMAT"}
 
 
 def _excerpt(text: str, limit: int = 500) -> str:
