@@ -354,8 +354,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2000, help="backlog size N (default 2000)")
     parser.add_argument("--photo-kb", type=int, default=200, help="size of each photo in KB (default 200)")
-    parser.add_argument("--database-url", help="a PostgreSQL URL to use instead of a fresh SQLite file per run "
-                        "(reused by both smat-intake runs; give an empty database)")
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL URL to use instead of a fresh SQLite file per run "
+        "(reused by both smat-intake runs; give an empty database)",
+    )
     parser.add_argument("--profile", action="store_true", help="only run smat-intake on N messages under cProfile")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "JSON"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -390,15 +393,21 @@ def main() -> None:
 
         append_s, size = append_backlog(dovecot, n, args.photo_kb)
         db_kind = "PostgreSQL" if args.database_url else "SQLite (fresh file per run)"
-        print(f"smat-intake backlog benchmark: {n} messages of {size / 1024:.0f} KB "
-              f"({args.photo_kb} KB photo), database {db_kind}")
-        print(f"setup: APPEND of {n} messages over one connection took {append_s:.1f} s "
-              f"({n / append_s:.0f} msgs/s); not part of the comparison")
+        print(
+            f"smat-intake backlog benchmark: {n} messages of {size / 1024:.0f} KB "
+            f"({args.photo_kb} KB photo), database {db_kind}"
+        )
+        print(
+            f"setup: APPEND of {n} messages over one connection took {append_s:.1f} s "
+            f"({n / append_s:.0f} msgs/s); not part of the comparison"
+        )
 
         if args.profile:
             result = run_worker("smat", smat_spec("profile", profile=True))
-            print(f"smat-intake under cProfile: took in {result['taken']} in {result['intake_seconds']:.1f} s, "
-                  f"sent {result['sent']} in {result['delivery_seconds']:.1f} s")
+            print(
+                f"smat-intake under cProfile: took in {result['taken']} in {result['intake_seconds']:.1f} s, "
+                f"sent {result['sent']} in {result['delivery_seconds']:.1f} s"
+            )
             print(result["profile"])
             return
 
@@ -414,8 +423,11 @@ def main() -> None:
         full = run_worker("smat", smat_spec("full"))
         sent2, bytes2 = sink.count()
         if full["taken"] != n or full["sent"] != sent2 - sent1:
-            print(f"WARNING: smat-intake took in {full['taken']} of {n} and sent {full['sent']} "
-                  f"(sink received {sent2 - sent1}); waiting {full['waiting']}", file=sys.stderr)
+            print(
+                f"WARNING: smat-intake took in {full['taken']} of {n} and sent {full['sent']} "
+                f"(sink received {sent2 - sent1}); waiting {full['waiting']}",
+                file=sys.stderr,
+            )
 
         move_back(dovecot, PROCESSED_FOLDER, quarter)
         small = run_worker("smat", smat_spec("quarter"))
@@ -441,37 +453,55 @@ def main() -> None:
         ("smat-intake: total", full["taken"], smat_sent, smat_mb, smat_s),
     ]
     for label, taken, sent, sent_mb, seconds in rows:
-        print(f"{label:30} {taken:8d} {sent:7d} {sent_mb:8.1f} {seconds:8.2f} "
-              f"{rate(taken, seconds) if taken else '       -'} {rate(sent, seconds) if sent else '       -'}")
+        print(
+            f"{label:30} {taken:8d} {sent:7d} {sent_mb:8.1f} {seconds:8.2f} "
+            f"{rate(taken, seconds) if taken else '       -'} {rate(sent, seconds) if sent else '       -'}"
+        )
     print()
     print("smat-intake (total) against each bare loop, same run:")
-    for label, b_s, b_sent, b_mb in (("1 small reply", bare_s, bare_sent, bare_mb),
-                                     ("reply + 3 forwards", fwd_s, fwd_sent, fwd_mb)):
-        print(f"  vs {label:19} time for the backlog {smat_s / b_s:5.2f}x (smat-intake {n / smat_s:.1f} msgs/s = "
-              f"{b_s / smat_s:.0%} of {n / b_s:.1f})", end="")
+    for label, b_s, b_sent, b_mb in (
+        ("1 small reply", bare_s, bare_sent, bare_mb),
+        ("reply + 3 forwards", fwd_s, fwd_sent, fwd_mb),
+    ):
+        print(
+            f"  vs {label:19} time for the backlog {smat_s / b_s:5.2f}x (smat-intake {n / smat_s:.1f} msgs/s = "
+            f"{b_s / smat_s:.0%} of {n / b_s:.1f})",
+            end="",
+        )
         if b_sent and smat_sent:
             print(f"; per message sent {(smat_s / smat_sent) / (b_s / b_sent):5.2f}x", end="")
         if b_mb > 1 and smat_mb:  # per MB means nothing against a loop that sends only short replies
             print(f"; per MB sent {(smat_s / smat_mb) / (b_s / b_mb):5.2f}x", end="")
         print()
-    print(f"  smat-intake split: intake {smat_in_s / n * 1000:.1f} ms per message taken in, "
-          f"delivery {smat_out_s / max(smat_sent, 1) * 1000:.1f} ms per message sent")
+    print(
+        f"  smat-intake split: intake {smat_in_s / n * 1000:.1f} ms per message taken in, "
+        f"delivery {smat_out_s / max(smat_sent, 1) * 1000:.1f} ms per message sent"
+    )
     print()
     print("peak RSS (ru_maxrss) of the worker process; growth = peak - peak before the first fetch")
     print(f"{'':34} {'msgs':>6} {'start':>10} {'after intake':>13} {'after delivery':>15} {'growth':>10}")
-    for label, r, count in (("smat-intake, N/4", small, small["taken"]), ("smat-intake, N", full, full["taken"]),
-                            ("bare loop (1 reply), N", bare, bare["taken"]),
-                            ("bare loop (+3 forwards), N", bare_fwd, bare_fwd["taken"])):
+    for label, r, count in (
+        ("smat-intake, N/4", small, small["taken"]),
+        ("smat-intake, N", full, full["taken"]),
+        ("bare loop (1 reply), N", bare, bare["taken"]),
+        ("bare loop (+3 forwards), N", bare_fwd, bare_fwd["taken"]),
+    ):
         after_intake = mb(r["rss_intake_kb"]) if "rss_intake_kb" in r else "          -"
-        print(f"{label:34} {count:6d} {mb(r['rss_start_kb']):>10} {after_intake:>13} {mb(r['rss_peak_kb']):>15} "
-              f"{'+' + mb(r['rss_peak_kb'] - r['rss_start_kb']).strip():>10}")
+        print(
+            f"{label:34} {count:6d} {mb(r['rss_start_kb']):>10} {after_intake:>13} {mb(r['rss_peak_kb']):>15} "
+            f"{'+' + mb(r['rss_peak_kb'] - r['rss_start_kb']).strip():>10}"
+        )
     growth_small = small["rss_peak_kb"] - small["rss_start_kb"]
     growth_full = full["rss_peak_kb"] - full["rss_start_kb"]
     if small["taken"]:
-        print(f"growth at N vs N/4: {growth_full / max(growth_small, 1):.2f}x for {full['taken'] / small['taken']:.0f}x the messages")
+        print(
+            f"growth at N vs N/4: {growth_full / max(growth_small, 1):.2f}x for {full['taken'] / small['taken']:.0f}x the messages"
+        )
     if "db_bytes" in full:
-        print(f"SQLite database after N: {full['db_bytes'] / 2**20:.0f} MB "
-              f"({full['db_bytes'] / max(full['taken'], 1) / 1024:.0f} KB per message taken in, message {size / 1024:.0f} KB)")
+        print(
+            f"SQLite database after N: {full['db_bytes'] / 2**20:.0f} MB "
+            f"({full['db_bytes'] / max(full['taken'], 1) / 1024:.0f} KB per message taken in, message {size / 1024:.0f} KB)"
+        )
 
 
 if __name__ == "__main__":

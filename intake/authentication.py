@@ -40,7 +40,9 @@ def check(msg: InboundMessage, trusted_authserv_id: str) -> Verdict:
     except Exception:  # noqa: BLE001 - a malformed header is simply not a pass
         return Verdict(False, "the topmost Authentication-Results header could not be read")
     if (top.authserv_id or "").lower() != trusted_authserv_id.lower():
-        return Verdict(False, f"the topmost Authentication-Results header is from {top.authserv_id}, not {trusted_authserv_id}")
+        return Verdict(
+            False, f"the topmost Authentication-Results header is from {top.authserv_id}, not {trusted_authserv_id}"
+        )
     from_domain = msg.sender.email.rsplit("@", 1)[1]
     for result in top.results:
         method, outcome = (result.method or "").lower(), (result.result or "").lower()

@@ -11,8 +11,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from intake import __version__, config
 from intake.errors import IntakeError, NotFound
@@ -23,7 +24,20 @@ if TYPE_CHECKING:
 # The service, database and mail libraries are imported inside the commands that need
 # them, so that `--help` and a config mistake answer at once.
 
-STATUSES = ("received", "in_review", "queried", "escalated", "approved", "posted", "rejected", "withdrawn", "open", "actioned", "answered", "quarantined")
+STATUSES = (
+    "received",
+    "in_review",
+    "queried",
+    "escalated",
+    "approved",
+    "posted",
+    "rejected",
+    "withdrawn",
+    "open",
+    "actioned",
+    "answered",
+    "quarantined",
+)
 KINDS = ("draft", "report", "enquiry")
 
 
@@ -35,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "arrive by email, are kept and queued, acknowledged, and sent to SMAT for review.",
         epilog="The config file defaults to $SMAT_INTAKE_CONFIG, else ./config.toml; see config.example.toml.",
     )
-    parser.add_argument("--config", metavar="PATH", help="the TOML config file (default: $SMAT_INTAKE_CONFIG or ./config.toml)")
+    parser.add_argument(
+        "--config", metavar="PATH", help="the TOML config file (default: $SMAT_INTAKE_CONFIG or ./config.toml)"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log more detail")
     parser.add_argument("--version", action="version", version=f"smat-intake {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -45,11 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "run", help="the service: IMAP (IDLE or polling), the SMTP/LMTP listener, outbox delivery and scheduled jobs"
     )
-    p.add_argument("--backlog", action="store_true", help="also take in mail that was in the mailbox before the first run")
+    p.add_argument(
+        "--backlog", action="store_true", help="also take in mail that was in the mailbox before the first run"
+    )
 
     p = commands.add_parser("poll", help="one pass over the IMAP mailbox, then deliver the outbox")
     p.add_argument("--once", action="store_true", required=True, help="one pass, then exit (required)")
-    p.add_argument("--backlog", action="store_true", help="also take in mail that was in the mailbox before the first run")
+    p.add_argument(
+        "--backlog", action="store_true", help="also take in mail that was in the mailbox before the first run"
+    )
 
     commands.add_parser("deliver", help="deliver what waits in the outbox now")
 
@@ -62,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ref", metavar="REF", help="the item's reference, e.g. SMAT-2026-0042")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = commands.add_parser("ingest", help="take in one message from a file (or - for standard input), as if it had arrived by mail")
+    p = commands.add_parser(
+        "ingest", help="take in one message from a file (or - for standard input), as if it had arrived by mail"
+    )
     p.add_argument("file", metavar="FILE.eml", help="the raw message")
     return parser
 
@@ -106,7 +128,9 @@ def cmd_init(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_service(action: Callable[[Service, argparse.Namespace], int]) -> Callable[[config.Settings, argparse.Namespace], int]:
+def _with_service(
+    action: Callable[[Service, argparse.Namespace], int],
+) -> Callable[[config.Settings, argparse.Namespace], int]:
     def command(settings: config.Settings, args: argparse.Namespace) -> int:
         from intake.service import Service
 
@@ -136,7 +160,11 @@ def cmd_poll(service: Service, args: argparse.Namespace) -> int:
         f"took in {report.taken} message(s), {report.duplicates} already known, moved {report.moved}; "
         f"sent {delivery.sent} message(s)"
         + (f", {delivery.waiting} waiting for the relay" if delivery.waiting else "")
-        + (f"; left {report.left_alone} older message(s) alone (use --backlog to take them in)" if report.left_alone else "")
+        + (
+            f"; left {report.left_alone} older message(s) alone (use --backlog to take them in)"
+            if report.left_alone
+            else ""
+        )
     )
     return 0
 

@@ -10,9 +10,10 @@ import difflib
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from intake.errors import ConfigError
@@ -21,7 +22,9 @@ ROLES = ("clerk", "deputy_clerk", "smat", "councillor", "staff")
 REVIEWER_ROLES = frozenset({"clerk", "deputy_clerk", "smat"})
 SECURITY_MODES = ("ssl", "starttls", "none")
 
-_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_ADDRESS = re.compile(
+    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
 
 def is_address(value: str) -> bool:
@@ -219,7 +222,9 @@ class _Section:
         if inline is not None:
             return inline
         if required:
-            self.fail(key, f"is required: set {key}_env to the name of an environment variable holding it (or {key} inline)")
+            self.fail(
+                key, f"is required: set {key}_env to the name of an environment variable holding it (or {key} inline)"
+            )
         return ""
 
     def finish(self) -> None:
@@ -231,13 +236,20 @@ class _Section:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a table", list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        dict: "a table",
+        list: "a list",
+        str: "a string",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value) if not isinstance(value, (dict, list)) else _kind(value)
+    return (
+        f'"{value}"' if isinstance(value, str) else repr(value) if not isinstance(value, (dict, list)) else _kind(value)
+    )
 
 
 def _one_of(*choices: str) -> Callable[[Any], str | None]:
@@ -284,7 +296,19 @@ def _database_url(value: str) -> str | None:
     return f'must be a sqlite:/// or postgresql+psycopg:// URL, not "{value}"'
 
 
-SECTIONS = ("council", "mailbox", "database", "imap", "smtp", "outbox", "listener", "security", "review", "digest", "people")
+SECTIONS = (
+    "council",
+    "mailbox",
+    "database",
+    "imap",
+    "smtp",
+    "outbox",
+    "listener",
+    "security",
+    "review",
+    "digest",
+    "people",
+)
 
 
 def load(path: Path | str) -> Settings:
@@ -409,7 +433,10 @@ def from_dict(data: dict[str, Any], file: Path) -> Settings:
         secret = s.secret("secret", required=False)
         if secret and len(secret) < 16:
             # the same floor as secret_file: a short secret makes reply keys guessable
-            s.fail("secret_env" if "secret_env" in s.data else "secret", "gives too short a secret (16 characters at least)")
+            s.fail(
+                "secret_env" if "secret_env" in s.data else "secret",
+                "gives too short a secret (16 characters at least)",
+            )
         secret_file = base / s.get("secret_file", str, "var/secret.key")
         trusted = s.get("trusted_authserv_id", str, "")
         require_auth = s.get("require_authenticated_replies", bool, False)
@@ -481,7 +508,7 @@ def _anchor_sqlite(url: str, base: Path) -> str:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url == "sqlite:///:memory:" or url.startswith("sqlite:////"):
         return url
-    path = base / url[len(prefix):]
+    path = base / url[len(prefix) :]
     return prefix + str(path)
 
 
@@ -491,7 +518,9 @@ def _secret_from_file(file: Path, secret_file: Path) -> bytes:
         if secret_file.exists():
             value = secret_file.read_bytes().strip()
             if len(value) < 16:
-                raise ConfigError(f"{file}: [security] secret_file {secret_file} holds too short a secret (16 characters at least).")
+                raise ConfigError(
+                    f"{file}: [security] secret_file {secret_file} holds too short a secret (16 characters at least)."
+                )
             return value
         secret_file.parent.mkdir(parents=True, exist_ok=True)
         value = os.urandom(32).hex().encode()

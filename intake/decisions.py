@@ -97,9 +97,16 @@ def decide(command: Command | None, actor: Actor, item: ItemState, rules: Rules)
     """Apply the policy to one command from one person on one item."""
     is_drafter = actor.email.lower() == item.sender.lower()
     if command is None:
-        if is_drafter and (not actor.is_reviewer or item.status == "queried"):  # a SMAT member answering a query on their own draft
+        if is_drafter and (
+            not actor.is_reviewer or item.status == "queried"
+        ):  # a SMAT member answering a query on their own draft
             return _drafter_message(item)
-        return Ruling(verb="", accepted=False, reason="no command was recognised at the start of the reply", effects=frozenset({HELP}))
+        return Ruling(
+            verb="",
+            accepted=False,
+            reason="no command was recognised at the start of the reply",
+            effects=frozenset({HELP}),
+        )
     verb = command.verb
     if verb == "HELP":
         return Ruling(verb=verb, accepted=True, effects=frozenset({HELP}))
@@ -118,7 +125,9 @@ def decide(command: Command | None, actor: Actor, item: ItemState, rules: Rules)
     if handler is None:
         return _refuse(verb, f"{verb} is not a command for drafts")
     if item.status not in OPEN_DRAFT | FINAL:
-        return _refuse(verb, f"{item.ref} is {item.status.replace('_', ' ')}; the Town Clerk decides what happens to it")
+        return _refuse(
+            verb, f"{item.ref} is {item.status.replace('_', ' ')}; the Town Clerk decides what happens to it"
+        )
     return handler(command, actor, item, rules, is_drafter)
 
 
@@ -135,7 +144,10 @@ def _authority(verb: str, actor: Actor, item: ItemState, rules: Rules) -> str:
     if actor.key_expired:
         return "this review request has expired; reply to the most recent message about the item"
     if actor.key_holder is None and not actor.authenticated:
-        return "this reply could not be tied to a review request sent to you; reply to your own review request, keeping its reply address"
+        return (
+            "this reply could not be tied to a review request sent to you; "
+            "reply to your own review request, keeping its reply address"
+        )
     if rules.require_authenticated_replies and not actor.authenticated:
         return f"the council's mail server did not confirm this message came from you ({actor.authentication_reason})"
     if verb in actor.key_used_for:
@@ -165,7 +177,9 @@ def _approve(command: Command, actor: Actor, item: ItemState, rules: Rules, is_d
     if closed := _closed(verb, actor, item):
         return closed
     if item.high_flags and not actor.is_clerk:
-        return _refuse(verb, f"{item.ref} carries a high-severity flag, so only the Town Clerk or Deputy Town Clerk can approve it")
+        return _refuse(
+            verb, f"{item.ref} carries a high-severity flag, so only the Town Clerk or Deputy Town Clerk can approve it"
+        )
     if actor.email.lower() in item.approvals:
         return _refuse(verb, f"you have already approved {item.ref}; another member's approval is needed")
     approvals = tuple(dict.fromkeys((*item.approvals, actor.email.lower())))
@@ -188,7 +202,9 @@ def _reject(command: Command, actor: Actor, item: ItemState, rules: Rules, is_dr
     reason = command.argument or command.body
     if not reason:
         return _refuse(verb, "a reason is required: reply with REJECT followed by the reason, which goes to the sender")
-    return Ruling(verb=verb, accepted=True, new_status="rejected", effects=frozenset({TELL_DRAFTER, TELL_SMAT}), decisive=True)
+    return Ruling(
+        verb=verb, accepted=True, new_status="rejected", effects=frozenset({TELL_DRAFTER, TELL_SMAT}), decisive=True
+    )
 
 
 def _edit(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
@@ -200,7 +216,13 @@ def _edit(command: Command, actor: Actor, item: ItemState, rules: Rules, is_draf
         return _refuse(verb, "EDIT needs the new text of the post on the lines below it")
     status = "in_review" if item.status == "queried" else item.status
     return Ruling(
-        verb=verb, accepted=True, new_status=status, new_text=text, approvals=(), effects=frozenset({TELL_DRAFTER, TELL_SMAT}), decisive=True
+        verb=verb,
+        accepted=True,
+        new_status=status,
+        new_text=text,
+        approvals=(),
+        effects=frozenset({TELL_DRAFTER, TELL_SMAT}),
+        decisive=True,
     )
 
 
@@ -210,7 +232,9 @@ def _query(command: Command, actor: Actor, item: ItemState, rules: Rules, is_dra
         return closed
     if not (command.argument or command.body):
         return _refuse(verb, "QUERY needs the question for the sender after it")
-    return Ruling(verb=verb, accepted=True, new_status="queried", effects=frozenset({ASK_DRAFTER, TELL_SMAT}), decisive=True)
+    return Ruling(
+        verb=verb, accepted=True, new_status="queried", effects=frozenset({ASK_DRAFTER, TELL_SMAT}), decisive=True
+    )
 
 
 def _escalate(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
@@ -229,26 +253,38 @@ def _posted(command: Command, actor: Actor, item: ItemState, rules: Rules, is_dr
     if item.status != "approved":
         return _refuse(verb, f"{item.ref} is {item.status}; it can be recorded as posted only after approval")
     if not command.argument:
-        return _refuse(verb, "POSTED needs the account it went out on, and the link if there is one: POSTED Facebook https://…")
-    return Ruling(verb=verb, accepted=True, new_status="posted", effects=frozenset({TELL_SMAT, TELL_DRAFTER}), decisive=True)
+        return _refuse(
+            verb, "POSTED needs the account it went out on, and the link if there is one: POSTED Facebook https://…"
+        )
+    return Ruling(
+        verb=verb, accepted=True, new_status="posted", effects=frozenset({TELL_SMAT, TELL_DRAFTER}), decisive=True
+    )
 
 
 def _withdraw(actor: Actor, item: ItemState, is_drafter: bool) -> Ruling:
     verb = "WITHDRAW"
     if not is_drafter:
         return _refuse(verb, "only the person who sent the draft can withdraw it")
-    if (actor.key_holder or actor.email).lower() != actor.email.lower() or (actor.matched_by == "subject" and not actor.authenticated):
-        return _refuse(verb, "this reply could not be tied to mail we sent you about the draft; reply to our acknowledgement")
+    if (actor.key_holder or actor.email).lower() != actor.email.lower() or (
+        actor.matched_by == "subject" and not actor.authenticated
+    ):
+        return _refuse(
+            verb, "this reply could not be tied to mail we sent you about the draft; reply to our acknowledgement"
+        )
     if item.status in ("posted", "withdrawn", "rejected"):
         return _refuse(verb, f"{item.ref} is {item.status} and can no longer be withdrawn")
-    return Ruling(verb=verb, accepted=True, new_status="withdrawn", effects=frozenset({TELL_SMAT, TELL_DRAFTER}), decisive=True)
+    return Ruling(
+        verb=verb, accepted=True, new_status="withdrawn", effects=frozenset({TELL_SMAT, TELL_DRAFTER}), decisive=True
+    )
 
 
 def _drafter_message(item: ItemState) -> Ruling:
     """The drafter wrote back without a command: an answer to a query goes to SMAT."""
     if item.status == "queried":
         # Back to where it was: an escalated item stays with the Clerk after the drafter answers.
-        return Ruling(verb="ANSWER", accepted=True, new_status=item.status_before_query, effects=frozenset({FORWARD_TO_SMAT}))
+        return Ruling(
+            verb="ANSWER", accepted=True, new_status=item.status_before_query, effects=frozenset({FORWARD_TO_SMAT})
+        )
     return Ruling(verb="NOTE", accepted=True, effects=frozenset({FORWARD_TO_SMAT}))
 
 

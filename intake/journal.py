@@ -19,7 +19,15 @@ def add_event(
     session: Session, item: Item, kind: str, actor: str, detail: str, row: Message | None = None, **data: object
 ) -> Event:
     """Append one line to the item's history (the table refuses changes and deletions)."""
-    event = Event(item_id=item.id, at=utcnow(), actor=actor, kind=kind, detail=detail, data=data, message_id=row.id if row else None)
+    event = Event(
+        item_id=item.id,
+        at=utcnow(),
+        actor=actor,
+        kind=kind,
+        detail=detail,
+        data=data,
+        message_id=row.id if row else None,
+    )
     session.add(event)
     return event
 
@@ -39,7 +47,9 @@ def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> 
     )
     session.add(row)
     session.flush()
-    add_event(session, item, event_kind, "smat-intake", f"{out.purpose} to {', '.join(out.recipients)}", outbox_id=row.id)
+    add_event(
+        session, item, event_kind, "smat-intake", f"{out.purpose} to {', '.join(out.recipients)}", outbox_id=row.id
+    )
     return row
 
 
@@ -69,5 +79,9 @@ def queue_keyed_mail(
         **compose_options,
     )
     row = queue_mail(session, item, out, event_kind)
-    session.add(ReplyKey(key=key, item_id=item.id, email=to.email.lower(), purpose=purpose, issued_at=utcnow(), outbox_id=row.id))
+    session.add(
+        ReplyKey(
+            key=key, item_id=item.id, email=to.email.lower(), purpose=purpose, issued_at=utcnow(), outbox_id=row.id
+        )
+    )
     return row

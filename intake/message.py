@@ -16,7 +16,7 @@ import quopri
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy as email_policy
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
@@ -318,8 +318,10 @@ def _decode_words(value: str) -> str:
     try:
         parts = email.header.decode_header(value)
         return "".join(
-            chunk if isinstance(chunk, str)
-            else chunk.decode("raw-unicode-escape") if charset is None
+            chunk
+            if isinstance(chunk, str)
+            else chunk.decode("raw-unicode-escape")
+            if charset is None
             else _decode_bytes(chunk, charset)[0]
             for chunk, charset in parts
         )
@@ -376,7 +378,7 @@ def _date(value: str, defects: list[str]) -> datetime | None:
         defects.append(f"header date: {value[:60]!r} is not a date")
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 
@@ -447,8 +449,10 @@ def _leaf(part: Message, ctype: str, col: _Collector) -> None:
         (col.plain if ctype == "text/plain" else col.html).append(text)
         return
     data = _payload_bytes(part)
-    if ctype in _TNEF_TYPES or filename.lower() == "winmail.dat" or (
-        ctype == "application/octet-stream" and data.startswith(_TNEF_MAGIC)
+    if (
+        ctype in _TNEF_TYPES
+        or filename.lower() == "winmail.dat"
+        or (ctype == "application/octet-stream" and data.startswith(_TNEF_MAGIC))
     ):
         _tnef(data, filename, ctype, col)
         return
@@ -507,8 +511,7 @@ def _tnef(data: bytes, filename: str, ctype: str, col: _Collector) -> None:
                 continue
             guessed = _MIME.guess_type(item_name, strict=False)[0] if item_name else None
             col.attachments.append(
-                _Att(item_name, (guessed or "application/octet-stream").lower(), item_data,
-                     "attachment", None, "tnef")
+                _Att(item_name, (guessed or "application/octet-stream").lower(), item_data, "attachment", None, "tnef")
             )
             found += 1
         codepage = tnef.codepage or "cp1252"

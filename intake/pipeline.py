@@ -12,8 +12,8 @@ import hashlib
 import logging
 import mimetypes
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -109,7 +109,9 @@ class Pipeline:
             self.log.exception("processing failed; quarantining the message")
             try:
                 with self.sessions.begin() as session:
-                    outcome = self._quarantine(session, arrival, None, f"internal error while processing: {type(exc).__name__}: {exc}")
+                    outcome = self._quarantine(
+                        session, arrival, None, f"internal error while processing: {type(exc).__name__}: {exc}"
+                    )
             except SQLAlchemyError as db_exc:
                 raise StorageError(f"the database could not take the message: {db_exc}") from db_exc
         if outcome.mail_queued and self.on_mail_queued:
@@ -157,30 +159,45 @@ class Pipeline:
         assert item is not None
         row.item_id = item.id
         if verdict.kind != rules.REPLY:
-            add_event(session, item, "automatic_mail_received", msg.sender.email if msg.sender else "", f"{verdict.reason}; matched by {target.detail}", row)
+            add_event(
+                session,
+                item,
+                "automatic_mail_received",
+                msg.sender.email if msg.sender else "",
+                f"{verdict.reason}; matched by {target.detail}",
+                row,
+            )
             return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref)
         queued = self.replies.handle(session, item, msg, row, target)
         return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
 
     # --- steps ----------------------------------------------------------------------------
 
-    def _reply_target(self, session: Session, msg: InboundMessage, envelope: Sequence[str]) -> queries.ReplyTarget | None:
+    def _reply_target(
+        self, session: Session, msg: InboundMessage, envelope: Sequence[str]
+    ) -> queries.ReplyTarget | None:
         """The item this message answers: by reply key in an address, by our Message-ID, or by
         the ref in the subject (that last only for people on the roster)."""
         addresses = list(envelope)
         addresses += [a.email for a in (*msg.to, *msg.cc)]
         for header in ("delivered-to", "x-original-to", "envelope-to"):
             addresses += list(msg.header_all(header))
-        found = queries.item_for_reply_key(session, self.settings.security.secret, addresses, self.settings.mailbox.address)
+        found = queries.item_for_reply_key(
+            session, self.settings.security.secret, addresses, self.settings.mailbox.address
+        )
         if found is None:
-            found = queries.item_for_message_ids(session, [*msg.in_reply_to, *msg.references], self.settings.mailbox.domain)
+            found = queries.item_for_message_ids(
+                session, [*msg.in_reply_to, *msg.references], self.settings.mailbox.domain
+            )
         if found is None and msg.sender is not None and self.settings.person(msg.sender.email) is not None:
             ref = ref_in_subject(msg.subject)
             if ref:
                 found = queries.item_for_ref(session, ref)
         return found
 
-    def _keep(self, session: Session, arrival: Arrival, msg: InboundMessage | None, classification: str, reason: str) -> Message:
+    def _keep(
+        self, session: Session, arrival: Arrival, msg: InboundMessage | None, classification: str, reason: str
+    ) -> Message:
         """Store the raw bytes as received, with the few fields needed to find them again."""
         raw = arrival.raw
         row = Message(
@@ -200,7 +217,9 @@ class Pipeline:
         session.flush()
         return row
 
-    def _new_item(self, session: Session, arrival: Arrival, msg: InboundMessage, verdict: rules.Classification) -> Outcome:
+    def _new_item(
+        self, session: Session, arrival: Arrival, msg: InboundMessage, verdict: rules.Classification
+    ) -> Outcome:
         assert msg.sender is not None
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
         item = self._make_item(session, row, msg, verdict.kind, first_status(verdict.kind))
@@ -210,7 +229,13 @@ class Pipeline:
         queued = 0
         if not sender.isascii():
             # An internationalised address needs SMTPUTF8 end to end; we do not assume the relay has it.
-            add_event(session, item, "not_acknowledged", "smat-intake", f"cannot write {sender!r} in a mail header (non-ASCII address)")
+            add_event(
+                session,
+                item,
+                "not_acknowledged",
+                "smat-intake",
+                f"cannot write {sender!r} in a mail header (non-ASCII address)",
+            )
         elif sender.lower() != self.settings.mailbox.address.lower():
             queue_mail(session, item, self._acknowledgement(item, msg), "acknowledged")
             queued += 1
@@ -328,4 +353,3 @@ def _size_label(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.0f} KB"
     return f"{size / (1024 * 1024):.1f} MB"
-

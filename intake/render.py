@@ -8,14 +8,15 @@ sender wrote (an encoded newline in a subject, say) can add a header to our mail
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -130,7 +131,7 @@ class Composer:
         msg["From"] = HeaderAddress(display_name=one_line(self.from_name, 78), addr_spec=self.from_address)
         msg["To"] = HeaderAddress(display_name=one_line(to.name, 78), addr_spec=to.email)
         msg["Subject"] = subject
-        msg["Date"] = format_datetime(now or datetime.now(timezone.utc))
+        msg["Date"] = format_datetime(now or datetime.now(UTC))
         message_id = make_msgid(idstring="smat", domain=self.domain)
         msg["Message-ID"] = message_id
         if in_reply_to:

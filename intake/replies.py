@@ -44,9 +44,7 @@ VERBS: tuple[Verb, ...] = (
     Verb("HELP", "HELP"),
 )
 
-_SPELLINGS: dict[str, str] = {
-    spelling: verb.name for verb in VERBS for spelling in (verb.name, *verb.aliases)
-}
+_SPELLINGS: dict[str, str] = {spelling: verb.name for verb in VERBS for spelling in (verb.name, *verb.aliases)}
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,7 @@ def read_command(text: str) -> Command | None:
     verb = _SPELLINGS.get(word.group().upper())
     if verb is None:
         return None
-    after = first[word.end():]
+    after = first[word.end() :]
     if after and (after[0].isalnum() or after[0] in "'\u2019"):
         return None  # "Approver", "Approve's": not the word itself
     argument = _SEPARATORS.sub("", after).strip()
@@ -160,7 +158,11 @@ def _cut_at_markers(text: str) -> str:
             or (len(stripped) <= 80 and _MOBILE.match(stripped))
             or _SEPARATOR.match(stripped)
             or _ATTRIBUTION.match(stripped)
-            or (_HEADER_BLOCK.match(stripped) and index + 1 < len(lines) and _HEADER_NEXT.match(lines[index + 1].strip()))
+            or (
+                _HEADER_BLOCK.match(stripped)
+                and index + 1 < len(lines)
+                and _HEADER_NEXT.match(lines[index + 1].strip())
+            )
         ):
             return "\n".join(lines[:index])
     return text

@@ -53,7 +53,9 @@ class ReplyStep:
         if key is not None:
             expired = utcnow() - key.issued_at > timedelta(days=self.settings.security.reply_key_days)
             used = frozenset(
-                e.data.get("command", "") for e in history if e.kind == DECISION and e.data.get("accepted") and e.data.get("key") == key.key
+                e.data.get("command", "")
+                for e in history
+                if e.kind == DECISION and e.data.get("accepted") and e.data.get("key") == key.key
             )
             subject_ref = ref_in_subject(msg.subject)
             if subject_ref and subject_ref != item.ref:
@@ -116,7 +118,12 @@ class ReplyStep:
         before = self.state(item, history)
         if before.decided_at is not None:  # "already decided … at T" in the council's time, not UTC
             before = dataclasses.replace(before, decided_at=before.decided_at.astimezone(self.settings.council.tz))
-        ruling = decisions.decide(command, actor, before, Rules(self.settings.review.approvals_required, self.settings.security.require_authenticated_replies))
+        ruling = decisions.decide(
+            command,
+            actor,
+            before,
+            Rules(self.settings.review.approvals_required, self.settings.security.require_authenticated_replies),
+        )
         old_text = item.text
         # Told why once: the same refusal again within a day gets no second help mail, so an
         # auto-responder that does not mark itself cannot keep a loop of help mail going.
@@ -134,7 +141,15 @@ class ReplyStep:
         return self._notify(session, item, msg, actor, command, ruling, old_text, text, told_before)
 
     def _record(
-        self, session: Session, item: Item, row: Message, actor: Actor, command: Command | None, ruling: Ruling, target: ReplyTarget, text: str
+        self,
+        session: Session,
+        item: Item,
+        row: Message,
+        actor: Actor,
+        command: Command | None,
+        ruling: Ruling,
+        target: ReplyTarget,
+        text: str,
     ) -> None:
         if ruling.verb in ("ANSWER", "NOTE"):
             add_event(session, item, "drafter_reply", actor.email, _excerpt(text), row, matched_by=target.matched_by)
@@ -200,10 +215,25 @@ class ReplyStep:
         # Help goes only to people we know (the roster, the drafter): a stranger's forged From
         # must not turn us into a source of unwanted mail to whoever they named.
         known = self.settings.person(actor.email) is not None or actor.email == item.sender.lower()
-        if decisions.HELP in effects and known and not told_before and actor.email != self.settings.mailbox.address.lower() and actor.email.isascii():
+        if (
+            decisions.HELP in effects
+            and known
+            and not told_before
+            and actor.email != self.settings.mailbox.address.lower()
+            and actor.email.isascii()
+        ):
             # Keyed like the rest, so that answering the help mail with the corrected command works.
-            self._keyed(session, item, Recipient(actor.email, actor.name), "help", context, "help_sent",
-                        in_reply_to=msg.message_id, references=msg.references, auto_submitted="auto-replied")
+            self._keyed(
+                session,
+                item,
+                Recipient(actor.email, actor.name),
+                "help",
+                context,
+                "help_sent",
+                in_reply_to=msg.message_id,
+                references=msg.references,
+                auto_submitted="auto-replied",
+            )
             queued += 1
         drafter_reachable = bool(item.sender) and item.sender.isascii()  # see pipeline: no SMTPUTF8 assumed
         if decisions.TELL_DRAFTER in effects and drafter_reachable and item.sender.lower() != actor.email:
@@ -238,35 +268,75 @@ class ReplyStep:
         return None
 
     def _original_message_id(self, session: Session, item: Item) -> str | None:
-        first = session.scalars(select(Message.message_id).where(Message.item_id == item.id).order_by(Message.id).limit(1)).first()
+        first = session.scalars(
+            select(Message.message_id).where(Message.item_id == item.id).order_by(Message.id).limit(1)
+        ).first()
         return first
 
-    def _keyed(self, session: Session, item: Item, to: Recipient, purpose: str, context: dict[str, Any], event_kind: str, **options: Any) -> None:
-        queue_keyed_mail(session, self.composer, self.settings.security.secret, item, to, purpose, context, event_kind, **options)
+    def _keyed(
+        self,
+        session: Session,
+        item: Item,
+        to: Recipient,
+        purpose: str,
+        context: dict[str, Any],
+        event_kind: str,
+        **options: Any,
+    ) -> None:
+        queue_keyed_mail(
+            session, self.composer, self.settings.security.secret, item, to, purpose, context, event_kind, **options
+        )
 
     def _to_drafter(self, session: Session, item: Item, purpose: str, template: str, context: dict[str, Any]) -> int:
         in_reply_to = self._thread(session, item, item.sender) or self._original_message_id(session, item)
-        self._keyed(session, item, Recipient(item.sender, item.sender_name), purpose, context, f"{purpose}_sent",
-                    in_reply_to=in_reply_to, auto_submitted="auto-generated", template=template)
+        self._keyed(
+            session,
+            item,
+            Recipient(item.sender, item.sender_name),
+            purpose,
+            context,
+            f"{purpose}_sent",
+            in_reply_to=in_reply_to,
+            auto_submitted="auto-generated",
+            template=template,
+        )
         return 1
 
     def _to_reviewers(
-        self, session: Session, item: Item, purpose: str, template: str, context: dict[str, Any], skip: str = "", pictures: bool = False
+        self,
+        session: Session,
+        item: Item,
+        purpose: str,
+        template: str,
+        context: dict[str, Any],
+        skip: str = "",
+        pictures: bool = False,
     ) -> int:
         files: list[FileToAttach] = []
         if pictures:
             files = [
                 FileToAttach(a.filename, a.content_type, a.data)
-                for a in session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
+                for a in session.scalars(
+                    select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id)
+                )
                 if a.content_type.startswith("image/")
             ]
         count = 0
         for person in self.settings.reviewers:
             if person.email.lower() == skip.lower():
                 continue
-            self._keyed(session, item, Recipient(person.email, person.name), purpose, context, f"{purpose}_sent",
-                        in_reply_to=self._thread(session, item, person.email), attachments=files,
-                        auto_submitted="auto-generated", template=template)
+            self._keyed(
+                session,
+                item,
+                Recipient(person.email, person.name),
+                purpose,
+                context,
+                f"{purpose}_sent",
+                in_reply_to=self._thread(session, item, person.email),
+                attachments=files,
+                auto_submitted="auto-generated",
+                template=template,
+            )
             count += 1
         return count
 
@@ -280,5 +350,3 @@ def _diff(old: str, new: str) -> str:
     """What an EDIT changed, as a unified diff the drafter can read."""
     lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "as sent", "as edited", lineterm="", n=1)
     return "\n".join(lines)
-
-

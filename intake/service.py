@@ -9,8 +9,8 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,7 +60,9 @@ class Service:
         drain = OutboxDrain(sessions, lambda: make_transport(settings), settings.outbox, log.getChild("delivery"))
         return cls(settings, engine, sessions, pipeline, drain, log, wake)
 
-    def ingest(self, raw: bytes, source: str, source_key: str | None = None, envelope_recipients: Sequence[str] = ()) -> Outcome:
+    def ingest(
+        self, raw: bytes, source: str, source_key: str | None = None, envelope_recipients: Sequence[str] = ()
+    ) -> Outcome:
         """Hand one message to the pipeline (what every source calls)."""
         return self.pipeline.ingest(raw, source, source_key, envelope_recipients)
 
@@ -79,7 +81,9 @@ class Service:
         """Deliver what is due now and say what happened in one line if the relay is down."""
         report = self.drain.deliver_due()
         if report.problem:
-            self.log.error("mail delayed, not lost: %s; %d message(s) wait and will be retried", report.problem, report.waiting)
+            self.log.error(
+                "mail delayed, not lost: %s; %d message(s) wait and will be retried", report.problem, report.waiting
+            )
         return report
 
     def close(self) -> None:
@@ -119,7 +123,11 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
             if report.taken:
                 log.info("took in %d message(s) from IMAP", report.taken)
 
-        threads.append(threading.Thread(target=imap.run, kwargs={"backlog": backlog, "on_pass": after_pass}, name="imap", daemon=True))
+        threads.append(
+            threading.Thread(
+                target=imap.run, kwargs={"backlog": backlog, "on_pass": after_pass}, name="imap", daemon=True
+            )
+        )
 
     listener = None
     if settings.listener is not None:

@@ -42,7 +42,13 @@ def item_to_dict(item: Item, tz: tzinfo, history: bool = False) -> dict[str, Any
         data["quarantine_reason"] = item.quarantine_reason
     if history:
         data["history"] = [
-            {"at": e.at.astimezone(tz).isoformat(timespec="seconds"), "kind": e.kind, "actor": e.actor, "detail": e.detail} for e in item.events
+            {
+                "at": e.at.astimezone(tz).isoformat(timespec="seconds"),
+                "kind": e.kind,
+                "actor": e.actor,
+                "detail": e.detail,
+            }
+            for e in item.events
         ]
     return data
 
@@ -72,7 +78,9 @@ def item_text(item: Item, tz: tzinfo) -> str:
     d = item_to_dict(item, tz, history=True)
     lines = [
         f"{d['ref']}  {d['kind']}  {d['status']}",
-        f"From:      {d['sender_name']} <{d['sender']}> ({d['sender_role']})" if d["sender"] else "From:      (unknown)",
+        f"From:      {d['sender_name']} <{d['sender']}> ({d['sender_role']})"
+        if d["sender"]
+        else "From:      (unknown)",
         f"Received:  {d['received_at']}",
         f"Subject:   {d['subject'] or '(no subject)'}",
     ]

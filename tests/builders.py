@@ -108,7 +108,10 @@ def winmail_draft(sender: str = "cllr.jones@example.org") -> bytes:
     msg["Message-ID"] = make_msgid(domain="example.org")
     msg.set_content("Please post the attached poster for the Christmas lights switch-on.")
     msg.add_attachment(
-        (MESSAGES / "tnef" / "two-files.tnef").read_bytes(), maintype="application", subtype="ms-tnef", filename="winmail.dat"
+        (MESSAGES / "tnef" / "two-files.tnef").read_bytes(),
+        maintype="application",
+        subtype="ms-tnef",
+        filename="winmail.dat",
     )
     return msg.as_bytes(policy=SMTP)
 

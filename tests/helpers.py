@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 MAILBOX = "smat.info@town.example"
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -99,7 +100,9 @@ def wait_for_port(host: str, port: int, timeout: float = 15, alive: Callable[[],
     raise TimeoutError(f"nothing listened on {host}:{port} within {timeout}s")
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 15, interval: float = 0.05, what: str = "condition") -> Any:
+def wait_until(
+    condition: Callable[[], Any], timeout: float = 15, interval: float = 0.05, what: str = "condition"
+) -> Any:
     """Poll *condition* until it returns something truthy; return that value."""
     deadline = time.monotonic() + timeout
     while True:

@@ -134,7 +134,7 @@ class Dovecot:
         self.proc: subprocess.Popen | None = None
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(self) -> "Dovecot":
+    def start(self) -> Dovecot:
         if self.proc is not None:
             return self
         dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -149,9 +149,7 @@ class Dovecot:
         self.port = free_port(self.host)
         self.conf = self.base / "dovecot.conf"
         sep = f"  separator = {self.separator}\n" if self.separator else ""
-        self.conf.write_text(
-            _DOVECOT_CONF.format(base=self.base, host=self.host, port=self.port, separator_line=sep)
-        )
+        self.conf.write_text(_DOVECOT_CONF.format(base=self.base, host=self.host, port=self.port, separator_line=sep))
         self.log = self.base / "dovecot.log"
         # Output to a file, never a pipe: the daemon keeps inherited descriptors open.
         with open(self.base / "stdout.log", "wb") as out:
@@ -175,9 +173,7 @@ class Dovecot:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"dovecot exited with code {self.proc.returncode} at start\n{self._logs()}"
-                )
+                raise RuntimeError(f"dovecot exited with code {self.proc.returncode} at start\n{self._logs()}")
             try:
                 client = imaplib.IMAP4(self.host, self.port, timeout=2)
                 try:
@@ -198,8 +194,7 @@ class Dovecot:
 
     def _logs(self) -> str:
         return (
-            f"--- {self.base}/stdout.log ---\n{_tail(self.base / 'stdout.log')}\n"
-            f"--- {self.log} ---\n{_tail(self.log)}"
+            f"--- {self.base}/stdout.log ---\n{_tail(self.base / 'stdout.log')}\n--- {self.log} ---\n{_tail(self.log)}"
         )
 
     def stop(self) -> None:
@@ -237,7 +232,7 @@ class Dovecot:
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None
 
-    def __enter__(self) -> "Dovecot":
+    def __enter__(self) -> Dovecot:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -286,9 +281,7 @@ class Dovecot:
 
         user = user or self.user
         password = password if password is not None else self.users.get(user, self.password)
-        return MailBoxUnencrypted(self.host, self.port, timeout=10).login(
-            user, password, initial_folder=initial_folder
-        )
+        return MailBoxUnencrypted(self.host, self.port, timeout=10).login(user, password, initial_folder=initial_folder)
 
     def append(
         self,
@@ -382,7 +375,7 @@ class Captured:
 
 
 class _SinkHandler:
-    def __init__(self, sink: "SmtpSink") -> None:
+    def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -433,7 +426,7 @@ class SmtpSink:
             self.captured.append(item)
             self._cond.notify_all()
 
-    def start(self) -> "SmtpSink":
+    def start(self) -> SmtpSink:
         if self._controller is not None:
             return self
         from aiosmtpd.controller import Controller
@@ -461,12 +454,10 @@ class SmtpSink:
         """Wait until at least *n* messages were captured; returns all captured so far."""
         with self._cond:
             if not self._cond.wait_for(lambda: len(self.captured) >= n, timeout=timeout):
-                raise TimeoutError(
-                    f"SMTP sink got {len(self.captured)} message(s) in {timeout}s, expected {n}"
-                )
+                raise TimeoutError(f"SMTP sink got {len(self.captured)} message(s) in {timeout}s, expected {n}")
             return list(self.captured)
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -546,7 +537,7 @@ class Postgres:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.created.clear()
 
-    def __enter__(self) -> "Postgres":
+    def __enter__(self) -> Postgres:
         return self
 
     def __exit__(self, *exc) -> None:

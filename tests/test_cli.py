@@ -28,7 +28,19 @@ from intake.store.models import Item
 
 MESSAGES = Path(__file__).resolve().parent / "messages"
 REF = re.compile(r"^SMAT-\d{4}-\d{4}$")
-ITEM_FIELDS = {"ref", "kind", "status", "sender", "sender_role", "subject", "text", "received_at", "flags", "attachments", "decisions"}
+ITEM_FIELDS = {
+    "ref",
+    "kind",
+    "status",
+    "sender",
+    "sender_role",
+    "subject",
+    "text",
+    "received_at",
+    "flags",
+    "attachments",
+    "decisions",
+}
 
 
 def cli_env() -> dict[str, str]:
@@ -38,7 +50,9 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def intake(config: Path | None, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def intake(
+    config: Path | None, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "intake"]
     if config is not None:
         command += ["--config", str(config)]
@@ -94,7 +108,9 @@ def test_help_lists_every_command():
     result = intake(None, "--help")
     assert result.returncode == 0
     for command in ("init", "run", "poll", "deliver", "items", "show"):
-        assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), f"{command} missing from --help:\n{result.stdout}"
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), (
+            f"{command} missing from --help:\n{result.stdout}"
+        )
 
 
 def test_init_twice_succeeds(tmp_path):

@@ -25,12 +25,22 @@ def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
                 requests = {
                     r.recipients[0]: message_from_bytes(r.raw, policy=default)
                     for r in session.scalars(
-                        select(OutboxMessage).where(OutboxMessage.item_id == item_id, OutboxMessage.purpose == "review-request")
+                        select(OutboxMessage).where(
+                            OutboxMessage.item_id == item_id, OutboxMessage.purpose == "review-request"
+                        )
                     )
                 }
             replies = [
-                (first, draft(sender="clerk@example.org", subject="Re: review", body="APPROVE"), requests["clerk@example.org"]["Reply-To"]),
-                (second, draft(sender="deputy@example.org", subject="Re: review", body="Approved!"), requests["deputy@example.org"]["Reply-To"]),
+                (
+                    first,
+                    draft(sender="clerk@example.org", subject="Re: review", body="APPROVE"),
+                    requests["clerk@example.org"]["Reply-To"],
+                ),
+                (
+                    second,
+                    draft(sender="deputy@example.org", subject="Re: review", body="Approved!"),
+                    requests["deputy@example.org"]["Reply-To"],
+                ),
             ]
             barrier = threading.Barrier(2)
             errors: list[BaseException] = []
@@ -51,9 +61,13 @@ def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
 
             with first.sessions() as session:
                 item = session.get(Item, item_id)
-                decisions = session.scalars(select(Event).where(Event.item_id == item_id, Event.kind == "decision").order_by(Event.id)).all()
+                decisions = session.scalars(
+                    select(Event).where(Event.item_id == item_id, Event.kind == "decision").order_by(Event.id)
+                ).all()
                 ready = session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.item_id == item_id, OutboxMessage.purpose == "ready-to-post")
+                    select(OutboxMessage).where(
+                        OutboxMessage.item_id == item_id, OutboxMessage.purpose == "ready-to-post"
+                    )
                 ).all()
             assert item.status == "approved"
             outcomes = [(e.data["command"], e.data["accepted"]) for e in decisions]
@@ -93,7 +107,9 @@ def test_two_instances_taking_in_the_same_message_make_one_item(tmp_path, databa
             with first.sessions() as session:
                 items = session.scalars(select(Item).where(Item.subject == f"Seen by both instances {round_}")).all()
                 assert len(items) == 1
-                assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.item_id == items[0].id)).all()) == 4
+                assert (
+                    len(session.scalars(select(OutboxMessage).where(OutboxMessage.item_id == items[0].id)).all()) == 4
+                )
     finally:
         first.close()
         second.close()

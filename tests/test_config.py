@@ -111,7 +111,10 @@ def test_misspelt_required_key_is_named_as_a_typo(tmp_path):
 
 
 def test_misspelt_key_in_people_names_the_entry(tmp_path):
-    people = [{"name": "A", "email": "a@town.example", "role": "smat"}, {"name": "B", "email": "b@town.example", "rol": "smat"}]
+    people = [
+        {"name": "A", "email": "a@town.example", "role": "smat"},
+        {"name": "B", "email": "b@town.example", "rol": "smat"},
+    ]
     message = config_error(write_config(tmp_path, people=people))
     assert "[[people]] #2 rol is not a known key (did you mean role?)" in message
 
@@ -149,7 +152,10 @@ def test_missing_required_section_is_named(tmp_path):
 
 
 def test_unknown_role_names_the_people_entry(tmp_path):
-    people = [{"name": "A", "email": "a@town.example", "role": "clerk"}, {"name": "B", "email": "b@town.example", "role": "mayor"}]
+    people = [
+        {"name": "A", "email": "a@town.example", "role": "clerk"},
+        {"name": "B", "email": "b@town.example", "role": "mayor"},
+    ]
     message = config_error(write_config(tmp_path, people=people))
     assert "[[people]] #2 role" in message
     assert '"mayor"' in message

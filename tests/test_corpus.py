@@ -48,7 +48,11 @@ def test_every_cpython_test_message_is_kept_and_accounted_for(tmp_path, sqlite_u
     engine.dispose()
 
 
-@pytest.mark.parametrize("raw", [b"", b"\x00\x01\x02", b"not an email at all", b"From: \r\n\r\n"], ids=["empty", "binary", "text", "empty-from"])
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"\x00\x01\x02", b"not an email at all", b"From: \r\n\r\n"],
+    ids=["empty", "binary", "text", "empty-from"],
+)
 def test_garbage_is_quarantined_with_a_reason_and_the_next_message_still_works(tmp_path, sqlite_url, raw):
     from builders import draft
 

@@ -83,7 +83,9 @@ class Desk:
         request); via="message-id": threaded under it by In-Reply-To only; via="subject": only
         the subject tag. `top_headers` are put above everything, as the receiving MTA does.
         """
-        answering = answering if answering is not None else (self.request(to or sender, ref) if via != "subject" else None)
+        answering = (
+            answering if answering is not None else (self.request(to or sender, ref) if via != "subject" else None)
+        )
         msg = EmailMessage()
         msg["From"] = f"{NAMES.get(sender, 'Someone')} <{sender}>"
         envelope: list[str] = []
@@ -97,7 +99,9 @@ class Desk:
             assert answering is not None
             msg["In-Reply-To"] = answering["Message-ID"]
             msg["References"] = answering["Message-ID"]
-        msg["Subject"] = subject if subject is not None else f"Re: [{ref}] Review draft from Jane Resident: Litter pick on Saturday"
+        msg["Subject"] = (
+            subject if subject is not None else f"Re: [{ref}] Review draft from Jane Resident: Litter pick on Saturday"
+        )
         msg["Date"] = "Sat, 28 Nov 2026 11:00:00 +0000"
         msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[1])
         for key, value in headers.items():
@@ -120,13 +124,17 @@ class Desk:
     def decisions(self, ref: str) -> list[dict]:
         with self.service.sessions() as session:
             item_id = session.scalars(select(Item.id).where(Item.ref == ref)).one()
-            events = session.scalars(select(Event).where(Event.item_id == item_id, Event.kind == "decision").order_by(Event.id))
+            events = session.scalars(
+                select(Event).where(Event.item_id == item_id, Event.kind == "decision").order_by(Event.id)
+            )
             return [{"actor": e.actor, "detail": e.detail, "message_id": e.message_id, **e.data} for e in events]
 
     def events(self, ref: str, kind: str) -> list[Event]:
         with self.service.sessions() as session:
             item_id = session.scalars(select(Item.id).where(Item.ref == ref)).one()
-            return list(session.scalars(select(Event).where(Event.item_id == item_id, Event.kind == kind).order_by(Event.id)))
+            return list(
+                session.scalars(select(Event).where(Event.item_id == item_id, Event.kind == kind).order_by(Event.id))
+            )
 
     def outbox(self, purpose: str | None = None, to: str | None = None) -> list[EmailMessage]:
         with self.service.sessions() as session:
@@ -327,13 +335,33 @@ def test_a_forwarded_review_request_is_useless_to_whoever_it_was_forwarded_to(de
             f"the topmost Authentication-Results header is from relay.example.net, not {TRUSTED}",
         ),
         ((), {"X_Note": "nothing"}, False, "carries no Authentication-Results"),
-        ((f"Authentication-Results: {TRUSTED}; dmarc=fail header.from=example.org",), {}, False, "reports no DMARC pass"),
+        (
+            (f"Authentication-Results: {TRUSTED}; dmarc=fail header.from=example.org",),
+            {},
+            False,
+            "reports no DMARC pass",
+        ),
         ((f"Authentication-Results: {TRUSTED}; dkim=pass header.d=evil.example",), {}, False, "reports no DMARC pass"),
-        ((f"Authentication-Results: {TRUSTED}; dmarc=pass header.from=evil.example",), {}, False, "reports no DMARC pass"),
+        (
+            (f"Authentication-Results: {TRUSTED}; dmarc=pass header.from=evil.example",),
+            {},
+            False,
+            "reports no DMARC pass",
+        ),
     ],
-    ids=["genuine-dmarc-pass", "aligned-dkim-pass", "forged-below-another-server", "no-header", "dmarc-fail", "dkim-unaligned", "dmarc-for-another-domain"],
+    ids=[
+        "genuine-dmarc-pass",
+        "aligned-dkim-pass",
+        "forged-below-another-server",
+        "no-header",
+        "dmarc-fail",
+        "dkim-unaligned",
+        "dmarc-for-another-domain",
+    ],
 )
-def test_required_authentication_is_taken_only_from_the_trusted_topmost_header(make_desk, top_headers, own_headers, accepted, reason):
+def test_required_authentication_is_taken_only_from_the_trusted_topmost_header(
+    make_desk, top_headers, own_headers, accepted, reason
+):
     desk = make_desk(AUTH)
     ref = desk.submit()
     desk.reply(CLERK, "APPROVE", ref=ref, top_headers=top_headers, **own_headers)
@@ -534,7 +562,10 @@ def test_edit_replaces_the_text_and_tells_the_drafter_what_changed(desk):
     assert "-Volunteers cleared the riverside path this morning. Thank you all!" in body
     assert "+Volunteers cleared the riverside path on Saturday." in body
     assert "It still needs approval" in body
-    assert [m["To"].addresses[0].addr_spec for m in desk.outbox("decision") if "edited" in m["Subject"]] == [CLERK, DEPUTY]
+    assert [m["To"].addresses[0].addr_spec for m in desk.outbox("decision") if "edited" in m["Subject"]] == [
+        CLERK,
+        DEPUTY,
+    ]
 
 
 def test_an_edit_clears_the_approvals_given_to_the_old_text(make_desk):
@@ -554,7 +585,13 @@ def test_query_goes_to_the_drafter_and_their_answer_comes_back_to_smat(desk, how
     query = desk.last("query", JANE)
     assert "Do we have the parents' consent for the photo?" in text_of(query)
 
-    desk.reply(JANE, "Yes, every parent signed the form.\n\nOn Sat, someone wrote:\n> QUERY ...", ref=ref, via=how, answering=query)
+    desk.reply(
+        JANE,
+        "Yes, every parent signed the form.\n\nOn Sat, someone wrote:\n> QUERY ...",
+        ref=ref,
+        via=how,
+        answering=query,
+    )
 
     assert desk.status(ref) == "in_review"
     forwarded = desk.outbox("drafter-reply")
@@ -605,7 +642,11 @@ def test_posted_is_refused_before_approval_and_recorded_after(desk):
 
     assert desk.status(ref) == "posted"
     posted = desk.decisions(ref)[-1]
-    assert (posted["command"], posted["accepted"], posted["argument"]) == ("POSTED", True, "Facebook https://facebook.com/testham/posts/1")
+    assert (posted["command"], posted["accepted"], posted["argument"]) == (
+        "POSTED",
+        True,
+        "Facebook https://facebook.com/testham/posts/1",
+    )
     assert "Facebook https://facebook.com/testham/posts/1" in text_of(desk.last("decision", JANE))
 
 
@@ -639,7 +680,16 @@ def test_help_answers_with_the_commands_and_changes_nothing(desk):
     ref = desk.submit()
     desk.reply(DEPUTY, "help", ref=ref)
     body = text_of(desk.last("help", DEPUTY))
-    for usage in ("APPROVE [note]", "REJECT reason", "EDIT", "QUERY question", "ESCALATE [note]", "POSTED account [url]", "WITHDRAW", "HELP"):
+    for usage in (
+        "APPROVE [note]",
+        "REJECT reason",
+        "EDIT",
+        "QUERY question",
+        "ESCALATE [note]",
+        "POSTED account [url]",
+        "WITHDRAW",
+        "HELP",
+    ):
         assert usage in body
     assert desk.item(ref) == {"status": "in_review", "text": DRAFT_TEXT}
     assert desk.decisions(ref)[-1]["accepted"] is True
@@ -679,7 +729,9 @@ def test_show_displays_refused_attempts_with_their_reason(desk, tmp_path, sqlite
     desk.reply(CLLR, "APPROVE", ref=ref, via="subject")
     desk.reply(CLERK, "REJECT", ref=ref)
     desk.reply(CLERK, "APPROVE", ref=ref, via="message-id")
-    desk.reply(SAM, "POSTED Facebook https://facebook.com/testham/posts/1", ref=ref, answering=desk.last("ready-to-post", SAM))
+    desk.reply(
+        SAM, "POSTED Facebook https://facebook.com/testham/posts/1", ref=ref, answering=desk.last("ready-to-post", SAM)
+    )
 
     with desk.service.sessions() as session:
         shown = item_text(queries.get_item(session, ref), desk.service.settings.council.tz)
@@ -731,7 +783,12 @@ def test_the_same_member_approving_again_is_told_another_approval_is_needed(make
 def test_a_drafters_answer_that_starts_with_a_command_word_goes_to_smat(desk):
     ref = desk.submit()
     desk.reply(SAM, "QUERY Do you have the parents' permission for the photo?", ref=ref)
-    desk.reply(JANE, "Approved by the parents of every child in the photo, in writing.", ref=ref, answering=desk.last("query", JANE))
+    desk.reply(
+        JANE,
+        "Approved by the parents of every child in the photo, in writing.",
+        ref=ref,
+        answering=desk.last("query", JANE),
+    )
     assert desk.status(ref) == "in_review"
     assert [e.data.get("command") for e in desk.events(ref, "decision")] == ["QUERY"]  # the drafter decided nothing
     forwarded = desk.outbox("drafter-reply")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -105,7 +105,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("verb, status, who, new_status", CASES, ids=[f"{v}-{s}-{w.split('@')[0]}-{n or 'refused'}" for v, s, w, n in CASES])
+@pytest.mark.parametrize(
+    "verb, status, who, new_status", CASES, ids=[f"{v}-{s}-{w.split('@')[0]}-{n or 'refused'}" for v, s, w, n in CASES]
+)
 def test_state_machine(verb, status, who, new_status):
     by = JANE if verb == "WITHDRAW" else who
     ruling = decide(COMMANDS[verb], actor(by), item(status), Rules())
@@ -159,20 +161,38 @@ def test_the_drafter_is_told_of_a_withdrawal_and_smat_too():
 # --------------------------------------------------------------------------- who may decide
 
 REFUSALS = [
-    ("member-of-the-public", actor("mallory@example.net"), "only the Town Clerk, the Deputy Town Clerk and SMAT members"),
-    ("councillor", actor("cllr@example.org", role="councillor"), "only the Town Clerk, the Deputy Town Clerk and SMAT members"),
+    (
+        "member-of-the-public",
+        actor("mallory@example.net"),
+        "only the Town Clerk, the Deputy Town Clerk and SMAT members",
+    ),
+    (
+        "councillor",
+        actor("cllr@example.org", role="councillor"),
+        "only the Town Clerk, the Deputy Town Clerk and SMAT members",
+    ),
     ("staff", actor("pat@example.org", role="staff"), "only the Town Clerk, the Deputy Town Clerk and SMAT members"),
     ("former-member", actor("gone@example.org", role="former"), "no longer an active member"),
-    ("key-for-another-item", actor(SAM, key_item_conflict="SMAT-2026-0002"), f"belongs to {REF}, but the subject names SMAT-2026-0002"),
+    (
+        "key-for-another-item",
+        actor(SAM, key_item_conflict="SMAT-2026-0002"),
+        f"belongs to {REF}, but the subject names SMAT-2026-0002",
+    ),
     ("key-of-another-member", actor(DEPUTY, key_holder=SAM), "sent to another SMAT member"),
     ("expired-key", actor(SAM, key_expired=True), "has expired"),
-    ("no-key-not-authenticated", actor(CLERK, key_holder=None, matched_by="subject"), "could not be tied to a review request"),
+    (
+        "no-key-not-authenticated",
+        actor(CLERK, key_holder=None, matched_by="subject"),
+        "could not be tied to a review request",
+    ),
     ("clerk-role-but-another-members-key", actor(CLERK, key_holder=SAM), "sent to another SMAT member"),
 ]
 
 
 @pytest.mark.parametrize("verb", ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE"])
-@pytest.mark.parametrize("who, reason", [(name, reason) for name, _, reason in REFUSALS], ids=[name for name, _, _ in REFUSALS])
+@pytest.mark.parametrize(
+    "who, reason", [(name, reason) for name, _, reason in REFUSALS], ids=[name for name, _, _ in REFUSALS]
+)
 def test_authority_refusals_apply_to_every_smat_command(verb, who, reason):
     person = {name: a for name, a, _ in REFUSALS}[who]
     ruling = decide(COMMANDS[verb], person, item(), Rules())
@@ -189,13 +209,29 @@ def test_posted_needs_authority_too():
 @pytest.mark.parametrize(
     "person, rules, accepted, reason",
     [
-        (actor(SAM), Rules(require_authenticated_replies=True), False, "did not confirm this message came from you (dmarc=none)"),
+        (
+            actor(SAM),
+            Rules(require_authenticated_replies=True),
+            False,
+            "did not confirm this message came from you (dmarc=none)",
+        ),
         (actor(SAM, authenticated=True), Rules(require_authenticated_replies=True), True, ""),
         (actor(SAM, key_holder=None, matched_by="subject", authenticated=True), Rules(), True, ""),
-        (actor(SAM, key_holder=None, matched_by="subject", authenticated=True), Rules(require_authenticated_replies=True), True, ""),
+        (
+            actor(SAM, key_holder=None, matched_by="subject", authenticated=True),
+            Rules(require_authenticated_replies=True),
+            True,
+            "",
+        ),
         (actor(SAM, key_holder="Sam@Example.ORG"), Rules(), True, ""),
     ],
-    ids=["required-missing", "required-present", "subject-authenticated", "subject-authenticated-required", "key-holder-case"],
+    ids=[
+        "required-missing",
+        "required-present",
+        "subject-authenticated",
+        "subject-authenticated-required",
+        "key-holder-case",
+    ],
 )
 def test_authentication(person, rules, accepted, reason):
     person = Actor(**{**person.__dict__, "authentication_reason": person.authentication_reason or "dmarc=none"})
@@ -231,6 +267,7 @@ def test_commands_for_drafts_are_refused_on_reports_and_enquiries():
 
 # --------------------------------------------------------------------------- approvals
 
+
 def test_approvals_required_two_needs_two_different_members():
     rules = Rules(approvals_required=2)
     first = decide(COMMANDS["APPROVE"], actor(SAM), item(), rules)
@@ -249,6 +286,7 @@ def test_an_edit_clears_the_approvals():
 
 
 # --------------------------------------------------------------------------- arguments
+
 
 @pytest.mark.parametrize(
     "command, reason",
@@ -280,13 +318,15 @@ def test_edit_text_is_the_rest_of_the_first_line_and_the_lines_below():
 
 # --------------------------------------------------------------------------- already decided
 
+
 def test_a_later_command_is_told_who_decided_and_when():
-    when = datetime(2026, 6, 10, 9, 14, tzinfo=timezone.utc)
+    when = datetime(2026, 6, 10, 9, 14, tzinfo=UTC)
     ruling = decide(COMMANDS["REJECT"], actor(DEPUTY), item("approved", decided_by=CLERK, decided_at=when), Rules())
     assert ruling.reason == f"{REF} has already been approved by {CLERK} at 09:14 on 10 June 2026"
 
 
 # --------------------------------------------------------------------------- the drafter
+
 
 def test_only_the_drafter_may_withdraw():
     ruling = decide(COMMANDS["WITHDRAW"], actor(CLERK), item(), Rules())
@@ -310,7 +350,12 @@ def test_a_withdrawal_must_be_tied_to_mail_sent_to_the_drafter(person, accepted)
 
 def test_the_drafters_answer_to_a_query_goes_back_to_review_and_to_smat():
     ruling = decide(None, actor(JANE), item("queried"), Rules())
-    assert (ruling.verb, ruling.accepted, ruling.new_status, ruling.effects) == ("ANSWER", True, "in_review", {FORWARD_TO_SMAT})
+    assert (ruling.verb, ruling.accepted, ruling.new_status, ruling.effects) == (
+        "ANSWER",
+        True,
+        "in_review",
+        {FORWARD_TO_SMAT},
+    )
 
 
 def test_a_drafters_note_at_other_times_goes_to_smat_and_changes_nothing():

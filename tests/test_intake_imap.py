@@ -50,7 +50,9 @@ def five_drafts():
     ]
 
 
-def test_five_drafts_make_five_items_acknowledgements_and_review_requests(mailbox, smtp_sink, database_url, service_for):
+def test_five_drafts_make_five_items_acknowledgements_and_review_requests(
+    mailbox, smtp_sink, database_url, service_for
+):
     service = service_for(database_url, imap=mailbox, smtp=smtp_sink)
     source = service.imap_source()
     assert source.poll_once().taken == 0  # first look at an empty mailbox
@@ -119,7 +121,9 @@ def test_auto_reply_is_kept_but_never_answered(mailbox, smtp_sink, sqlite_url, s
     assert smtp_sink.captured == []
 
 
-def test_mail_already_in_the_mailbox_at_first_run_is_left_alone_until_backlog(mailbox, smtp_sink, sqlite_url, service_for, caplog):
+def test_mail_already_in_the_mailbox_at_first_run_is_left_alone_until_backlog(
+    mailbox, smtp_sink, sqlite_url, service_for, caplog
+):
     service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
     for n in range(3):
         mailbox.append(draft(subject=f"Old message {n}"))
@@ -228,7 +232,9 @@ def _settings_dict(settings):
     }
 
 
-def test_without_move_only_our_uids_are_expunged_never_the_whole_mailbox(mailbox, smtp_sink, sqlite_url, service_for, monkeypatch):
+def test_without_move_only_our_uids_are_expunged_never_the_whole_mailbox(
+    mailbox, smtp_sink, sqlite_url, service_for, monkeypatch
+):
     import intake.sources.imap as imap
 
     refresh = imap._refresh_capabilities
@@ -241,7 +247,9 @@ def test_without_move_only_our_uids_are_expunged_never_the_whole_mailbox(mailbox
     service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
     source = service.imap_source()
     source.poll_once()
-    someone_elses = mailbox.append(draft(subject="Marked deleted by a colleague, not yet expunged"), flags=("\\Deleted",))
+    someone_elses = mailbox.append(
+        draft(subject="Marked deleted by a colleague, not yet expunged"), flags=("\\Deleted",)
+    )
     mailbox.append(draft(subject="A draft"))
 
     report = source.poll_once()

@@ -67,9 +67,7 @@ def test_sigkill_at_random_moments_loses_no_message_and_makes_no_item_twice(mail
         subjects = conn.execute(select(Item.subject)).scalars().all()
         assert sorted(subjects) == sorted(f"Draft number {n}" for n in range(MESSAGES))  # each exactly once
         assert conn.execute(select(func.count()).select_from(Message)).scalar() == MESSAGES
-        per_item = conn.execute(
-            select(OutboxMessage.purpose, func.count()).group_by(OutboxMessage.purpose)
-        ).all()
+        per_item = conn.execute(select(OutboxMessage.purpose, func.count()).group_by(OutboxMessage.purpose)).all()
         assert dict(per_item) == {"acknowledgement": MESSAGES, "review-request": 3 * MESSAGES}
         assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         status = dict(conn.execute(select(OutboxMessage.message_id, OutboxMessage.status)).all())

@@ -21,7 +21,9 @@ def running(tmp_path, smtp_sink):
     started = []
 
     def start(database_url, protocol="smtp", initialise=True):
-        settings = settings_for(tmp_path, database_url, smtp=smtp_sink, listener_port=free_port(), listener={"protocol": protocol})
+        settings = settings_for(
+            tmp_path, database_url, smtp=smtp_sink, listener_port=free_port(), listener={"protocol": protocol}
+        )
         if initialise:
             engine = make_engine(database_url)
             upgrade(engine)

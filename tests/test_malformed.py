@@ -18,7 +18,18 @@ SEEDS = [
     golden("odd_structure.eml"),
     winmail_draft(),
 ]
-NASTY = [b"\r\n", b"\x00", b"=?utf-8?q?=0D=0A?=", b"--", b"boundary=\"", b"Content-Type: message/rfc822\r\n\r\n", b"\xff\xfe", b":", b";", b"charset=x-unknown"]
+NASTY = [
+    b"\r\n",
+    b"\x00",
+    b"=?utf-8?q?=0D=0A?=",
+    b"--",
+    b'boundary="',
+    b"Content-Type: message/rfc822\r\n\r\n",
+    b"\xff\xfe",
+    b":",
+    b";",
+    b"charset=x-unknown",
+]
 
 
 def mutate(raw: bytes, rng: random.Random) -> bytes:

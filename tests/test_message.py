@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,8 +36,9 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def tnef_mail(tnef: bytes, body: str | None = None, name: str = "winmail.dat",
-              content_type: str = "application/ms-tnef") -> bytes:
+def tnef_mail(
+    tnef: bytes, body: str | None = None, name: str = "winmail.dat", content_type: str = "application/ms-tnef"
+) -> bytes:
     """An Outlook-style message carrying the given bytes as winmail.dat (plus an optional text part)."""
     parts = []
     if body is not None:
@@ -132,7 +133,7 @@ def test_plain_text_draft_keeps_body_and_decodes_encoded_subject() -> None:
     msg = load("plain_draft.eml")
     assert msg.subject == "Draft: Summer fête on the green"
     assert msg.sender == Address(name="Jane Doe", email="jane.doe@example.org")
-    assert msg.date == datetime(2024, 6, 4, 8, 12, 30, tzinfo=timezone.utc)
+    assert msg.date == datetime(2024, 6, 4, 8, 12, 30, tzinfo=UTC)
     assert msg.date.utcoffset() == timedelta(hours=1)
     assert "10:00–16:00. Café, tombola and the brass band 🎺." in msg.text
     assert msg.text.startswith("Hello SMAT,\n\nPlease post")
@@ -149,10 +150,7 @@ def test_reply_threading_ids_lose_their_angle_brackets() -> None:
 def test_html_only_mail_becomes_readable_text() -> None:
     msg = load("html_only_draft.eml")
     assert msg.text == (
-        "From 1 July the park opens earlier:\n\n"
-        "  * Mon–Fri 07:00\n"
-        "  * Sat & Sun 08:00\n\n"
-        "Questions? Call the café."
+        "From 1 July the park opens earlier:\n\n  * Mon–Fri 07:00\n  * Sat & Sun 08:00\n\nQuestions? Call the café."
     )
     assert "color: red" not in msg.text
     assert msg.html is not None and msg.html.startswith("<html><head><style>")
@@ -167,8 +165,7 @@ def test_alternative_prefers_plain_text_over_html() -> None:
 def test_blank_plain_alternative_falls_back_to_the_html() -> None:
     raw = simple_mail(
         'From: a@example.org\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b"',
-        b"--b\nContent-Type: text/plain\n\n   \n"
-        b"--b\nContent-Type: text/html\n\n<p>Only <i>here</i></p>\n--b--\n",
+        b"--b\nContent-Type: text/plain\n\n   \n--b\nContent-Type: text/html\n\n<p>Only <i>here</i></p>\n--b--\n",
     )
     assert parse(raw).text == "Only here"
 
@@ -303,7 +300,8 @@ def test_base64_encoded_forwarded_message_is_decoded_before_reading() -> None:
     raw = simple_mail(
         'From: a@example.org\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"',
         b"--b\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
-        + base64.encodebytes(inner) + b"--b--\n",
+        + base64.encodebytes(inner)
+        + b"--b--\n",
     )
     msg = parse(raw)
     assert "Subject: inner one\n\nInner body." in msg.text
@@ -351,7 +349,11 @@ def test_winmail_dat_detected_by_name_even_as_octet_stream() -> None:
 def test_broken_winmail_dat_is_kept_as_is_with_a_defect() -> None:
     msg = parse(tnef_mail(b"this is not TNEF at all", body="hi"))
     (att,) = msg.attachments
-    assert (att.filename, att.content_type, att.data) == ("winmail.dat", "application/ms-tnef", b"this is not TNEF at all")
+    assert (att.filename, att.content_type, att.data) == (
+        "winmail.dat",
+        "application/ms-tnef",
+        b"this is not TNEF at all",
+    )
     assert any("winmail.dat could not be unpacked" in d for d in msg.defects)
 
 
@@ -384,8 +386,11 @@ def test_encoded_newline_in_subject_stays_one_line() -> None:
 
 
 def test_raw_8bit_header_bytes_are_decoded_not_replaced() -> None:
-    msg = parse(simple_mail("From: J\xfcrgen <j@example.org>\nSubject: Stra\xdfe", b"x\n").replace(
-        "ü".encode(), b"\xfc").replace("ß".encode(), b"\xdf"))
+    msg = parse(
+        simple_mail("From: J\xfcrgen <j@example.org>\nSubject: Stra\xdfe", b"x\n")
+        .replace("ü".encode(), b"\xfc")
+        .replace("ß".encode(), b"\xdf")
+    )
     assert msg.sender == Address(name="Jürgen", email="j@example.org")
     assert msg.subject == "Straße"
     assert "header subject: raw 8-bit bytes decoded as cp1252" in msg.defects
@@ -406,7 +411,7 @@ def test_header_lookup_is_case_insensitive_and_keeps_order() -> None:
 
 def test_date_without_a_zone_is_read_as_utc_and_a_bad_date_is_none() -> None:
     msg = parse(simple_mail("From: a@example.org\nDate: Mon, 10 Jun 2024 11:00:00 -0000"))
-    assert msg.date == datetime(2024, 6, 10, 11, 0, tzinfo=timezone.utc)
+    assert msg.date == datetime(2024, 6, 10, 11, 0, tzinfo=UTC)
     assert msg.date.tzinfo is not None
     assert parse(simple_mail("From: a@example.org\nDate: someday")).date is None
 
@@ -522,8 +527,25 @@ def test_cpython_headerless_digest_is_the_one_parse_error() -> None:
 def test_mutated_messages_only_ever_raise_parse_error() -> None:
     rng = random.Random(20240604)
     seeds = [p.read_bytes() for p in GOLDEN] + [tnef_mail((TNEF_DIR / "two-files.tnef").read_bytes())]
-    snippets = [b"\n", b"--", b"=?", b"?=", b":", b"\r\n\r\n", b"<", b'"', b"\\", b"boundary=",
-                b"charset=", b"*0*=", b"''", b"Content-Type: message/rfc822\n", b"multipart/", b"\x00", b"\xff"]
+    snippets = [
+        b"\n",
+        b"--",
+        b"=?",
+        b"?=",
+        b":",
+        b"\r\n\r\n",
+        b"<",
+        b'"',
+        b"\\",
+        b"boundary=",
+        b"charset=",
+        b"*0*=",
+        b"''",
+        b"Content-Type: message/rfc822\n",
+        b"multipart/",
+        b"\x00",
+        b"\xff",
+    ]
     for _ in range(400):
         raw = bytearray(rng.choice(seeds))
         for _ in range(rng.randint(1, 12)):

@@ -15,7 +15,9 @@ COUNCIL = {"name": "Testham Town Council", "phone": "01234 567890", "email": "",
 
 @pytest.fixture
 def composer():
-    return Composer(templates=templates_dir(), from_address="smat.info@example.org", from_name="Testham Town Council SMAT")
+    return Composer(
+        templates=templates_dir(), from_address="smat.info@example.org", from_name="Testham Town Council SMAT"
+    )
 
 
 def ack_context(**overrides):
@@ -40,8 +42,12 @@ def parsed(out):
 
 def test_acknowledgement_is_threaded_and_marked_as_an_automatic_reply(composer):
     out = composer.compose(
-        "acknowledgement", Recipient("jane@example.com", "Jane"), ack_context(), ref="SMAT-2026-0042",
-        in_reply_to="abc@example.com", references=["first@example.com"],
+        "acknowledgement",
+        Recipient("jane@example.com", "Jane"),
+        ack_context(),
+        ref="SMAT-2026-0042",
+        in_reply_to="abc@example.com",
+        references=["first@example.com"],
     )
     msg = parsed(out)
     assert msg["Subject"] == "[SMAT-2026-0042] Draft received: Litter pick"
@@ -61,7 +67,12 @@ def test_acknowledgement_is_threaded_and_marked_as_an_automatic_reply(composer):
 def test_encoded_newline_in_a_subject_adds_no_header(composer):
     # What the parser hands over for "=?utf-8?q?hello=0D=0ABcc:_evil@example.com?=" if it ever kept the newline.
     evil = "hello\r\nBcc: evil@example.com"
-    out = composer.compose("acknowledgement", Recipient("jane@example.com", "Jane\r\nBcc: x@example.com"), ack_context(subject=evil), ref="SMAT-2026-0001")
+    out = composer.compose(
+        "acknowledgement",
+        Recipient("jane@example.com", "Jane\r\nBcc: x@example.com"),
+        ack_context(subject=evil),
+        ref="SMAT-2026-0001",
+    )
     msg = parsed(out)
     assert msg["Bcc"] is None
     assert "\n" not in msg["Subject"] and "hello Bcc: evil@example.com" in msg["Subject"]
@@ -71,9 +82,11 @@ def test_encoded_newline_in_a_subject_adds_no_header(composer):
 
 def test_html_part_escapes_what_the_sender_wrote(composer):
     out = composer.compose(
-        "review-request", Recipient("clerk@example.org", "Clerk"),
+        "review-request",
+        Recipient("clerk@example.org", "Clerk"),
         {**ack_context(text="<script>alert(1)</script>"), "attachments": [], "pictures": 0, "reply_key": "k"},
-        ref="SMAT-2026-0001", auto_submitted="auto-generated",
+        ref="SMAT-2026-0001",
+        auto_submitted="auto-generated",
     )
     msg = parsed(out)
     html = msg.get_body(("html",)).get_content()
@@ -83,9 +96,19 @@ def test_html_part_escapes_what_the_sender_wrote(composer):
 
 def test_review_request_carries_pictures_and_a_reply_address(composer):
     out = composer.compose(
-        "review-request", Recipient("clerk@example.org", "Clerk"),
-        {**ack_context(), "attachments": [{"filename": "a.jpg", "content_type": "image/jpeg", "size_label": "3 bytes", "attached": True}], "pictures": 1, "reply_key": "key"},
-        ref="SMAT-2026-0001", reply_to="smat.info+key@example.org", auto_submitted="auto-generated",
+        "review-request",
+        Recipient("clerk@example.org", "Clerk"),
+        {
+            **ack_context(),
+            "attachments": [
+                {"filename": "a.jpg", "content_type": "image/jpeg", "size_label": "3 bytes", "attached": True}
+            ],
+            "pictures": 1,
+            "reply_key": "key",
+        },
+        ref="SMAT-2026-0001",
+        reply_to="smat.info+key@example.org",
+        auto_submitted="auto-generated",
         attachments=[FileToAttach("../../a.jpg", "image/jpeg", b"\xff\xd8\xff")],
     )
     msg = parsed(out)

@@ -65,8 +65,19 @@ def reply(body: str, content_type: str = "text/plain") -> InboundMessage:
 
 def test_every_fixture_has_an_expectation_and_every_client_is_there() -> None:
     assert sorted(p.stem for p in GOLDEN) == sorted(EXPECTED)
-    clients = ("gmail", "outlook_desktop", "outlook_web", "apple_mail", "iphone", "android_gmail",
-               "android_samsung", "yahoo", "aol", "hotmail", "thunderbird_bottom")
+    clients = (
+        "gmail",
+        "outlook_desktop",
+        "outlook_web",
+        "apple_mail",
+        "iphone",
+        "android_gmail",
+        "android_samsung",
+        "yahoo",
+        "aol",
+        "hotmail",
+        "thunderbird_bottom",
+    )
     for client in clients:
         assert client in EXPECTED, client
         assert f"{client}_html_only" in EXPECTED or client == "thunderbird_bottom", client
@@ -233,7 +244,9 @@ def test_attribution_in_another_language_still_hides_the_quoted_commands() -> No
 
 
 def test_yahoo_attribution_running_into_the_quote_is_cut() -> None:
-    msg = reply("Approve\n\nOn Wednesday, 10 June 2026, 09:14, SMAT <s@example.gov.uk> wrote: Dear Town Clerk, APPROVE\n")
+    msg = reply(
+        "Approve\n\nOn Wednesday, 10 June 2026, 09:14, SMAT <s@example.gov.uk> wrote: Dear Town Clerk, APPROVE\n"
+    )
     assert new_text(msg) == "Approve"
 
 
@@ -262,7 +275,12 @@ def test_html_text_after_a_cited_quote_is_kept() -> None:
         ("REJECTED \u2013 wrong date", "REJECT", "wrong date", ""),
         ("Escalate", "ESCALATE", "", ""),
         ("query: who took the photo?", "QUERY", "who took the photo?", ""),
-        ("POSTED @biggleswadetc https://x.com/biggleswadetc/1", "POSTED", "@biggleswadetc https://x.com/biggleswadetc/1", ""),
+        (
+            "POSTED @biggleswadetc https://x.com/biggleswadetc/1",
+            "POSTED",
+            "@biggleswadetc https://x.com/biggleswadetc/1",
+            "",
+        ),
         ("withdraw", "WITHDRAW", "", ""),
         ("Help?", "HELP", "", ""),
         ("\n\n  APPROVE  \n", "APPROVE", "", ""),
@@ -270,14 +288,26 @@ def test_html_text_after_a_cited_quote_is_kept() -> None:
         ("EDIT: Fun run on Sunday\nAll welcome.", "EDIT", "Fun run on Sunday", "All welcome."),
     ],
 )
-def test_command_is_the_first_word_whatever_its_case_and_punctuation(text: str, verb: str, argument: str, body: str) -> None:
+def test_command_is_the_first_word_whatever_its_case_and_punctuation(
+    text: str, verb: str, argument: str, body: str
+) -> None:
     assert read_command(text) == Command(verb, argument, body)
 
 
 @pytest.mark.parametrize(
     "text",
-    ["I won't approve this", "Please approve", "Approver", "Approve's fine", "Approval given", "", "   \n ",
-     "123 approve", "> APPROVE", "Thanks, approve"],
+    [
+        "I won't approve this",
+        "Please approve",
+        "Approver",
+        "Approve's fine",
+        "Approval given",
+        "",
+        "   \n ",
+        "123 approve",
+        "> APPROVE",
+        "Thanks, approve",
+    ],
 )
 def test_text_not_starting_with_a_command_word_is_none(text: str) -> None:
     assert read_command(text) is None

@@ -26,13 +26,17 @@ def service(tmp_path, database_url):
 
 def sent(service, purpose):
     with service.sessions() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == purpose).order_by(OutboxMessage.id)).all()
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.purpose == purpose).order_by(OutboxMessage.id)
+        ).all()
     return [message_from_bytes(r.raw, policy=default) for r in rows]
 
 
 def totals(service):
     with service.sessions() as session:
-        return session.scalar(select(func.count()).select_from(Item)), session.scalar(select(func.count()).select_from(OutboxMessage))
+        return session.scalar(select(func.count()).select_from(Item)), session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+        )
 
 
 def test_reply_to_a_review_request_by_its_plus_address_attaches_to_the_item(service):
@@ -54,7 +58,12 @@ def test_reply_to_a_review_request_by_its_plus_address_attaches_to_the_item(serv
 def test_reply_that_lost_the_plus_address_is_matched_by_in_reply_to(service):
     first = service.ingest(draft(), "file")
     ack = sent(service, "acknowledgement")[0]
-    reply = draft(subject="Re: thanks", body="One more photo to follow", In_Reply_To=ack["Message-ID"], References=ack["Message-ID"])
+    reply = draft(
+        subject="Re: thanks",
+        body="One more photo to follow",
+        In_Reply_To=ack["Message-ID"],
+        References=ack["Message-ID"],
+    )
     outcome = service.ingest(reply, "file")
     assert (outcome.classification, outcome.ref) == ("reply", first.ref)
 
@@ -62,5 +71,7 @@ def test_reply_that_lost_the_plus_address_is_matched_by_in_reply_to(service):
 def test_a_forged_reply_key_matches_nothing(service):
     service.ingest(draft(), "file")
     forged = OUR_ADDRESS.replace("@", "+" + "a" * 29 + "@")
-    outcome = service.ingest(draft(sender="mallory@example.net", subject="Re: review"), "smtp", envelope_recipients=[forged])
+    outcome = service.ingest(
+        draft(sender="mallory@example.net", subject="Re: review"), "smtp", envelope_recipients=[forged]
+    )
     assert outcome.classification == "draft"  # treated as a new submission, not as a reply to the item

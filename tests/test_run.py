@@ -63,7 +63,9 @@ def test_a_dropped_connection_is_reconnected_and_mail_still_arrives(running_serv
     assert wait_until(lambda: "Processed" in mailbox.folders())
     time.sleep(0.5)
     # Cut the service's connection from the server side, as a restart or a NAT timeout would.
-    subprocess.run(["doveadm", "-c", str(mailbox.conf), "kick", mailbox.user], check=True, capture_output=True, timeout=10)
+    subprocess.run(
+        ["doveadm", "-c", str(mailbox.conf), "kick", mailbox.user], check=True, capture_output=True, timeout=10
+    )
     mailbox.append(draft(subject="After the drop"))
     captured = smtp_sink.wait_for(1 + len(REVIEWERS), timeout=30)
     assert any("After the drop" in c.message["Subject"] for c in captured)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 from intake.delivery.transport import TemporaryFailure
 
@@ -21,7 +21,7 @@ class FolderTransport:
     def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
             self._count += 1
             who = re.sub(r"[^A-Za-z0-9@._+-]", "_", recipients[0] if recipients else "nobody")[:80]
             final = self.folder / f"{stamp}-{os.getpid()}-{self._count}-{who}.eml"

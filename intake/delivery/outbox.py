@@ -8,9 +8,9 @@ process died mid-send) is released, so mail is delayed by a crash, never lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -110,7 +110,14 @@ class OutboxDrain:
     def waiting(self) -> int:
         """How many messages are still waiting to go."""
         with self.sessions() as session:
-            return session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))) or 0
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status.in_(("pending", "sending")))
+                )
+                or 0
+            )
 
     def _finish(self, row: OutboxMessage, status: str, error: str, refused: dict[str, str]) -> None:
         with self.sessions.begin() as session:
@@ -135,7 +142,14 @@ class OutboxDrain:
                 else:
                     detail = f"{row.purpose} to {to} could not be delivered: {error}"
                 session.add(
-                    Event(item_id=row.item_id, at=utcnow(), actor="smat-intake", kind=f"mail_{status}", detail=detail, data={"outbox_id": row.id})
+                    Event(
+                        item_id=row.item_id,
+                        at=utcnow(),
+                        actor="smat-intake",
+                        kind=f"mail_{status}",
+                        detail=detail,
+                        data={"outbox_id": row.id},
+                    )
                 )
         if status == "failed":
             self.log.error("%s to %s failed for good: %s", row.purpose, ", ".join(row.recipients), error)
@@ -151,7 +165,9 @@ class OutboxDrain:
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id)
-                .values(status="pending", attempts=attempts, last_error=error, next_attempt_at=now + delay, claimed_at=None)
+                .values(
+                    status="pending", attempts=attempts, last_error=error, next_attempt_at=now + delay, claimed_at=None
+                )
             )
         report.deferred += 1
         self.log.warning("delivery deferred, will retry in %d s: %s", delay.total_seconds(), error)
@@ -161,5 +177,7 @@ class OutboxDrain:
             return
         with self.sessions.begin() as session:
             session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows])).values(status="pending", claimed_at=None)
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([r.id for r in rows]))
+                .values(status="pending", claimed_at=None)
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from typing import Sequence
+from collections.abc import Sequence
 
 from intake.config import Smtp
 from intake.delivery.transport import PermanentFailure, TemporaryFailure
@@ -26,7 +26,9 @@ class SmtpTransport:
         where = f"the SMTP relay {s.host}:{s.port}"
         try:
             if s.security == "ssl":
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
+                )
             else:
                 conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
@@ -67,7 +69,9 @@ class SmtpTransport:
             raise PermanentFailure(message) from exc
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
-            raise TemporaryFailure(f"the connection to {self.settings.host}:{self.settings.port} failed: {exc}") from exc
+            raise TemporaryFailure(
+                f"the connection to {self.settings.host}:{self.settings.port} failed: {exc}"
+            ) from exc
         return {rcpt: f"{code} {_text(text)}" for rcpt, (code, text) in refused.items()}
 
     def close(self) -> None:

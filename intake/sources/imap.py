@@ -15,8 +15,8 @@ import logging
 import socket
 import ssl
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from imap_tools import (
     BaseMailBox,
@@ -101,7 +101,9 @@ class ImapSource:
             box.login(s.username, s.password, initial_folder=None)
         except MailboxLoginError as exc:
             _logout(box)
-            raise MailboxUnreachable(f"{self.where} refused the login for {s.username}; check [imap] username and password") from exc
+            raise MailboxUnreachable(
+                f"{self.where} refused the login for {s.username}; check [imap] username and password"
+            ) from exc
         except (OSError, imaplib.IMAP4.error) as exc:
             _logout(box)
             raise MailboxUnreachable(f"{self.where} dropped the connection while logging in: {exc}") from exc
@@ -136,7 +138,9 @@ class ImapSource:
             # UNDELETED: on a server without MOVE or UIDPLUS, processed mail is only flagged.
             present = sorted(int(u) for u in box.uids("UNDELETED"))
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise MailboxUnreachable(f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}") from exc
+            raise MailboxUnreachable(
+                f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}"
+            ) from exc
         baseline = self._baseline(uidvalidity, present, backlog, report)
         todo = [uid for uid in present if backlog or uid > baseline]
         done: list[int] = []
@@ -158,7 +162,9 @@ class ImapSource:
                 try:
                     report.moved += self._move(box, done, uidvalidity)
                 except MailboxUnreachable as exc:
-                    self.log.warning("%s; the messages stay in %s and are moved on the next pass", exc, self.settings.folder)
+                    self.log.warning(
+                        "%s; the messages stay in %s and are moved on the next pass", exc, self.settings.folder
+                    )
         return report
 
     def _fetch(self, box: BaseMailBox, uids: list[int]) -> Iterator[tuple[int, bytes]]:
@@ -176,7 +182,9 @@ class ImapSource:
         try:
             move_uids(box, uids, self.settings.processed_folder)
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise MailboxUnreachable(f"{self.where}: could not move processed mail to {self.settings.processed_folder}: {exc}") from exc
+            raise MailboxUnreachable(
+                f"{self.where}: could not move processed mail to {self.settings.processed_folder}: {exc}"
+            ) from exc
         self._remember(uidvalidity, max(uids))
         return len(uids)
 
@@ -197,7 +205,13 @@ class ImapSource:
                 state.uidvalidity, state.last_uid, state.baseline_uid, state.updated_at = uidvalidity, 0, 0, utcnow()
             if state is None:
                 baseline = 0 if backlog else (present[-1] if present else 0)
-                state = MailboxState(folder_key=self.folder_key, uidvalidity=uidvalidity, last_uid=baseline, baseline_uid=baseline, updated_at=utcnow())
+                state = MailboxState(
+                    folder_key=self.folder_key,
+                    uidvalidity=uidvalidity,
+                    last_uid=baseline,
+                    baseline_uid=baseline,
+                    updated_at=utcnow(),
+                )
                 session.add(state)
             baseline = state.baseline_uid
         if not backlog:
@@ -237,7 +251,10 @@ class ImapSource:
             try:
                 idle = self.settings.idle and "IDLE" in box.client.capabilities
                 self.log.info(
-                    "watching %s in %s (%s)", self.settings.folder, self.where, "IDLE" if idle else f"polling every {self.settings.poll_seconds} s"
+                    "watching %s in %s (%s)",
+                    self.settings.folder,
+                    self.where,
+                    "IDLE" if idle else f"polling every {self.settings.poll_seconds} s",
                 )
                 while not self._stopping.is_set():
                     report = self.take_in(box, backlog)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
@@ -31,7 +32,9 @@ class IntakeHandler:
         self.protocol = protocol
         self.log = log or logging.getLogger("intake.listener")
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -44,7 +47,9 @@ class IntakeHandler:
             key = f"{self.protocol}:sha256:{hashlib.sha256(raw).hexdigest()}"
             outcome = await loop.run_in_executor(None, self.ingest, raw, self.protocol, key, list(envelope.rcpt_tos))
         except Exception as exc:  # noqa: BLE001 - the sender must retry, whatever went wrong here
-            self.log.error("could not take a message from %s: %s; answered 451 so it will be retried", session.peer, exc)
+            self.log.error(
+                "could not take a message from %s: %s; answered 451 so it will be retried", session.peer, exc
+            )
             status = "451 4.3.0 Temporary failure storing the message, please try again later"
         else:
             status = f"250 2.0.0 OK {outcome.ref or 'kept'}"

@@ -90,4 +90,6 @@ def require_current(engine: Engine) -> None:
     head = head_revision()
     if current != head:
         state = "has not been initialised" if current is None else f"is at revision {current}, not {head}"
-        raise StorageError(f"the database {engine.url.render_as_string(hide_password=True)} {state}; run `smat-intake init` first")
+        raise StorageError(
+            f"the database {engine.url.render_as_string(hide_password=True)} {state}; run `smat-intake init` first"
+        )

@@ -6,7 +6,7 @@ must match them (a test compares the two).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime (stored as UTC everywhere)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -41,15 +41,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -168,7 +168,9 @@ class OutboxMessage(Base):
 
     # The bytes live in their own table: every change of status would otherwise rewrite
     # a row holding the whole message, photos and all (SQLite rewrites the full record).
-    body: Mapped[OutboxBody] = relationship(cascade="all, delete-orphan", single_parent=True, lazy="joined", innerjoin=True)
+    body: Mapped[OutboxBody] = relationship(
+        cascade="all, delete-orphan", single_parent=True, lazy="joined", innerjoin=True
+    )
 
     @property
     def raw(self) -> bytes:

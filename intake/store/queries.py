@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,7 +40,9 @@ class ReplyTarget:
     detail: str
 
 
-def item_for_reply_key(session: Session, secret: bytes, addresses: Iterable[str], our_address: str) -> ReplyTarget | None:
+def item_for_reply_key(
+    session: Session, secret: bytes, addresses: Iterable[str], our_address: str
+) -> ReplyTarget | None:
     """The item a plus-address reply key points at, if one of the addresses carries a valid key."""
     for address in addresses:
         key = key_from_address(address, our_address)
@@ -75,7 +77,9 @@ def item_for_ref(session: Session, ref: str) -> ReplyTarget | None:
     return ReplyTarget(item_id, "subject", None, f"the subject tag [{ref}]") if item_id is not None else None
 
 
-def list_items(session: Session, status: str | None = None, kind: str | None = None, limit: int | None = None) -> list[Item]:
+def list_items(
+    session: Session, status: str | None = None, kind: str | None = None, limit: int | None = None
+) -> list[Item]:
     """Items newest first, optionally of one status or kind, with what `items --json` shows."""
     query = select(Item).options(selectinload(Item.attachments), selectinload(Item.events))
     if status:
