@@ -17,6 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake.errors import StorageError
 from intake.resources import migrations_dir
 
+# The names the rest of the package uses for a unit of work, so that only store/ imports SQLAlchemy:
+# code outside store/ writes `from intake.store.db import Session, Sessions` for its type hints.
+Sessions = sessionmaker[Session]
+__all__ = [
+    "Session",
+    "Sessions",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "make_sessions",
+    "require_current",
+    "upgrade",
+]
+
 
 def make_engine(url: str) -> Engine:
     """An engine with the settings each backend needs to be safe under concurrent use."""
