@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from intake import __version__, config
 from intake.errors import ConfigError, IntakeError, NotFound
+from intake.vocab import Kind, Status
 
 if TYPE_CHECKING:
     from intake.service import Service
@@ -24,21 +25,8 @@ if TYPE_CHECKING:
 # The service, database and mail libraries are imported inside the commands that need
 # them, so that `--help` and a config mistake answer at once.
 
-STATUSES = (
-    "received",
-    "in_review",
-    "queried",
-    "escalated",
-    "approved",
-    "posted",
-    "rejected",
-    "withdrawn",
-    "open",
-    "actioned",
-    "answered",
-    "quarantined",
-)
-KINDS = ("draft", "report", "enquiry")
+STATUSES = tuple(status.value for status in Status)
+KINDS = tuple(kind.value for kind in Kind)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ from intake.config import load
 from intake.service import Service
 from intake.store.db import make_engine, upgrade
 from intake.store.models import Item
+from intake.vocab import Kind, Status
 
 MESSAGES = Path(__file__).resolve().parent / "messages"
 REF = re.compile(r"^SMAT-\d{4}-\d{4}$")
@@ -149,6 +150,16 @@ def test_a_command_that_needs_the_secret_before_init_says_to_run_init(tmp_path, 
     assert f"{config}: [security] no secret yet: run `smat-intake init` first" in line
     assert not (tmp_path / "var" / "secret.key").exists()
     assert intake(config, "items").returncode == 0  # reading the desk needs no secret
+
+
+def test_items_offers_only_the_states_and_kinds_the_service_sets():
+    result = intake(None, "items", "--help")
+    assert result.returncode == 0
+    assert "{" + ",".join(Status) + "}" in result.stdout.replace("\n", "").replace(" ", "")
+    assert "{" + ",".join(Kind) + "}" in result.stdout
+    for never_set in ("received", "actioned", "answered"):
+        refused = intake(None, "--config", "unused.toml", "items", "--status", never_set)
+        assert refused.returncode == 2 and "invalid choice" in refused.stderr
 
 
 def test_command_before_init_says_to_run_init(tmp_path):
