@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intake import __version__, config
-from intake.errors import IntakeError, NotFound
+from intake.errors import ConfigError, IntakeError, NotFound
+from intake.vocab import Kind, Status
 
 if TYPE_CHECKING:
     from intake.service import Service
@@ -24,21 +25,8 @@ if TYPE_CHECKING:
 # The service, database and mail libraries are imported inside the commands that need
 # them, so that `--help` and a config mistake answer at once.
 
-STATUSES = (
-    "received",
-    "in_review",
-    "queried",
-    "escalated",
-    "approved",
-    "posted",
-    "rejected",
-    "withdrawn",
-    "open",
-    "actioned",
-    "answered",
-    "quarantined",
-)
-KINDS = ("draft", "report", "enquiry")
+STATUSES = tuple(status.value for status in Status)
+KINDS = tuple(kind.value for kind in Kind)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"smat-intake {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    commands.add_parser("init", help="create or upgrade the database to the newest migration; safe to run again")
+    commands.add_parser(
+        "init",
+        help="create or upgrade the database to the newest migration and, when the config names no secret, "
+        "make the reply-key secret file ([security] secret_file); safe to run again",
+    )
 
     p = commands.add_parser(
         "run", help="the service: IMAP (IDLE or polling), the SMTP/LMTP listener, outbox delivery and scheduled jobs"
@@ -111,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](settings, args)
     except IntakeError as exc:
         print(f"smat-intake: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, config.ConfigError) else 1
+        return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt:
         return 130
 
@@ -125,15 +117,21 @@ def cmd_init(settings: config.Settings, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"database ready at revision {revision}: {engine.url.render_as_string(hide_password=True)}")
+    if config.ensure_secret_file(settings.security):
+        print(f"reply-key secret made in {settings.security.secret_file} (readable by this user only; keep it)")
     return 0
 
 
 def _with_service(
-    action: Callable[[Service, argparse.Namespace], int],
+    action: Callable[[Service, argparse.Namespace], int], needs_secret: bool = False
 ) -> Callable[[config.Settings, argparse.Namespace], int]:
+    """A command run on a built service; one that signs reply keys first checks that the secret exists."""
+
     def command(settings: config.Settings, args: argparse.Namespace) -> int:
         from intake.service import Service
 
+        if needs_secret:
+            _ = settings.security.secret  # a ConfigError saying to run `init` if there is none yet
         service = Service.build(settings, logging.getLogger("intake"))
         try:
             return action(service, args)
@@ -218,10 +216,10 @@ def cmd_ingest(service: Service, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
     "init": cmd_init,
-    "run": _with_service(cmd_run),
-    "poll": _with_service(cmd_poll),
-    "deliver": _with_service(cmd_deliver),
+    "run": _with_service(cmd_run, needs_secret=True),
+    "poll": _with_service(cmd_poll, needs_secret=True),
+    "deliver": _with_service(cmd_deliver, needs_secret=True),
     "items": _with_service(cmd_items),
     "show": _with_service(cmd_show),
-    "ingest": _with_service(cmd_ingest),
+    "ingest": _with_service(cmd_ingest, needs_secret=True),
 }

@@ -10,6 +10,7 @@ import re
 import signal
 import smtplib
 import socket
+import stat
 import subprocess
 import sys
 from datetime import datetime
@@ -25,6 +26,7 @@ from intake.config import load
 from intake.service import Service
 from intake.store.db import make_engine, upgrade
 from intake.store.models import Item
+from intake.vocab import Kind, Status
 
 MESSAGES = Path(__file__).resolve().parent / "messages"
 REF = re.compile(r"^SMAT-\d{4}-\d{4}$")
@@ -121,6 +123,43 @@ def test_init_twice_succeeds(tmp_path):
     assert first.stdout == second.stdout
     assert "database ready at revision" in first.stdout
     assert (tmp_path / "var" / "smat.db").exists()
+
+
+def test_init_makes_the_secret_file_when_the_config_names_none(tmp_path):
+    config = write_config(tmp_path, security={"secret_file": "keys/secret.key"})
+    secret_file = tmp_path / "keys" / "secret.key"
+    first = intake(config, "init")
+    assert first.returncode == 0, first.stderr
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert f"reply-key secret made in {secret_file}" in first.stdout
+    secret = secret_file.read_bytes()
+    second = intake(config, "init")
+    assert second.returncode == 0, second.stderr
+    assert "reply-key secret" not in second.stdout  # kept, not made again
+    assert secret_file.read_bytes() == secret
+    assert load(config).security.secret == secret.strip()
+
+
+@pytest.mark.parametrize("command", [("ingest", str(MESSAGES / "plain_draft.eml")), ("deliver",), ("poll", "--once")])
+def test_a_command_that_needs_the_secret_before_init_says_to_run_init(tmp_path, command):
+    config = write_config(tmp_path, security=None)
+    init_db(config)  # the database is ready; only the secret is missing
+    result = intake(config, *command)
+    line = one_line_error(result)
+    assert result.returncode == 2
+    assert f"{config}: [security] no secret yet: run `smat-intake init` first" in line
+    assert not (tmp_path / "var" / "secret.key").exists()
+    assert intake(config, "items").returncode == 0  # reading the desk needs no secret
+
+
+def test_items_offers_only_the_states_and_kinds_the_service_sets():
+    result = intake(None, "items", "--help")
+    assert result.returncode == 0
+    assert "{" + ",".join(Status) + "}" in result.stdout.replace("\n", "").replace(" ", "")
+    assert "{" + ",".join(Kind) + "}" in result.stdout
+    for never_set in ("received", "actioned", "answered"):
+        refused = intake(None, "--config", "unused.toml", "items", "--status", never_set)
+        assert refused.returncode == 2 and "invalid choice" in refused.stderr
 
 
 def test_command_before_init_says_to_run_init(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import MAILBOX, base_config, to_toml, write_config
 
-from intake.config import ConfigError, from_dict, load
+from intake.config import ConfigError, ensure_secret_file, from_dict, load
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 @pytest.fixture
 def example(tmp_path):
-    """config.example.toml copied into a temporary folder (it makes var/secret.key beside itself)."""
+    """config.example.toml copied into a temporary folder (its secret lives in var/secret.key, made by init)."""
     path = tmp_path / "config.toml"
     shutil.copy(REPO / "config.example.toml", path)
     return path
@@ -224,6 +224,60 @@ def test_invalid_timezone_is_named(tmp_path):
     assert '[council] timezone must be a time zone such as "Europe/London", not "Mars/Olympus"' in message
 
 
+IMAP = {"host": "imap.town.example", "username": MAILBOX, "password": "x"}
+
+
+@pytest.mark.parametrize(
+    ("sections", "expected"),
+    [
+        ({"imap": {**IMAP, "processed_folder": "INBOX"}}, "[imap] processed_folder must differ from folder"),
+        ({"imap": {**IMAP, "poll_seconds": 2}}, "[imap] poll_seconds must be at least 5, not 2"),
+        ({"imap": {**IMAP, "idle": "yes"}}, '[imap] idle must be true or false, not "yes"'),
+        ({"imap": {**IMAP, "security": "tls"}}, '[imap] security must be one of ssl, starttls, none, not "tls"'),
+        ({"smtp": {"host": 25}}, "[smtp] host must be a string in quotes, not 25"),
+        ({"listener": {"protocol": "http"}}, '[listener] protocol must be one of smtp, lmtp, not "http"'),
+        ({"digest": {"time": "25:00"}}, '[digest] time must be a time of day such as "08:00", not "25:00"'),
+        (
+            {"database": {"url": "mysql://x"}},
+            '[database] url must be a sqlite:/// or postgresql+psycopg:// URL, not "mysql',
+        ),
+        ({"review": {"approvals_required": 0}}, "[review] approvals_required must be at least 1, not 0"),
+        ({"council": {"name": "T", "email": "office"}}, "[council] email must be an email address such as name@"),
+        (
+            {"security": {"secret": "x" * 32, "require_authenticated_replies": True}},
+            "[security] trusted_authserv_id must name your mail server when require_authenticated_replies is true",
+        ),
+        (
+            {"people": [{"name": "A", "email": "a@town.example", "role": "smat", "active": 1}]},
+            "[[people]] #1 active must be true or false, not 1",
+        ),
+    ],
+)
+def test_each_kind_of_mistake_is_named_in_its_own_words(tmp_path, sections, expected):
+    assert expected in config_error(write_config(tmp_path, **sections))
+
+
+def test_a_section_that_is_not_a_table_is_named(tmp_path):
+    path = write(tmp_path, 'listener = "on"\n' + to_toml(base_config()))
+    assert "[listener] must be a table, not a string" in config_error(path)
+    path = write(tmp_path, to_toml(base_config(people=None)) + '[people]\nname = "A"\n')
+    assert "[[people]] must be a list of tables, each starting with [[people]]" in config_error(path)
+
+
+def test_smtp_port_follows_the_security_mode(tmp_path):
+    for security, port in (("ssl", 465), ("starttls", 587), ("none", 25)):
+        settings = load(write_config(tmp_path, smtp={"host": "smtp.town.example", "security": security}))
+        assert settings.smtp is not None and settings.smtp.port == port
+    settings = load(write_config(tmp_path, imap=IMAP))
+    assert settings.imap is not None and settings.imap.port == 993
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'[council]\nname = "T\xe9st"\n')
+    assert config_error(path) == f"{path}: is not UTF-8 text."
+
+
 def test_from_dict_reports_against_the_given_file(tmp_path):
     data = base_config(listener={"port": "abc"})
     with pytest.raises(ConfigError, match=r"^/somewhere/config\.toml: \[listener\] port must be a whole number"):
@@ -256,25 +310,63 @@ def test_postgresql_url_is_kept_as_given(tmp_path):
     assert load(write_config(tmp_path, database_url=url)).database_url == url
 
 
-def test_secret_file_is_made_once_with_mode_0600_and_reused(tmp_path):
+def files_under(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*"))
+
+
+def test_load_writes_nothing_and_defers_a_missing_secret_to_init(tmp_path, monkeypatch):
+    path = write_config(tmp_path, security={"secret_file": "keys/secret.key"})
+    before = files_under(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    settings = load(path)
+    assert files_under(tmp_path) == before  # no keys/ folder, no secret file, nothing else
+    with pytest.raises(ConfigError) as info:
+        _ = settings.security.secret
+    message = str(info.value)
+    assert message.startswith(f"{path}: [security] no secret yet: run `smat-intake init` first"), message
+    assert str(tmp_path / "keys" / "secret.key") in message
+    assert "secret_env" in message
+    assert files_under(tmp_path) == before  # asking for the secret does not make it either
+
+
+def test_loading_the_example_writes_nothing(example, tmp_path):
+    before = files_under(tmp_path)
+    load(example)
+    assert files_under(tmp_path) == before
+
+
+def test_init_makes_the_secret_file_once_with_mode_0600_and_load_reads_it(tmp_path):
     path = write_config(tmp_path, security={"secret_file": "keys/secret.key"})
     secret_file = tmp_path / "keys" / "secret.key"
-    assert not secret_file.exists()
-    first = load(path).security.secret
-    assert secret_file.exists()
+    settings = load(path)  # loaded before the file exists, as `init` does
+    assert ensure_secret_file(settings.security) is True
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    first = secret_file.read_bytes().strip()
     assert len(first) >= 32
-    assert secret_file.read_bytes().strip() == first
+    assert settings.security.secret == first  # read when first needed, so settings loaded earlier still work
+    assert [p.name for p in secret_file.parent.iterdir()] == ["secret.key"]  # no temporary file left behind
     mtime = secret_file.stat().st_mtime_ns
-    second = load(path).security.secret
-    assert second == first
+    assert ensure_secret_file(load(path).security) is False
+    assert load(path).security.secret == first
     assert secret_file.stat().st_mtime_ns == mtime
 
 
 def test_default_secret_file_lives_beside_the_config(tmp_path):
     path = write_config(tmp_path, security=None)
+    assert ensure_secret_file(load(path).security) is True
     secret = load(path).security.secret
     assert (tmp_path / "var" / "secret.key").read_bytes().strip() == secret
+
+
+def test_a_configured_secret_needs_no_file(tmp_path, monkeypatch):
+    path = write_config(tmp_path, security={"secret": "an-inline-secret-long-enough"})
+    assert ensure_secret_file(load(path).security) is False
+    assert load(path).security.secret == b"an-inline-secret-long-enough"
+    monkeypatch.setenv("SMAT_TEST_SECRET", "a-secret-from-the-environment")
+    path = write_config(tmp_path, security={"secret_env": "SMAT_TEST_SECRET"})
+    assert ensure_secret_file(load(path).security) is False
+    assert load(path).security.secret == b"a-secret-from-the-environment"
+    assert not (tmp_path / "var").exists()
 
 
 def test_too_short_secret_file_is_refused(tmp_path):

@@ -1,0 +1,361 @@
+"""The table of config sections: each section, its keys with type, default and check, declared once.
+
+`reader.py` walks this table; to add a key, add a `Key` here and a field to its dataclass in
+`settings.py`. Keys are read in the order given, so a default may follow a key before it
+(a port follows the security mode).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from intake.config.secret import MIN_LENGTH, read_secret_file
+from intake.config.settings import (
+    Council,
+    Digest,
+    Imap,
+    Listener,
+    Mailbox,
+    Outbox,
+    Person,
+    Review,
+    Security,
+    Smtp,
+    is_address,
+)
+from intake.vocab import ROSTER_ROLES
+
+SECURITY_MODES = ("ssl", "starttls", "none")
+
+Check = Callable[[Any], "str | None"]
+Values = Mapping[str, Any]
+
+
+class Absent(Enum):
+    """What a section left out of the file means."""
+
+    REQUIRED = "required"  # an error
+    NONE = "none"  # the feature is off: the setting is None (or no entries)
+    DEFAULTS = "defaults"  # read as an empty table: every key takes its default
+
+
+class _Required:
+    """The default of a key that must be given."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What building a section may need besides its values: the file (for errors) and its folder."""
+
+    file: Path
+    base: Path
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key: its name, type (str, int or bool), default (or REQUIRED), check, or a default from earlier keys."""
+
+    name: str
+    kind: type
+    default: Any = REQUIRED
+    check: Check | None = None
+    default_from: Callable[[Values], Any] | None = None
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    """A secret given inline as NAME or, better, as NAME_env naming an environment variable ("" if neither)."""
+
+    name: str
+    required: bool
+    check: Check | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check across a section's keys: when `broken(values)`, *key* is named with *problem*."""
+
+    key: str
+    problem: str
+    broken: Callable[[Values], bool]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One TOML section: its keys, what its absence means, and how its values become settings.
+
+    `field` is the Settings attribute it fills. A `many` section is an array of tables
+    ([[people]]), each entry read with the same keys; `unique` names a key no two entries may
+    share (compared case-insensitively), with the problem said of the second.
+    """
+
+    name: str
+    field: str
+    keys: tuple[Key | SecretKey, ...]
+    build: Callable[[Values, Context], Any]
+    absent: Absent = Absent.DEFAULTS
+    rules: tuple[Rule, ...] = ()
+    many: bool = False
+    unique: tuple[str, str] | None = None
+
+
+# --- checks: each returns the problem, or None ---------------------------------------------
+
+
+def kind_name(value: Any) -> str:
+    """How a TOML value's type is named to the person who wrote it."""
+    return {
+        dict: "a table",
+        list: "a list",
+        str: "a string",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
+
+
+def show(value: Any) -> str:
+    """A value as quoted back in an error: strings in quotes, tables and lists by their kind."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value) if not isinstance(value, (dict, list)) else kind_name(value)
+
+
+def one_of(*choices: str) -> Check:
+    """The value must be one of *choices*."""
+
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}, not {show(value)}"
+
+    return check
+
+
+def port(value: int) -> str | None:
+    """A TCP port number."""
+    return None if 0 < value < 65536 else f"must be a port number between 1 and 65535, not {value}"
+
+
+def at_least(low: int) -> Check:
+    """A whole number no smaller than *low*."""
+    return lambda value: None if value >= low else f"must be at least {low}, not {value}"
+
+
+def address(value: str) -> str | None:
+    """A plain email address."""
+    return None if is_address(value) else f'must be an email address such as name@example.org, not "{value}"'
+
+
+def optional_address(value: str) -> str | None:
+    """An email address, or empty."""
+    return None if value == "" else address(value)
+
+
+def timezone(value: str) -> str | None:
+    """An IANA time zone."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'must be a time zone such as "Europe/London", not "{value}"'
+    return None
+
+
+def clock(value: str) -> str | None:
+    """A time of day, HH:MM."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return None
+    return f'must be a time of day such as "08:00", not "{value}"'
+
+
+def database_url(value: str) -> str | None:
+    """A URL of a database we can use."""
+    if value.startswith(("sqlite:", "postgresql")):
+        return None
+    return f'must be a sqlite:/// or postgresql+psycopg:// URL, not "{value}"'
+
+
+def long_secret(value: str) -> str | None:
+    """A secret long enough that reply keys cannot be guessed (the same floor as secret_file)."""
+    return (
+        None
+        if not value or len(value) >= MIN_LENGTH
+        else f"gives too short a secret ({MIN_LENGTH} characters at least)"
+    )
+
+
+# --- builders: the values of one section as its settings -----------------------------------
+
+
+def anchor_sqlite(url: str, base: Path) -> str:
+    """Make a relative SQLite path relative to the config file's folder."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == "sqlite:///:memory:" or url.startswith("sqlite:////"):
+        return url
+    return prefix + str(base / url[len(prefix) :])
+
+
+def _security(values: Values, context: Context) -> Security:
+    secret_file = context.base / values["secret_file"]
+    given = values["secret"].encode()
+    if not given:
+        read_secret_file(context.file, secret_file)  # a file already there is checked now; a missing one is init's
+    return Security(
+        given_secret=given,
+        secret_file=secret_file,
+        config_file=context.file,
+        trusted_authserv_id=values["trusted_authserv_id"],
+        require_authenticated_replies=values["require_authenticated_replies"],
+        reply_key_days=values["reply_key_days"],
+    )
+
+
+SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+
+TABLE: tuple[Section, ...] = (
+    Section(
+        "council",
+        "council",
+        (
+            Key("name", str),
+            Key("timezone", str, "Europe/London", timezone),
+            Key("phone", str, ""),
+            Key("email", str, "", optional_address),
+            Key("website", str, ""),
+            Key("office", str, ""),
+        ),
+        lambda v, c: Council(**v),
+        absent=Absent.REQUIRED,
+    ),
+    Section(
+        "mailbox",
+        "mailbox",
+        (Key("address", str, check=address),),
+        lambda v, c: Mailbox(**v),
+        absent=Absent.REQUIRED,
+    ),
+    Section(
+        "database",
+        "database_url",
+        (Key("url", str, "sqlite:///var/smat-intake.db", database_url),),
+        lambda v, c: anchor_sqlite(v["url"], c.base),
+    ),
+    Section(
+        "imap",
+        "imap",
+        (
+            Key("security", str, "ssl", one_of(*SECURITY_MODES)),
+            Key("host", str),
+            Key("port", int, check=port, default_from=lambda v: 993 if v["security"] == "ssl" else 143),
+            Key("username", str),
+            SecretKey("password", required=True),
+            Key("folder", str, "INBOX"),
+            Key("processed_folder", str, "Processed"),
+            Key("idle", bool, True),
+            Key("poll_seconds", int, 60, at_least(5)),
+            Key("timeout", int, 30, at_least(1)),
+        ),
+        lambda v, c: Imap(**v),
+        absent=Absent.NONE,
+        rules=(
+            Rule(
+                "processed_folder",
+                "must differ from folder, or nothing would ever leave the inbox",
+                lambda v: bool(v["folder"] == v["processed_folder"]),
+            ),
+        ),
+    ),
+    Section(
+        "smtp",
+        "smtp",
+        (
+            Key("security", str, "starttls", one_of(*SECURITY_MODES)),
+            Key("host", str),
+            Key("port", int, check=port, default_from=lambda v: SMTP_PORTS[v["security"]]),
+            Key("username", str, ""),
+            SecretKey("password", required=False),
+            Key("timeout", int, 30, at_least(1)),
+        ),
+        lambda v, c: Smtp(**v),
+        absent=Absent.NONE,
+    ),
+    Section(
+        "outbox",
+        "outbox",
+        (
+            Key("folder", str, "var/outbox"),
+            Key("max_attempts", int, 30, at_least(1)),
+            Key("retry_seconds", int, 60, at_least(1)),
+        ),
+        lambda v, c: Outbox(**{**v, "folder": c.base / v["folder"]}),
+    ),
+    Section(
+        "listener",
+        "listener",
+        (
+            Key("host", str, "127.0.0.1"),
+            Key("port", int, 8025, port),
+            Key("protocol", str, "smtp", one_of("smtp", "lmtp")),
+        ),
+        lambda v, c: Listener(**v),
+        absent=Absent.NONE,
+    ),
+    Section(
+        "security",
+        "security",
+        (
+            SecretKey("secret", required=False, check=long_secret),
+            Key("secret_file", str, "var/secret.key"),
+            Key("trusted_authserv_id", str, ""),
+            Key("require_authenticated_replies", bool, False),
+            Key("reply_key_days", int, 30, at_least(1)),
+        ),
+        _security,
+        rules=(
+            Rule(
+                "trusted_authserv_id",
+                "must name your mail server when require_authenticated_replies is true",
+                lambda v: bool(v["require_authenticated_replies"] and not v["trusted_authserv_id"]),
+            ),
+        ),
+    ),
+    Section(
+        "review",
+        "review",
+        (Key("approvals_required", int, 1, at_least(1)),),
+        lambda v, c: Review(**v),
+    ),
+    Section(
+        "digest",
+        "digest",
+        (Key("time", str, "08:00", clock),),
+        lambda v, c: Digest(**v),
+    ),
+    Section(
+        "people",
+        "people",
+        (
+            Key("name", str),
+            Key("email", str, check=address),
+            Key("role", str, check=one_of(*ROSTER_ROLES)),
+            Key("active", bool, True),
+        ),
+        lambda v, c: Person(**v),
+        absent=Absent.NONE,
+        many=True,
+        unique=("email", "appears twice in the roster"),
+    ),
+)
+
+SECTIONS = tuple(section.name for section in TABLE)

@@ -1,0 +1,198 @@
+"""The frozen settings the service runs on, one dataclass per TOML section."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from intake.config.secret import read_secret_file
+from intake.errors import ConfigError
+from intake.vocab import REVIEWER_ROLES, Role
+
+_ADDRESS = re.compile(
+    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def is_address(value: str) -> bool:
+    """True for a plain addr-spec such as clerk@example.org (no display name)."""
+    return bool(_ADDRESS.match(value))
+
+
+@dataclass(frozen=True)
+class Council:
+    """[council]: who we are, shown in the mail we send."""
+
+    name: str
+    timezone: str = "Europe/London"
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+    office: str = ""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The council's time zone, for dates in mail and the digest."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """[mailbox]: the intake address drafts are sent to and our mail comes from."""
+
+    address: str
+
+    @property
+    def domain(self) -> str:
+        """The address's domain, lower-cased."""
+        return self.address.rsplit("@", 1)[1].lower()
+
+    @property
+    def local_part(self) -> str:
+        """The address before the @, to which reply keys are added."""
+        return self.address.rsplit("@", 1)[0]
+
+
+@dataclass(frozen=True)
+class Imap:
+    """[imap]: the mailbox to read."""
+
+    host: str
+    username: str
+    password: str
+    port: int = 993
+    security: str = "ssl"
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    idle: bool = True
+    poll_seconds: int = 60
+    timeout: int = 30
+
+
+@dataclass(frozen=True)
+class Smtp:
+    """[smtp]: the relay for outgoing mail."""
+
+    host: str
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password: str = ""
+    timeout: int = 30
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """[outbox]: where mail waits, and how long delivery keeps trying."""
+
+    folder: Path
+    max_attempts: int = 30
+    retry_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class Listener:
+    """[listener]: take mail over SMTP or LMTP directly."""
+
+    host: str = "127.0.0.1"
+    port: int = 8025
+    protocol: str = "smtp"
+
+
+@dataclass(frozen=True)
+class Security:
+    """[security]: the secret that signs reply keys, and whose authentication results are trusted.
+
+    `given_secret` is the secret from `secret`/`secret_env`; without one the secret lives in
+    `secret_file`, which `smat-intake init` makes. It is read when first needed, so loading a
+    config never writes a file and `init` can run before the file exists.
+    """
+
+    given_secret: bytes = b""
+    secret_file: Path = Path("var/secret.key")
+    config_file: Path = Path("config.toml")
+    trusted_authserv_id: str = ""
+    require_authenticated_replies: bool = False
+    reply_key_days: int = 30
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The reply-key secret; a ConfigError saying to run `init` if there is none yet."""
+        if self.given_secret:
+            return self.given_secret
+        value = read_secret_file(self.config_file, self.secret_file)
+        if value is None:
+            raise ConfigError(
+                f"{self.config_file}: [security] no secret yet: run `smat-intake init` first "
+                f"(it creates {self.secret_file}), or set secret_env."
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class Review:
+    """[review]: how many approvals a draft needs."""
+
+    approvals_required: int = 1
+
+
+@dataclass(frozen=True)
+class Digest:
+    """[digest]: when the Town Clerk's daily digest is sent."""
+
+    time: str = "08:00"
+
+
+@dataclass(frozen=True)
+class Person:
+    """One [[people]] entry of the roster."""
+
+    name: str
+    email: str
+    role: str  # one of vocab.ROSTER_ROLES, kept as its plain string (as stored and printed)
+    active: bool = True
+
+    @property
+    def is_reviewer(self) -> bool:
+        """An active clerk, deputy clerk or SMAT member, who receives review requests."""
+        return self.active and self.role in REVIEWER_ROLES
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service needs, read from one TOML file."""
+
+    path: Path
+    council: Council
+    mailbox: Mailbox
+    database_url: str
+    outbox: Outbox
+    security: Security
+    digest: Digest
+    people: tuple[Person, ...]
+    review: Review = field(default_factory=Review)
+    imap: Imap | None = None
+    smtp: Smtp | None = None
+    listener: Listener | None = None
+    base_dir: Path = field(default=Path("."))
+
+    def person(self, email: str) -> Person | None:
+        """The roster entry for an address, compared case-insensitively."""
+        wanted = email.strip().lower()
+        for person in self.people:
+            if person.email.lower() == wanted:
+                return person
+        return None
+
+    def role_of(self, email: str) -> str:
+        """The sender's role: a roster role for an active member, else "public"."""
+        person = self.person(email)
+        return person.role if person and person.active else Role.PUBLIC.value
+
+    @property
+    def reviewers(self) -> tuple[Person, ...]:
+        """Active SMAT members (clerk, deputy clerk, smat), who receive review requests."""
+        return tuple(p for p in self.people if p.is_reviewer)
