@@ -7,7 +7,6 @@ sender wrote (an encoded newline in a subject, say) can add a header to our mail
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from intake.message.headers import one_line
 from intake.refs import tag_subject
 
 PURPOSES = (
@@ -34,14 +34,6 @@ PURPOSES = (
     "help",
     "drafter-reply",
 )
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
-_SPACES = re.compile(r"\s+")
-
-
-def one_line(value: str, limit: int = 400) -> str:
-    """A header-safe single line: control characters and newlines become spaces."""
-    return _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()[:limit]
 
 
 @dataclass(frozen=True)

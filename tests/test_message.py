@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from intake import message as message_module
-from intake.message import Address, Attachment, InboundMessage, ParseError, parse
+from intake.message import Address, Attachment, InboundMessage, ParseError, mime, parse
 
 MESSAGES = Path(__file__).parent / "messages"
 TNEF_DIR = MESSAGES / "tnef"
@@ -478,7 +477,7 @@ def test_unexpected_internal_failure_is_wrapped_in_parse_error(monkeypatch: pyte
     def boom(*args: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(message_module, "_walk", boom)
+    monkeypatch.setattr(mime, "walk", boom)
     with pytest.raises(ParseError) as caught:
         parse(b"From: a@example.org\n\nhi")
     assert caught.value.reason == "could not read the message: RuntimeError: kaboom"
