@@ -25,3 +25,11 @@ class StorageError(IntakeError):
 
 class NotFound(IntakeError):
     """A reference named on the command line does not exist."""
+
+
+class StorageConflict(StorageError):
+    """Another writer committed a row with the same unique key first (two services on one database)."""
+
+
+class StorageRejected(StorageError):
+    """The database refused what we asked it to store (a value it cannot hold): a bug met by odd input."""

@@ -8,58 +8,43 @@ drained afterwards by delivery.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import mimetypes
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
-
-from intake import classify as rules
+from intake import classify
+from intake.arrival import Arrival, Outcome
 from intake.config import Person, Settings, is_address
-from intake.errors import StorageError
-from intake.journal import add_event, queue_keyed_mail, queue_mail
+from intake.errors import StorageConflict, StorageError, StorageRejected
 from intake.mailcontext import item_context
-from intake.message import Attachment as ParsedAttachment
 from intake.message import InboundMessage, ParseError, parse
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
 from intake.reply_step import ReplyStep
-from intake.store import queries
-from intake.store.models import Attachment, Item, Message, utcnow
+from intake.store import items, messages
+from intake.store.attachments import store_attachments
+from intake.store.db import Session, Sessions
+from intake.store.history import SYSTEM_ACTOR, add_event
+from intake.store.models import Attachment, Item, Message
+from intake.store.outbox import queue_keyed_mail, queue_mail
+from intake.store.reply_targets import ReplyTarget, item_for_message_ids, item_for_ref, item_for_reply_key
+from intake.store.unit import transaction
+from intake.vocab import EventKind, Kind, Purpose, Role, Status
 
-QUARANTINED = "quarantined"
-RECEIVED = "received"
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """One message as a source hands it over: the bytes, where from, and its key there."""
-
-    raw: bytes
-    source: str  # imap | smtp | lmtp | file
-    source_key: str | None = None  # e.g. the IMAP UID; a second arrival with the same key is a duplicate
-    envelope_recipients: tuple[str, ...] = ()
+__all__ = ["Pipeline", "first_status"]
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one message: for logs, tests and the SMTP reply."""
-
-    message_db_id: int
-    classification: str
-    reason: str
-    ref: str | None = None
-    duplicate: bool = False
-    mail_queued: int = 0
-
-
-def first_status(kind: str) -> str:
+def first_status(kind: str) -> Status:
     """A new draft goes straight to review; reports and enquiries are open until dealt with."""
-    return "in_review" if kind == rules.DRAFT else "open"
+    return Status.IN_REVIEW if kind == Kind.DRAFT else Status.OPEN
+
+
+@dataclass
+class _Progress:
+    """How far one message got, so that a failure can be recorded where it belongs."""
+
+    msg: InboundMessage | None = None
+    item_id: int | None = None  # the item the message was matched to as a reply (or automatic mail about it)
 
 
 class Pipeline:
@@ -68,17 +53,18 @@ class Pipeline:
     def __init__(
         self,
         settings: Settings,
-        sessions: sessionmaker[Session],
+        sessions: Sessions,
         composer: Composer,
         log: logging.Logger | None = None,
         on_mail_queued: Callable[[], None] | None = None,
+        reply_step: ReplyStep | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.composer = composer
         self.log = log or logging.getLogger("intake.pipeline")
         self.on_mail_queued = on_mail_queued
-        self.replies = ReplyStep(settings, composer)
+        self.reply_step = reply_step or ReplyStep(settings, composer)
 
     # --- the entry point ------------------------------------------------------------------
 
@@ -91,29 +77,21 @@ class Pipeline:
         the source can leave it where it is (IMAP) or answer 451 (SMTP) and try again.
         """
         arrival = Arrival(raw, source, source_key, tuple(envelope_recipients))
+        progress = _Progress()
         try:
-            with self.sessions.begin() as session:
-                outcome = self._ingest(session, arrival)
-        except OperationalError as exc:
-            raise StorageError(f"the database could not take the message: {exc.orig}") from exc
-        except StorageError:
-            raise
-        except IntegrityError:
+            with transaction(self.sessions, "take the message") as session:
+                outcome = self._process(session, arrival, progress)
+        except StorageConflict:
             # Another instance committed the same source key first (two services on one
             # PostgreSQL database reading one mailbox): theirs stands, ours is a duplicate.
             seen = self._already_taken(arrival)
             if seen is None:
                 raise
             outcome = seen
-        except Exception as exc:  # a bug met by odd input: keep the bytes, quarantine, go on
-            self.log.exception("processing failed; quarantining the message")
-            try:
-                with self.sessions.begin() as session:
-                    outcome = self._quarantine(
-                        session, arrival, None, f"internal error while processing: {type(exc).__name__}: {exc}"
-                    )
-            except SQLAlchemyError as db_exc:
-                raise StorageError(f"the database could not take the message: {db_exc}") from db_exc
+        except Exception as exc:
+            if isinstance(exc, StorageError) and not isinstance(exc, StorageRejected):
+                raise  # the database cannot take it now: the source keeps the message and tries again
+            outcome = self._contain(arrival, progress, exc)  # a bug met by odd input: keep the bytes, go on
         if outcome.mail_queued and self.on_mail_queued:
             self.on_mail_queued()
         self.log.info(
@@ -129,22 +107,25 @@ class Pipeline:
     def _already_taken(self, arrival: Arrival) -> Outcome | None:
         if not arrival.source_key:
             return None
-        with self.sessions() as session:
-            seen = queries.message_seen(session, arrival.source_key)
-            return Outcome(seen.id, seen.classification, seen.reason, duplicate=True) if seen else None
+        seen = messages.seen_before(self.sessions, arrival.source_key)
+        return Outcome(seen.id, seen.classification, seen.reason, duplicate=True) if seen else None
 
-    def _ingest(self, session: Session, arrival: Arrival) -> Outcome:
+    def _process(self, session: Session, arrival: Arrival, progress: _Progress) -> Outcome:
+        """Everything one message causes, in the caller's transaction."""
         if arrival.source_key:
-            seen = queries.message_seen(session, arrival.source_key)
+            seen = messages.seen(session, arrival.source_key)
             if seen is not None:
                 return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
         try:
             msg = parse(arrival.raw)
         except ParseError as exc:
             return self._quarantine(session, arrival, None, f"could not be parsed: {exc.reason}")
+        progress.msg = msg
 
         target = self._reply_target(session, msg, arrival.envelope_recipients)
-        verdict = rules.classify(msg, self.settings.mailbox.address, self.settings.mailbox.domain, target is not None)
+        verdict = classify.classify(
+            msg, self.settings.mailbox.address, self.settings.mailbox.domain, target is not None
+        )
 
         if verdict.is_submission:
             if msg.sender is None or not is_address(msg.sender.email):
@@ -154,160 +135,142 @@ class Pipeline:
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
         if target is None:
             return Outcome(row.id, verdict.kind, verdict.reason)
-        # Lock the item: two decisions arriving together are taken one after the other.
-        item = session.get(Item, target.item_id, with_for_update=True, populate_existing=True)
-        assert item is not None
-        row.item_id = item.id
-        if verdict.kind != rules.REPLY:
+        progress.item_id = target.item_id
+        item = items.lock_item(session, target.item_id)
+        messages.file_under(row, item)
+        if verdict.kind != classify.REPLY:
             add_event(
                 session,
                 item,
-                "automatic_mail_received",
+                EventKind.AUTOMATIC_MAIL_RECEIVED,
                 msg.sender.email if msg.sender else "",
                 f"{verdict.reason}; matched by {target.detail}",
                 row,
             )
             return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref)
-        queued = self.replies.handle(session, item, msg, row, target)
+        queued = self.reply_step.handle(session, item, msg, row, target)
         return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
+
+    # --- when processing fails ------------------------------------------------------------
+
+    def _contain(self, arrival: Arrival, progress: _Progress, exc: Exception) -> Outcome:
+        """After a bug: nothing of the failed attempt was committed; keep the bytes and say where it broke.
+
+        Called from an `except` block, so the log carries the traceback. A message matched to
+        an item keeps that item and records the failure in its history; anything else is
+        quarantined as an item of its own for the Clerk.
+        """
+        reason = f"internal error while processing: {_describe(exc)}"
+        if progress.item_id is None:
+            self.log.exception("processing failed; quarantining the message")
+            with transaction(self.sessions, "take the message") as session:
+                return self._quarantine(session, arrival, None, reason)
+        self.log.exception("processing a reply failed; the message is kept and the failure recorded on its item")
+        with transaction(self.sessions, "take the message") as session:
+            row = self._keep(session, arrival, progress.msg, Status.QUARANTINED, reason)
+            item = items.lock_item(session, progress.item_id)
+            messages.file_under(row, item)
+            add_event(session, item, EventKind.PROCESSING_FAILED, SYSTEM_ACTOR, reason, row, error=_describe(exc))
+            return Outcome(row.id, Status.QUARANTINED, reason, ref=item.ref)
 
     # --- steps ----------------------------------------------------------------------------
 
-    def _reply_target(
-        self, session: Session, msg: InboundMessage, envelope: Sequence[str]
-    ) -> queries.ReplyTarget | None:
+    def _reply_target(self, session: Session, msg: InboundMessage, envelope: Sequence[str]) -> ReplyTarget | None:
         """The item this message answers: by reply key in an address, by our Message-ID, or by
         the ref in the subject (that last only for people on the roster)."""
         addresses = list(envelope)
         addresses += [a.email for a in (*msg.to, *msg.cc)]
         for header in ("delivered-to", "x-original-to", "envelope-to"):
             addresses += list(msg.header_all(header))
-        found = queries.item_for_reply_key(
-            session, self.settings.security.secret, addresses, self.settings.mailbox.address
-        )
+        found = item_for_reply_key(session, self.settings.security.secret, addresses, self.settings.mailbox.address)
         if found is None:
-            found = queries.item_for_message_ids(
-                session, [*msg.in_reply_to, *msg.references], self.settings.mailbox.domain
-            )
+            found = item_for_message_ids(session, [*msg.in_reply_to, *msg.references], self.settings.mailbox.domain)
         if found is None and msg.sender is not None and self.settings.person(msg.sender.email) is not None:
             ref = ref_in_subject(msg.subject)
             if ref:
-                found = queries.item_for_ref(session, ref)
+                found = item_for_ref(session, ref)
         return found
 
     def _keep(
         self, session: Session, arrival: Arrival, msg: InboundMessage | None, classification: str, reason: str
     ) -> Message:
         """Store the raw bytes as received, with the few fields needed to find them again."""
-        raw = arrival.raw
-        row = Message(
-            source=arrival.source,
-            source_key=arrival.source_key,
-            received_at=utcnow(),
-            raw=raw,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            size=len(raw),
-            message_id=(msg.message_id[:998] if msg and msg.message_id else None),
-            sender=(msg.sender.email[:320] if msg and msg.sender else ""),
-            subject=(msg.subject if msg else ""),
-            classification=classification,
-            reason=reason,
+        return messages.keep(
+            session,
+            arrival,
+            classification,
+            reason,
+            message_id=msg.message_id if msg else None,
+            sender=msg.sender.email if msg and msg.sender else "",
+            subject=msg.subject if msg else "",
         )
-        session.add(row)
-        session.flush()
-        return row
 
     def _new_item(
-        self, session: Session, arrival: Arrival, msg: InboundMessage, verdict: rules.Classification
+        self, session: Session, arrival: Arrival, msg: InboundMessage, verdict: classify.Classification
     ) -> Outcome:
         assert msg.sender is not None
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
         item = self._make_item(session, row, msg, verdict.kind, first_status(verdict.kind))
         sender = msg.sender.email
-        add_event(session, item, RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
-        files = self._store_attachments(session, item, row, msg.attachments)
+        add_event(session, item, EventKind.RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
+        records = store_attachments(session, item, row, msg.attachments)
+        files = [(record, part.is_image) for record, part in zip(records, msg.attachments, strict=True)]
         queued = 0
         if not sender.isascii():
             # An internationalised address needs SMTPUTF8 end to end; we do not assume the relay has it.
             add_event(
                 session,
                 item,
-                "not_acknowledged",
-                "smat-intake",
+                EventKind.NOT_ACKNOWLEDGED,
+                SYSTEM_ACTOR,
                 f"cannot write {sender!r} in a mail header (non-ASCII address)",
             )
         elif sender.lower() != self.settings.mailbox.address.lower():
-            queue_mail(session, item, self._acknowledgement(item, msg), "acknowledged")
+            queue_mail(session, item, self._acknowledgement(item, msg), EventKind.ACKNOWLEDGED)
             queued += 1
         for person in self.settings.reviewers:
-            self._queue_review_request(session, item, msg, person, files)
+            self._queue_review_request(session, item, person, files)
             queued += 1
         return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
 
-    def _make_item(self, session: Session, row: Message, msg: InboundMessage | None, kind: str, status: str) -> Item:
-        year = row.received_at.astimezone(self.settings.council.tz).year
-        number, ref = queries.next_ref(session, year)
+    def _make_item(
+        self,
+        session: Session,
+        row: Message,
+        msg: InboundMessage | None,
+        kind: str,
+        status: str,
+        quarantine_reason: str = "",
+    ) -> Item:
         sender = msg.sender.email if msg and msg.sender else ""
-        item = Item(
-            ref=ref,
-            year=year,
-            number=number,
-            kind=kind,
-            status=status,
-            sender=sender[:320],
-            sender_name=(msg.sender.name[:320] if msg and msg.sender else ""),
-            sender_role=self.settings.role_of(sender) if sender else "public",
+        return items.new_item(
+            session,
+            row,
+            row.received_at.astimezone(self.settings.council.tz).year,
+            kind,
+            status,
+            sender=sender,
+            sender_name=msg.sender.name if msg and msg.sender else "",
+            sender_role=self.settings.role_of(sender) if sender else Role.PUBLIC,
             subject=msg.subject if msg else "",
             text=msg.text if msg else "",
-            received_at=row.received_at,
-            updated_at=row.received_at,
-            flags=[],
+            quarantine_reason=quarantine_reason,
         )
-        session.add(item)
-        session.flush()
-        row.item_id = item.id
-        return item
 
     def _quarantine(self, session: Session, arrival: Arrival, msg: InboundMessage | None, reason: str) -> Outcome:
         """Keep what could not be processed, with the reason, for the Clerk to decide."""
-        row = self._keep(session, arrival, msg, QUARANTINED, reason)
-        kind = rules.submission_kind(msg.subject)[0] if msg else rules.DRAFT
-        item = self._make_item(session, row, msg, kind, QUARANTINED)
-        item.quarantine_reason = reason
-        add_event(session, item, "quarantined", "", reason, row)
-        return Outcome(row.id, QUARANTINED, reason, ref=item.ref)
-
-    def _store_attachments(
-        self, session: Session, item: Item, row: Message, parsed: Sequence[ParsedAttachment]
-    ) -> list[tuple[Attachment, ParsedAttachment]]:
-        """Keep each file under a generated name; the sender's name is only ever displayed."""
-        stored = []
-        for part in parsed:
-            extension = mimetypes.guess_extension(part.content_type) or ".bin"
-            record = Attachment(
-                item_id=item.id,
-                message_id=row.id,
-                stored_name=f"{uuid.uuid4().hex}{extension}",
-                filename=part.filename[:255],
-                content_type=part.content_type[:255],
-                size=len(part.data),
-                sha256=hashlib.sha256(part.data).hexdigest(),
-                inline=part.inline,
-                content_id=part.content_id[:998] if part.content_id else None,
-                origin=part.origin,
-                data=part.data,
-            )
-            session.add(record)
-            stored.append((record, part))
-        session.flush()
-        return stored
+        row = self._keep(session, arrival, msg, Status.QUARANTINED, reason)
+        kind = classify.submission_kind(msg.subject)[0] if msg else Kind.DRAFT
+        item = self._make_item(session, row, msg, kind, Status.QUARANTINED, quarantine_reason=reason)
+        add_event(session, item, EventKind.QUARANTINED, "", reason, row)
+        return Outcome(row.id, Status.QUARANTINED, reason, ref=item.ref)
 
     # --- the mail a new item causes -------------------------------------------------------
 
     def _acknowledgement(self, item: Item, msg: InboundMessage) -> Outgoing:
         assert msg.sender is not None
         return self.composer.compose(
-            "acknowledgement",
+            Purpose.ACKNOWLEDGEMENT,
             Recipient(msg.sender.email, msg.sender.name),
             item_context(self.settings, item),
             ref=item.ref,
@@ -316,22 +279,20 @@ class Pipeline:
         )
 
     def _queue_review_request(
-        self,
-        session: Session,
-        item: Item,
-        msg: InboundMessage,
-        person: Person,
-        files: list[tuple[Attachment, ParsedAttachment]],
+        self, session: Session, item: Item, person: Person, files: list[tuple[Attachment, bool]]
     ) -> None:
-        pictures = [(record, part) for record, part in files if part.is_image]
+        """A review request to one reviewer: the files listed, the pictures attached."""
         listing = [
             {
                 "filename": record.filename,
                 "content_type": record.content_type,
                 "size_label": _size_label(record.size),
-                "attached": part.is_image,
+                "attached": is_image,
             }
-            for record, part in files
+            for record, is_image in files
+        ]
+        pictures = [
+            FileToAttach(record.filename, record.content_type, record.data) for record, is_image in files if is_image
         ]
         queue_keyed_mail(
             session,
@@ -339,12 +300,19 @@ class Pipeline:
             self.settings.security.secret,
             item,
             Recipient(person.email, person.name),
-            "review-request",
+            Purpose.REVIEW_REQUEST,
             {**item_context(self.settings, item), "attachments": listing, "pictures": len(pictures)},
-            "review_requested",
-            attachments=[FileToAttach(record.filename, record.content_type, part.data) for record, part in pictures],
+            EventKind.REVIEW_REQUESTED,
+            attachments=pictures,
             auto_submitted="auto-generated",
         )
+
+
+def _describe(exc: Exception) -> str:
+    """The error in one line; for a value the database refused, the driver's error itself."""
+    if isinstance(exc, StorageRejected) and isinstance(exc.__cause__, Exception):
+        exc = exc.__cause__
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _size_label(size: int) -> str:

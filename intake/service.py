@@ -12,22 +12,20 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
+from intake.arrival import Outcome
 from intake.config import Settings
 from intake.delivery.folder import FolderTransport
 from intake.delivery.outbox import DeliveryReport, OutboxDrain
 from intake.delivery.smtp import SmtpTransport
 from intake.delivery.transport import Transport
 from intake.errors import IntakeError
-from intake.pipeline import Outcome, Pipeline
+from intake.pipeline import Pipeline
 from intake.render import Composer
 from intake.resources import templates_dir
 from intake.scheduler import make_scheduler
 from intake.sources.imap import ImapSource, PassReport
 from intake.sources.listener import make_listener
-from intake.store.db import make_engine, make_sessions, require_current
+from intake.store.db import Engine, Sessions, make_engine, make_sessions, require_current
 
 
 @dataclass
@@ -36,7 +34,7 @@ class Service:
 
     settings: Settings
     engine: Engine
-    sessions: sessionmaker[Session]
+    sessions: Sessions
     pipeline: Pipeline
     drain: OutboxDrain
     log: logging.Logger
@@ -63,7 +61,7 @@ class Service:
     def ingest(
         self, raw: bytes, source: str, source_key: str | None = None, envelope_recipients: Sequence[str] = ()
     ) -> Outcome:
-        """Hand one message to the pipeline (what every source calls)."""
+        """Take in one message: `Pipeline.ingest` itself, for the command line and tests."""
         return self.pipeline.ingest(raw, source, source_key, envelope_recipients)
 
     def imap_source(self) -> ImapSource | None:
@@ -87,6 +85,7 @@ class Service:
         return report
 
     def close(self) -> None:
+        """Close the database connections."""
         self.engine.dispose()
 
 
@@ -131,7 +130,7 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
 
     listener = None
     if settings.listener is not None:
-        listener = make_listener(settings.listener, service.ingest, log.getChild("listener"))
+        listener = make_listener(settings.listener, service.pipeline.ingest, log.getChild("listener"))
 
     scheduler = make_scheduler(settings, service.wake_delivery.set)
 

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from intake.service import Service
 from intake.store.db import make_engine, upgrade
 from intake.store.models import Event, Item, OutboxMessage
+from intake.store.reply_targets import item_for_message_ids, item_for_ref, item_for_reply_key
+from intake.vocab import MatchedBy
 
 
 @pytest.fixture
@@ -75,3 +77,18 @@ def test_a_forged_reply_key_matches_nothing(service):
         draft(sender="mallory@example.net", subject="Re: review"), "smtp", envelope_recipients=[forged]
     )
     assert outcome.classification == "draft"  # treated as a new submission, not as a reply to the item
+
+
+def test_each_way_of_finding_the_item_says_how_in_the_vocabulary(service):
+    first = service.ingest(draft(), "file")
+    request = sent(service, "review-request")[0]
+    settings = service.settings
+    with service.sessions() as session:
+        by_key = item_for_reply_key(session, settings.security.secret, [request["Reply-To"]], OUR_ADDRESS)
+        by_id = item_for_message_ids(session, [request["Message-ID"].strip("<>")], settings.mailbox.domain)
+        by_subject = item_for_ref(session, first.ref.lower())
+        item_id = session.scalars(select(Item.id).where(Item.ref == first.ref)).one()
+    found = [(t.item_id, t.matched_by) for t in (by_key, by_id, by_subject)]
+    assert found == [(item_id, MatchedBy.KEY), (item_id, MatchedBy.MESSAGE_ID), (item_id, MatchedBy.SUBJECT)]
+    assert by_key.key is not None and by_key.key.email == "clerk@example.org"
+    assert by_id.key == by_key.key  # the reviewer's key travels with the message it was sent in

@@ -6,7 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from builders import draft, settings_for
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from intake.service import Service
@@ -56,8 +56,6 @@ def test_item_history_cannot_be_changed_or_deleted(database_url, tmp_path):
 def test_attachments_are_stored_under_generated_names(sqlite_url, tmp_path):
     from email.message import EmailMessage
 
-    from sqlalchemy import select
-
     from intake.store.models import Attachment
 
     msg = EmailMessage()
@@ -90,7 +88,8 @@ def test_upgrading_from_the_first_schema_keeps_queued_mail(database_url):
         conn.execute(
             text(
                 "INSERT INTO outbox (purpose, message_id, mail_from, recipients, raw, status, attempts, created_at, "
-                "next_attempt_at, last_error, refused) VALUES ('acknowledgement', 'm1@example.org', 'smat.info@example.org', "
+                "next_attempt_at, last_error, refused) VALUES ('acknowledgement', 'm1@example.org', "
+                "'smat.info@example.org', "
                 "'[\"jane@example.com\"]', :raw, 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '', '{}')"
             ),
             {"raw": b"Subject: queued before the upgrade\r\n\r\nhello\r\n"},
@@ -104,4 +103,41 @@ def test_upgrading_from_the_first_schema_keeps_queued_mail(database_url):
         row = session.query(OutboxMessage).one()
         assert row.raw == b"Subject: queued before the upgrade\r\n\r\nhello\r\n"
         assert row.status == "pending"
+    engine.dispose()
+
+
+def test_a_second_message_under_the_same_source_key_is_a_storage_conflict_and_commits_nothing(database_url):
+    from intake.arrival import Arrival
+    from intake.errors import StorageConflict
+    from intake.store import messages
+    from intake.store.db import make_sessions
+    from intake.store.models import Message
+    from intake.store.unit import reading, transaction
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    sessions = make_sessions(engine)
+    arrival = Arrival(b"Subject: once\r\n\r\nhello\r\n", "imap", "imap:box:1:7")
+    with transaction(sessions) as session:
+        messages.keep(session, arrival, "draft", "first")
+    with pytest.raises(StorageConflict, match="could not keep it"):
+        with transaction(sessions, "keep it") as session:
+            messages.keep(session, Arrival(b"other", "file"), "draft", "not committed")
+            messages.keep(session, arrival, "draft", "second")
+    with reading(sessions) as session:
+        assert [row.reason for row in session.scalars(select(Message))] == ["first"]
+    assert messages.seen_before(sessions, "imap:box:1:7").reason == "first"
+    engine.dispose()
+
+
+def test_a_database_that_cannot_be_opened_is_a_storage_error_not_a_driver_exception(tmp_path):
+    from intake.errors import StorageConflict, StorageError, StorageRejected
+    from intake.store.db import make_sessions
+    from intake.store.unit import transaction
+
+    engine = make_engine(f"sqlite:///{tmp_path}")  # a directory: SQLite cannot open it
+    with pytest.raises(StorageError, match="the database could not take the message") as raised:
+        with transaction(make_sessions(engine), "take the message") as session:
+            session.execute(text("SELECT 1"))
+    assert not isinstance(raised.value, StorageConflict | StorageRejected)  # a retry may succeed; not a bug
     engine.dispose()

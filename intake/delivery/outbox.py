@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
-
 from intake.config import Outbox
 from intake.delivery.transport import PermanentFailure, TemporaryFailure, Transport
-from intake.store.models import Event, OutboxMessage, utcnow
+from intake.store import outbox
+from intake.store.db import Sessions
+from intake.store.models import OutboxMessage, utcnow
+from intake.store.outbox import Delivery
+from intake.store.unit import reading, transaction
 
 STALE_CLAIM = timedelta(minutes=10)
 BATCH = 20
@@ -43,7 +44,7 @@ class OutboxDrain:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        sessions: Sessions,
         transport_factory: Callable[[], Transport],
         settings: Outbox,
         log: logging.Logger | None = None,
@@ -54,25 +55,8 @@ class OutboxDrain:
         self.log = log or logging.getLogger("intake.delivery")
 
     def _claim(self, now: datetime) -> list[OutboxMessage]:
-        with self.sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
-                .values(status="pending")
-            )
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id)
-                .limit(BATCH)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list(session.scalars(query))
-            for row in rows:
-                row.status = "sending"
-                row.claimed_at = now
-            return rows
+        with transaction(self.sessions, "claim mail to send") as session:
+            return outbox.claim_due(session, now, BATCH, STALE_CLAIM)
 
     def deliver_due(self, now: datetime | None = None) -> DeliveryReport:
         """Send everything due now; stop early (and say so) when the relay is unreachable."""
@@ -96,10 +80,10 @@ class OutboxDrain:
                         report.problem = str(exc)
                         return report
                     except PermanentFailure as exc:
-                        self._finish(row, "failed", str(exc), {})
+                        self._finish(row, Delivery.FAILED, str(exc), {})
                         report.failed += 1
                         continue
-                    self._finish(row, "sent", "", refused)
+                    self._finish(row, Delivery.SENT, "", refused)
                     report.sent += 1
         finally:
             if transport is not None:
@@ -109,75 +93,29 @@ class OutboxDrain:
 
     def waiting(self) -> int:
         """How many messages are still waiting to go."""
-        with self.sessions() as session:
-            return (
-                session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status.in_(("pending", "sending")))
-                )
-                or 0
-            )
+        with reading(self.sessions, "count the mail waiting") as session:
+            return outbox.count_waiting(session)
 
-    def _finish(self, row: OutboxMessage, status: str, error: str, refused: dict[str, str]) -> None:
-        with self.sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(
-                    status=status,
-                    attempts=OutboxMessage.attempts + 1,
-                    sent_at=utcnow() if status == "sent" else None,
-                    last_error=error,
-                    refused=refused,
-                    claimed_at=None,
-                )
-            )
-            if row.item_id is not None:
-                to = ", ".join(row.recipients)
-                if status == "sent":
-                    detail = f"{row.purpose} delivered to {to}"
-                    if refused:
-                        detail += f"; refused: {', '.join(f'{k} ({v})' for k, v in refused.items())}"
-                else:
-                    detail = f"{row.purpose} to {to} could not be delivered: {error}"
-                session.add(
-                    Event(
-                        item_id=row.item_id,
-                        at=utcnow(),
-                        actor="smat-intake",
-                        kind=f"mail_{status}",
-                        detail=detail,
-                        data={"outbox_id": row.id},
-                    )
-                )
-        if status == "failed":
+    def _finish(self, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> None:
+        with transaction(self.sessions, "record a delivery") as session:
+            outbox.finish(session, row, status, error, refused)
+        if status == Delivery.FAILED:
             self.log.error("%s to %s failed for good: %s", row.purpose, ", ".join(row.recipients), error)
 
     def _defer(self, row: OutboxMessage, error: str, report: DeliveryReport, now: datetime) -> None:
         attempts = row.attempts + 1
         if attempts >= self.settings.max_attempts:
-            self._finish(row, "failed", f"gave up after {attempts} attempts: {error}", {})
+            self._finish(row, Delivery.FAILED, f"gave up after {attempts} attempts: {error}", {})
             report.failed += 1
             return
         delay = retry_delay(self.settings, attempts)
-        with self.sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(
-                    status="pending", attempts=attempts, last_error=error, next_attempt_at=now + delay, claimed_at=None
-                )
-            )
+        with transaction(self.sessions, "record a deferred delivery") as session:
+            outbox.defer(session, row.id, attempts, error, now + delay)
         report.deferred += 1
         self.log.warning("delivery deferred, will retry in %d s: %s", delay.total_seconds(), error)
 
     def _release(self, rows: list[OutboxMessage]) -> None:
         if not rows:
             return
-        with self.sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([r.id for r in rows]))
-                .values(status="pending", claimed_at=None)
-            )
+        with transaction(self.sessions, "put mail back in the queue") as session:
+            outbox.release(session, [r.id for r in rows])

@@ -17,6 +17,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from imap_tools import (
     BaseMailBox,
@@ -27,12 +28,13 @@ from imap_tools import (
 )
 from imap_tools.errors import MailboxLoginError
 from imap_tools.utils import encode_folder
-from sqlalchemy.orm import Session, sessionmaker
 
+from intake.arrival import Outcome
 from intake.config import Imap
 from intake.errors import MailboxUnreachable, StorageError
-from intake.pipeline import Outcome
-from intake.store.models import MailboxState, utcnow
+from intake.store import mailbox
+from intake.store.db import Sessions
+from intake.store.unit import transaction
 
 Ingest = Callable[[bytes, str, "str | None"], Outcome]
 
@@ -44,7 +46,7 @@ MAX_RETRY_SECONDS = 300
 class RawMailMessage(MailMessage):
     """A fetched message that keeps its exact bytes and skips imap-tools' own parse."""
 
-    def __init__(self, fetch_data: list) -> None:  # noqa: D107 - same contract as MailMessage
+    def __init__(self, fetch_data: list[Any]) -> None:  # noqa: D107 - same contract as MailMessage
         raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
         self.raw: bytes = raw
         self._raw_uid_data = uid_data
@@ -68,7 +70,7 @@ class ImapSource:
         self,
         settings: Imap,
         ingest: Ingest,
-        sessions: sessionmaker[Session],
+        sessions: Sessions,
         log: logging.Logger | None = None,
     ) -> None:
         self.settings = settings
@@ -172,7 +174,7 @@ class ImapSource:
         for start in range(0, len(uids), FETCH_BULK):
             chunk = [str(u) for u in uids[start : start + FETCH_BULK]]
             try:
-                fetched = {int(m.uid): m.raw for m in box.fetch(uid_list=chunk, mark_seen=False, bulk=True) if m.uid}
+                fetched = {int(m.uid): _raw(m) for m in box.fetch(uid_list=chunk, mark_seen=False, bulk=True) if m.uid}
             except (OSError, imaplib.IMAP4.error) as exc:
                 raise MailboxUnreachable(f"{self.where}: lost the connection while fetching: {exc}") from exc
             for uid in sorted(fetched):
@@ -192,28 +194,18 @@ class ImapSource:
 
     def _baseline(self, uidvalidity: int, present: list[int], backlog: bool, report: PassReport) -> int:
         """The highest UID that was already there before the service first looked (left alone)."""
-        with self.sessions.begin() as session:
-            state = session.get(MailboxState, self.folder_key)
-            if state is not None and state.uidvalidity != uidvalidity:
-                self.log.warning(
-                    "UIDVALIDITY of %s changed from %s to %s: the server renumbered its messages; "
-                    "everything still in the folder will be taken in (messages already taken in are recognised)",
-                    self.settings.folder,
-                    state.uidvalidity,
-                    uidvalidity,
-                )
-                state.uidvalidity, state.last_uid, state.baseline_uid, state.updated_at = uidvalidity, 0, 0, utcnow()
-            if state is None:
-                baseline = 0 if backlog else (present[-1] if present else 0)
-                state = MailboxState(
-                    folder_key=self.folder_key,
-                    uidvalidity=uidvalidity,
-                    last_uid=baseline,
-                    baseline_uid=baseline,
-                    updated_at=utcnow(),
-                )
-                session.add(state)
-            baseline = state.baseline_uid
+        first_baseline = 0 if backlog else (present[-1] if present else 0)
+        with transaction(self.sessions, "read the mailbox position") as session:
+            entered = mailbox.enter_folder(session, self.folder_key, uidvalidity, first_baseline)
+        if entered.renumbered_from is not None:
+            self.log.warning(
+                "UIDVALIDITY of %s changed from %s to %s: the server renumbered its messages; "
+                "everything still in the folder will be taken in (messages already taken in are recognised)",
+                self.settings.folder,
+                entered.renumbered_from,
+                uidvalidity,
+            )
+        baseline = entered.baseline_uid
         if not backlog:
             report.left_alone = sum(1 for uid in present if uid <= baseline)
             if report.left_alone:
@@ -227,10 +219,8 @@ class ImapSource:
 
     def _remember(self, uidvalidity: int, uid: int) -> None:
         try:
-            with self.sessions.begin() as session:
-                state = session.get(MailboxState, self.folder_key)
-                if state is not None and state.uidvalidity == uidvalidity and uid > state.last_uid:
-                    state.last_uid, state.updated_at = uid, utcnow()
+            with transaction(self.sessions, "record the mailbox position") as session:
+                mailbox.record_last_uid(session, self.folder_key, uidvalidity, uid)
         except Exception as exc:  # the position is a convenience; the source keys are the guarantee
             raise StorageError(f"could not record the mailbox position: {exc}") from exc
 
@@ -295,7 +285,7 @@ def move_uids(box: BaseMailBox, uids: list[int], folder: str) -> None:
     """UID MOVE; without it, COPY then remove just these UIDs (UID EXPUNGE), never a mailbox-wide EXPUNGE."""
     client = box.client
     uid_set = ",".join(str(u) for u in uids)
-    target = encode_folder(folder)
+    target = encode_folder(folder).decode("ascii")  # modified UTF-7, quoted: ASCII by design
     if "MOVE" in client.capabilities:
         _check(client.uid("MOVE", uid_set, target), "UID MOVE")
         return
@@ -306,9 +296,15 @@ def move_uids(box: BaseMailBox, uids: list[int], folder: str) -> None:
     # Otherwise the copies stay flagged \Deleted in the folder; UNDELETED searches skip them.
 
 
-def _check(result: tuple, what: str) -> None:
+def _check(result: tuple[str, list[Any]], what: str) -> None:
     if result[0] != "OK":
         raise imaplib.IMAP4.error(f"{what} failed: {result[1]!r}")
+
+
+def _raw(message: MailMessage) -> bytes:
+    """The exact bytes of a message fetched with `RawMailMessage` as the mailbox's message class."""
+    assert isinstance(message, RawMailMessage)
+    return message.raw
 
 
 def _refresh_capabilities(box: BaseMailBox) -> None:

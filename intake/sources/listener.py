@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from intake.arrival import Outcome
 from intake.config import Listener
-from intake.pipeline import Outcome
 
 Ingest = Callable[[bytes, str, "str | None", Sequence[str]], Outcome]
 

@@ -18,9 +18,10 @@ from intake.errors import StorageError
 from intake.resources import migrations_dir
 
 # The names the rest of the package uses for a unit of work, so that only store/ imports SQLAlchemy:
-# code outside store/ writes `from intake.store.db import Session, Sessions` for its type hints.
+# code outside store/ writes `from intake.store.db import Engine, Session, Sessions` for its type hints.
 Sessions = sessionmaker[Session]
 __all__ = [
+    "Engine",
     "Session",
     "Sessions",
     "current_revision",

@@ -1,0 +1,68 @@
+"""The items table: a new item under the next ref of its year, and the lock a reply takes on one."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from intake.refs import format_ref
+from intake.store.db import Session
+from intake.store.models import Item, Message, RefCounter
+from intake.vocab import Role
+
+
+def next_ref(session: Session, year: int) -> tuple[int, str]:
+    """Take the next item number of the year atomically (safe with two instances on PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(RefCounter).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
+    number = session.execute(
+        update(RefCounter).where(RefCounter.year == year).values(last=RefCounter.last + 1).returning(RefCounter.last)
+    ).scalar_one()
+    return number, format_ref(year, number)
+
+
+def new_item(
+    session: Session,
+    row: Message,
+    year: int,
+    kind: str,
+    status: str,
+    *,
+    sender: str = "",
+    sender_name: str = "",
+    sender_role: str = Role.PUBLIC,
+    subject: str = "",
+    text: str = "",
+    quarantine_reason: str = "",
+) -> Item:
+    """Make an item under the next ref of `year` for the message `row`, and file the message under it."""
+    number, ref = next_ref(session, year)
+    item = Item(
+        ref=ref,
+        year=year,
+        number=number,
+        kind=kind,
+        status=status,
+        sender=sender[:320],
+        sender_name=sender_name[:320],
+        sender_role=sender_role,
+        subject=subject,
+        text=text,
+        received_at=row.received_at,
+        updated_at=row.received_at,
+        quarantine_reason=quarantine_reason,
+        flags=[],
+    )
+    session.add(item)
+    session.flush()
+    row.item_id = item.id
+    return item
+
+
+def lock_item(session: Session, item_id: int) -> Item:
+    """The item, freshly read and locked: two decisions arriving together are taken one after the other."""
+    item = session.get(Item, item_id, with_for_update=True, populate_existing=True)
+    if item is None:
+        raise LookupError(f"no item with id {item_id}")
+    return item

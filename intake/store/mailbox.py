@@ -1,0 +1,48 @@
+"""Where the IMAP source is in each folder: its UIDVALIDITY, the last UID taken in, the first-run baseline.
+
+The position is a convenience (the source keys of kept messages are the guarantee against
+taking a message twice); it lets a pass skip what it has already moved on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from intake.store.db import Session
+from intake.store.models import MailboxState, utcnow
+
+
+@dataclass(frozen=True)
+class Entered:
+    """The folder's baseline (UIDs at or below it were there before we first looked) and any renumbering."""
+
+    baseline_uid: int
+    renumbered_from: int | None = None  # the old UIDVALIDITY, if the server renumbered the folder
+
+
+def enter_folder(session: Session, folder_key: str, uidvalidity: int, first_baseline: int) -> Entered:
+    """Read the folder's position; on first sight start it at `first_baseline`, after a renumbering at 0."""
+    state = session.get(MailboxState, folder_key)
+    if state is None:
+        session.add(
+            MailboxState(
+                folder_key=folder_key,
+                uidvalidity=uidvalidity,
+                last_uid=first_baseline,
+                baseline_uid=first_baseline,
+                updated_at=utcnow(),
+            )
+        )
+        return Entered(first_baseline)
+    if state.uidvalidity != uidvalidity:
+        old = state.uidvalidity
+        state.uidvalidity, state.last_uid, state.baseline_uid, state.updated_at = uidvalidity, 0, 0, utcnow()
+        return Entered(0, renumbered_from=old)
+    return Entered(state.baseline_uid)
+
+
+def record_last_uid(session: Session, folder_key: str, uidvalidity: int, uid: int) -> None:
+    """Move the folder's position on to `uid`, unless it is already past it or the folder was renumbered."""
+    state = session.get(MailboxState, folder_key)
+    if state is not None and state.uidvalidity == uidvalidity and uid > state.last_uid:
+        state.last_uid, state.updated_at = uid, utcnow()

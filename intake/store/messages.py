@@ -1,0 +1,58 @@
+"""The messages table: every message exactly as received, kept before anything else is done with it."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from intake.arrival import Arrival
+from intake.store.db import Session, Sessions
+from intake.store.models import Item, Message, utcnow
+from intake.store.unit import reading
+
+
+def keep(
+    session: Session,
+    arrival: Arrival,
+    classification: str,
+    reason: str,
+    *,
+    message_id: str | None = None,
+    sender: str = "",
+    subject: str = "",
+) -> Message:
+    """Store the raw bytes as received, with the few fields needed to find them again."""
+    raw = arrival.raw
+    row = Message(
+        source=arrival.source,
+        source_key=arrival.source_key,
+        received_at=utcnow(),
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        message_id=message_id[:998] if message_id else None,
+        sender=sender[:320],
+        subject=subject,
+        classification=classification,
+        reason=reason,
+    )
+    session.add(row)
+    session.flush()  # a second arrival under the same source key fails here, before any other work
+    return row
+
+
+def file_under(row: Message, item: Item) -> None:
+    """Note that this message belongs to the item (a reply, or automatic mail about it)."""
+    row.item_id = item.id
+
+
+def seen(session: Session, source_key: str) -> Message | None:
+    """The message already taken in under this source key (an IMAP UID, say), if any."""
+    return session.scalars(select(Message).where(Message.source_key == source_key)).first()
+
+
+def seen_before(sessions: Sessions, source_key: str) -> Message | None:
+    """`seen`, in a read of its own: after another writer won the race to store the same key."""
+    with reading(sessions, "look up the message") as session:
+        return seen(session, source_key)

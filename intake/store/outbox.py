@@ -1,0 +1,175 @@
+"""The outbox table: mail queued in the transaction that caused it, then claimed, sent, deferred.
+
+Queueing takes the caller's session (the transactional outbox); the delivery side claims a
+batch in one short transaction and records each result in another, so several processes
+can drain one PostgreSQL database without sending a message twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+
+from intake.replykeys import new_key, plus_address
+from intake.store.db import Session
+from intake.store.history import SYSTEM_ACTOR, add_event, add_event_by_id
+from intake.store.models import Item, OutboxMessage, ReplyKey, utcnow
+from intake.vocab import EventKind
+
+if TYPE_CHECKING:  # the templates (Jinja) are not loaded just to name these types
+    from intake.render import Composer, Outgoing, Recipient
+
+
+class Delivery(StrEnum):
+    """Where one outbox row is on its way out."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed by a process that is sending it now
+    SENT = "sent"
+    FAILED = "failed"  # refused for good, or too many attempts
+
+
+WAITING = (Delivery.PENDING, Delivery.SENDING)
+
+
+def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> OutboxMessage:
+    """Put a rendered message in the outbox and note it in the item's history."""
+    row = OutboxMessage(
+        item_id=item.id,
+        purpose=out.purpose,
+        message_id=out.message_id,
+        mail_from=out.mail_from,
+        recipients=list(out.recipients),
+        raw=out.raw,
+        status=Delivery.PENDING,
+        created_at=utcnow(),
+        next_attempt_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    add_event(
+        session, item, event_kind, SYSTEM_ACTOR, f"{out.purpose} to {', '.join(out.recipients)}", outbox_id=row.id
+    )
+    return row
+
+
+def queue_keyed_mail(
+    session: Session,
+    composer: Composer,
+    secret: bytes,
+    item: Item,
+    to: Recipient,
+    purpose: str,
+    context: dict[str, Any],
+    event_kind: str,
+    **compose_options: Any,
+) -> OutboxMessage:
+    """Queue mail to one person whose Reply-To carries a fresh key bound to them and this item.
+
+    The key is also in the context (`reply_key`), and recorded with the outbox row, so a
+    reply by plus-address or by In-Reply-To leads back to both the person and the item.
+    """
+    key = new_key(secret, item.id, to.email)
+    out = composer.compose(
+        purpose,
+        to,
+        {**context, "reply_key": key},
+        ref=item.ref,
+        reply_to=plus_address(composer.from_address, key),
+        **compose_options,
+    )
+    row = queue_mail(session, item, out, event_kind)
+    session.add(
+        ReplyKey(
+            key=key, item_id=item.id, email=to.email.lower(), purpose=purpose, issued_at=utcnow(), outbox_id=row.id
+        )
+    )
+    return row
+
+
+# --- the delivery side ---------------------------------------------------------------------
+
+
+def claim_due(session: Session, now: datetime, batch: int, stale_after: timedelta) -> list[OutboxMessage]:
+    """Release claims older than `stale_after` (their process died), then claim up to `batch` due rows."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == Delivery.SENDING, OutboxMessage.claimed_at < now - stale_after)
+        .values(status=Delivery.PENDING)
+    )
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == Delivery.PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(batch)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # another process's claim is skipped, not waited for
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.status = Delivery.SENDING
+        row.claimed_at = now
+    return rows
+
+
+def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> None:
+    """Record a row as sent (with any recipients refused one by one) or failed, and say so in its item's history."""
+    sent = status == Delivery.SENT
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row.id)
+        .values(
+            status=status,
+            attempts=OutboxMessage.attempts + 1,
+            sent_at=utcnow() if sent else None,
+            last_error=error,
+            refused=refused,
+            claimed_at=None,
+        )
+    )
+    if row.item_id is None:
+        return
+    to = ", ".join(row.recipients)
+    if sent:
+        detail = f"{row.purpose} delivered to {to}"
+        if refused:
+            detail += f"; refused: {', '.join(f'{k} ({v})' for k, v in refused.items())}"
+    else:
+        detail = f"{row.purpose} to {to} could not be delivered: {error}"
+    kind = EventKind.MAIL_SENT if sent else EventKind.MAIL_FAILED
+    add_event_by_id(session, row.item_id, kind, SYSTEM_ACTOR, detail, outbox_id=row.id)
+
+
+def defer(session: Session, row_id: int, attempts: int, error: str, next_attempt_at: datetime) -> None:
+    """Put a claimed row back to be tried again at `next_attempt_at`."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            status=Delivery.PENDING,
+            attempts=attempts,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+            claimed_at=None,
+        )
+    )
+
+
+def release(session: Session, row_ids: Sequence[int]) -> None:
+    """Put claimed rows back untouched (the relay went away before their turn)."""
+    if not row_ids:
+        return
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(row_ids)))
+        .values(status=Delivery.PENDING, claimed_at=None)
+    )
+
+
+def count_waiting(session: Session) -> int:
+    """How many messages are still waiting to go (due later, or being sent now)."""
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(WAITING))) or 0

@@ -1,0 +1,47 @@
+"""Units of work: one transaction or one read, with database failures turned into `intake.errors`.
+
+Code outside store/ opens its transactions here, so it never names a SQLAlchemy exception:
+an unreachable or busy database is a `StorageError` (try again later), a clash on a unique
+key a `StorageConflict`, anything else the database refuses a `StorageRejected`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from intake.errors import StorageConflict, StorageError, StorageRejected
+from intake.store.db import Session, Sessions
+
+
+@contextmanager
+def transaction(sessions: Sessions, doing: str = "complete the change") -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back if it raises; `doing` names the work."""
+    try:
+        with sessions.begin() as session:
+            yield session
+    except OperationalError as exc:
+        raise StorageError(f"the database could not {doing}: {exc.orig}") from exc
+    except IntegrityError as exc:
+        raise StorageConflict(f"the database could not {doing}: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise StorageRejected(f"the database could not {doing}: {_reason(exc)}") from exc
+
+
+@contextmanager
+def reading(sessions: Sessions, doing: str = "be read") -> Iterator[Session]:
+    """A session for reads only; nothing is committed."""
+    try:
+        with sessions() as session:
+            yield session
+    except OperationalError as exc:
+        raise StorageError(f"the database could not {doing}: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise StorageRejected(f"the database could not {doing}: {_reason(exc)}") from exc
+
+
+def _reason(exc: SQLAlchemyError) -> object:
+    """The driver's own words where there are any, without the statement and its parameters."""
+    return getattr(exc, "orig", None) or exc
