@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
+from intake.message.filenames import extension_for
 from intake.store.db import Session
 from intake.store.models import Attachment, Item, Message
 
@@ -33,7 +33,7 @@ def store_attachments(session: Session, item: Item, row: Message, parsed: Sequen
     """Keep each file under a generated name, in the parser's order; the sender's name is only displayed."""
     stored = []
     for part in parsed:
-        extension = mimetypes.guess_extension(part.content_type) or ".bin"
+        extension = extension_for(part.content_type)
         record = Attachment(
             item_id=item.id,
             message_id=row.id,
