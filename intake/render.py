@@ -21,19 +21,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from intake.refs import tag_subject
+from intake.vocab import Purpose
 
-PURPOSES = (
-    "acknowledgement",
-    "review-request",
-    "decision",
-    "query",
-    "ready-to-post",
-    "standard-response",
-    "digest",
-    "report",
-    "help",
-    "drafter-reply",
-)
+PURPOSES = tuple(Purpose)  # every X-SMAT-Purpose we send (interface.md)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 _SPACES = re.compile(r"\s+")

@@ -45,7 +45,7 @@ def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
             barrier = threading.Barrier(2)
             errors: list[BaseException] = []
 
-            def send(service, raw, reply_to):
+            def send(service, raw, reply_to, barrier=barrier, errors=errors):
                 try:
                     barrier.wait(timeout=10)
                     service.ingest(raw, "smtp", envelope_recipients=[reply_to])
@@ -75,6 +75,7 @@ def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
             loser = next(e for e in decisions if not e.data["accepted"])
             winner = next(e for e in decisions if e.data["accepted"])
             assert f"already been approved by {winner.actor}" in loser.data["reason"]
+            assert (item.decided_by, item.approvals) == (winner.actor, [winner.actor])  # the typed state: one winner
             assert len(ready) == 3  # one ready-to-post per SMAT member, not two rounds of them
     finally:
         first.close()
@@ -90,7 +91,7 @@ def test_two_instances_taking_in_the_same_message_make_one_item(tmp_path, databa
             barrier = threading.Barrier(2)
             outcomes, errors = [], []
 
-            def take(service):
+            def take(service, raw=raw, barrier=barrier, outcomes=outcomes, errors=errors, round_=round_):
                 try:
                     barrier.wait(timeout=10)
                     outcomes.append(service.ingest(raw, "imap", f"imap:shared-mailbox:1:{round_}"))
