@@ -87,7 +87,7 @@ class ReplyStep:
             key=key.key if key is not None else None,
             key_holder=key.email if key is not None else None,
             key_expired=expired,
-            key_used_for=reply_facts.key_uses(key),
+            key_used_for=reply_facts.key_uses(session, key),
             key_item_conflict=conflict,
             matched_by=target.matched_by,
             authenticated=verdict.passed,

@@ -32,9 +32,16 @@ def load_state(item: Item) -> ItemState:
     )
 
 
-def key_uses(key: ReplyKey | None) -> frozenset[str]:
-    """The commands a reply key has already decided (each may be used once per key)."""
-    return frozenset(key.used_for or ()) if key is not None else frozenset()
+def key_uses(session: Session, key: ReplyKey | None) -> frozenset[str]:
+    """The commands a reply key has already decided (each may be used once per key).
+
+    Read again from the database: the key was found before the item was locked, and
+    another instance may have used it for a decision since.
+    """
+    if key is None:
+        return frozenset()
+    session.refresh(key, attribute_names=["used_for"])
+    return frozenset(key.used_for or ())
 
 
 def recent_refusals(session: Session, item: Item, email: str, since: datetime) -> frozenset[str]:
