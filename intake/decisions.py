@@ -4,7 +4,8 @@ Pure rules over plain values (policy §6.3: nothing is posted without the expres
 of the Town Clerk, the Deputy Town Clerk or SMAT). Each command's own rule is in its module
 in `intake/commands/`; here are the facts they read (`Actor`, `ItemState`, `Rules`), the
 checks they share, and `decide`, which turns a verdict into everything that follows as
-data: the change to the item, the history line, and each notice with its recipient.
+data: the change to the item, the history line, and each notice with its recipient (who
+hears of what is in `notices.py`).
 `decide` never writes anything; the reply step records and queues what it returns.
 """
 
@@ -12,36 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from intake.vocab import (
-    CLERK_ROLES,
-    FINAL,
-    OPEN_DRAFT,
-    REVIEWER_ROLES,
-    EventKind,
-    Kind,
-    MatchedBy,
-    Purpose,
-    Role,
-    Status,
-)
+from intake.notices import Desk, Effect, Notice, Tell, notices
+from intake.vocab import CLERK_ROLES, FINAL, OPEN_DRAFT, REVIEWER_ROLES, EventKind, Kind, MatchedBy, Role, Status
 
 if TYPE_CHECKING:
     from intake.commands.base import Registry
     from intake.replies import Command
-
-
-class Effect(StrEnum):
-    """Who a ruling says must hear of it; `decide` turns each into notices to real people."""
-
-    TELL_DRAFTER = "tell_drafter"  # decision: approved / rejected (with reason) / edited / posted / withdrawn
-    ASK_DRAFTER = "ask_drafter"  # a QUERY's question goes to the drafter
-    TELL_SMAT = "tell_smat"  # every other SMAT member hears of each decision
-    READY_TO_POST = "ready_to_post"  # final text and pictures to SMAT after approval
-    FORWARD_TO_SMAT = "forward_to_smat"  # the drafter's answer to a query goes to SMAT
-    HELP = "help"  # the commands, and why a command was refused
 
 
 ANSWER, NOTE = "ANSWER", "NOTE"  # the drafter wrote back: an answer to a query, or a note
@@ -97,23 +76,6 @@ class Rules:
 
 
 @dataclass(frozen=True)
-class Addressee:
-    """Someone a notice may go to."""
-
-    email: str
-    name: str = ""
-    role: str = Role.PUBLIC
-
-
-@dataclass(frozen=True)
-class Desk:
-    """The facts about us the notices depend on: our own address and the active reviewers."""
-
-    address: str
-    reviewers: tuple[Addressee, ...] = ()
-
-
-@dataclass(frozen=True)
 class Ruling:
     """The verdict on one command: accepted or not, why, the new state and who must hear of it."""
 
@@ -124,28 +86,8 @@ class Ruling:
     new_text: str | None = None
     approvals: tuple[str, ...] | None = None  # the approvals of the text from now on; None: unchanged
     returns_to: str | None = None  # a QUERY: the status the drafter's answer returns the item to
-    effects: frozenset[Effect] = field(default_factory=frozenset)
+    effects: frozenset[Tell] = field(default_factory=frozenset)  # the notices it asks for
     decisive: bool = False  # a decision others must hear of (and that makes a key spent)
-
-
-class Thread(StrEnum):
-    """What a notice is threaded under."""
-
-    REPLY = "reply"  # the reply that caused it (help: an answer to that message)
-    LAST = "last"  # our newest mail to this person about the item
-    LAST_OR_FIRST = "last-or-first"  # that, or else the message the item came in by (the drafter's own)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One mail to send: which template, to whom, and why."""
-
-    template: str  # the folder in templates/
-    purpose: Purpose
-    to: Addressee
-    reason: str
-    thread: Thread = Thread.LAST
-    pictures: bool = False  # the item's pictures go with it
 
 
 @dataclass(frozen=True)
@@ -330,52 +272,6 @@ def _history(command: Command | None, ruling: Ruling, actor: Actor, item: ItemSt
         "authenticated": actor.authenticated,
     }
     return HistoryLine(EventKind.DECISION, detail, data)
-
-
-def notices(ruling: Ruling, actor: Actor, item: ItemState, desk: Desk) -> tuple[Notice, ...]:
-    """Who is told, with which template and why, from the ruling's effects and the facts about them."""
-    out: list[Notice] = []
-    effects = ruling.effects
-    drafter = Addressee(item.sender, item.sender_name)
-    # Help goes only to people we know (the roster, the drafter): a stranger's forged From must not
-    # turn us into a source of unwanted mail. Told why once: the same refusal again within a day gets
-    # no second help mail, so an auto-responder that does not mark itself cannot keep a loop going.
-    if (
-        Effect.HELP in effects
-        and (actor.on_roster or is_drafter(actor, item))
-        and (ruling.accepted or ruling.reason not in actor.refused_lately)
-        and actor.email.lower() != desk.address.lower()
-        and actor.email.isascii()
-    ):
-        why = "they asked for the commands" if ruling.accepted else "their command was refused: they are told why"
-        out.append(Notice("help", Purpose.HELP, Addressee(actor.email, actor.name, actor.role), why, Thread.REPLY))
-    reachable = bool(item.sender) and item.sender.isascii()  # no SMTPUTF8 assumed (see the pipeline)
-    if Effect.TELL_DRAFTER in effects and reachable and not is_drafter(actor, item):
-        out.append(
-            Notice(
-                "decision-to-drafter",
-                Purpose.DECISION,
-                drafter,
-                "the drafter hears of each decision",
-                Thread.LAST_OR_FIRST,
-            )
-        )
-    if Effect.ASK_DRAFTER in effects and reachable:
-        out.append(Notice("query", Purpose.QUERY, drafter, "the question is for the drafter", Thread.LAST_OR_FIRST))
-    others = tuple(p for p in desk.reviewers if p.email.lower() != actor.email.lower())
-    if Effect.TELL_SMAT in effects:
-        out += [
-            Notice("decision-to-smat", Purpose.DECISION, p, "every other SMAT member hears of each decision")
-            for p in others
-        ]
-    if Effect.READY_TO_POST in effects:
-        out += [
-            Notice("ready-to-post", Purpose.READY_TO_POST, p, "approved: SMAT posts it", pictures=True)
-            for p in desk.reviewers
-        ]
-    if Effect.FORWARD_TO_SMAT in effects:
-        out += [Notice("drafter-reply", Purpose.DRAFTER_REPLY, p, "the drafter's words go to SMAT") for p in others]
-    return tuple(out)
 
 
 def excerpt(text: str, limit: int = 500) -> str:

@@ -17,10 +17,11 @@ from typing import Any
 from intake import authentication, decisions
 from intake.commands import Registry, default_registry
 from intake.config import Settings
-from intake.decisions import Actor, Addressee, Decision, Desk, ItemState, Notice, Rules, Thread
+from intake.decisions import Actor, Decision, ItemState, Rules
 from intake.journal import add_event, queue_keyed_mail
 from intake.mailcontext import item_context, person_label, person_role
 from intake.message import InboundMessage
+from intake.notices import Addressee, Desk, Notice, Thread
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Recipient
 from intake.replies import Command, new_text, read_command

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from intake.commands import default_registry
-from intake.decisions import Actor, Addressee, Change, Desk, Effect, ItemState, Rules, Thread, judge
+from intake.decisions import Actor, Change, ItemState, Rules, Ruling, judge
 from intake.decisions import decide as full_decide
+from intake.notices import Addressee, Audience, Desk, Effect, Notice, Tell, Thread, notices
 from intake.replies import Command
 from intake.vocab import FINAL as FINAL_STATES
-from intake.vocab import EventKind, Status
+from intake.vocab import EventKind, Purpose, Status
 
 HELP, TELL_DRAFTER, ASK_DRAFTER = Effect.HELP, Effect.TELL_DRAFTER, Effect.ASK_DRAFTER
 TELL_SMAT, READY_TO_POST, FORWARD_TO_SMAT = Effect.TELL_SMAT, Effect.READY_TO_POST, Effect.FORWARD_TO_SMAT
@@ -574,4 +575,17 @@ def test_the_history_line_of_a_decision_and_of_a_drafters_answer():
         EventKind.DRAFTER_REPLY,
         "Yes. All signed.",
         {"matched_by": "message-id"},
+    )
+
+
+def test_a_new_kind_of_notice_is_only_its_declaration():
+    thanks = Tell("thank-you", Purpose.ACKNOWLEDGEMENT, Audience.DRAFTER, "the drafter is thanked")
+    ruling = Ruling("THANK", accepted=True, effects=frozenset({thanks, Effect.TELL_SMAT}))
+    assert notices(ruling, actor(SAM), item(), DESK) == (
+        Notice("thank-you", Purpose.ACKNOWLEDGEMENT, Addressee(JANE), "the drafter is thanked"),
+        *(
+            Notice("decision-to-smat", Purpose.DECISION, r, Effect.TELL_SMAT.reason)
+            for r in REVIEWERS
+            if r.email != SAM
+        ),
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from intake.commands.base import Verb
-from intake.decisions import Actor, Effect, ItemState, Rules, Ruling, closed, for_reviewers, is_drafter, refuse
+from intake.decisions import Actor, ItemState, Rules, Ruling, closed, for_reviewers, is_drafter, refuse
+from intake.notices import Effect
 from intake.vocab import FINAL, OPEN_DRAFT, REVIEWER_ROLES, Status
 
 if TYPE_CHECKING:

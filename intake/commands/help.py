@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from intake.commands.base import ALL_KINDS, ALL_STATES, EVERYONE, Verb
-from intake.decisions import Actor, Effect, ItemState, Rules, Ruling
+from intake.decisions import Actor, ItemState, Rules, Ruling
+from intake.notices import Effect
 
 if TYPE_CHECKING:
     from intake.replies import Command

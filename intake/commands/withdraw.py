@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from intake.commands.base import ALL_KINDS, ALL_STATES, Verb
-from intake.decisions import Actor, Effect, ItemState, Rules, Ruling, is_drafter, refuse
+from intake.decisions import Actor, ItemState, Rules, Ruling, is_drafter, refuse
+from intake.notices import Effect
 from intake.vocab import MatchedBy, Status
 
 if TYPE_CHECKING:
