@@ -1,33 +1,29 @@
-"""Where a reply becomes a decision: who may do what to an item in which state, and what follows.
+"""Where a reply becomes a decision: who may do what to an item in which state, and every consequence.
 
 Pure rules over plain values (policy §6.3: nothing is posted without the express authority
-of the Town Clerk, the Deputy Town Clerk or SMAT). `decide` never writes anything; it
-returns a Ruling that the pipeline records and acts on. Every command, accepted or
-refused, is recorded with the reason.
+of the Town Clerk, the Deputy Town Clerk or SMAT). Each command's own rule is in its module
+in `intake/commands/`; here are the facts they read (`Actor`, `ItemState`, `Rules`), the
+checks they share, and `decide`, which turns a verdict into everything that follows as
+data: the change to the item, the history line, and each notice with its recipient (who
+hears of what is in `notices.py`).
+`decide` never writes anything; the reply step records and queues what it returns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from intake.replies import Command
+from intake.notices import Desk, Effect, Notice, Tell, notices
+from intake.vocab import CLERK_ROLES, FINAL, OPEN_DRAFT, REVIEWER_ROLES, EventKind, Kind, MatchedBy, Role, Status
 
-CLERKS = frozenset({"clerk", "deputy_clerk"})
-REVIEWER_ROLES = frozenset({"clerk", "deputy_clerk", "smat"})
+if TYPE_CHECKING:
+    from intake.commands.base import Registry
+    from intake.replies import Command
 
-# Item states for drafts (design.md): in_review -> approved -> posted, or -> rejected;
-# in_review <-> queried; escalated waits for the Clerk or Deputy; withdrawn by the drafter.
-OPEN_DRAFT = frozenset({"in_review", "queried", "escalated"})
-FINAL = frozenset({"approved", "posted", "rejected", "withdrawn"})
 
-# What each notice tells people; the pipeline maps these onto templates.
-TELL_DRAFTER = "tell_drafter"  # decision: approved / rejected (with reason) / edited / withdrawn
-ASK_DRAFTER = "ask_drafter"  # a QUERY's question goes to the drafter
-TELL_SMAT = "tell_smat"  # every SMAT member hears of each decision
-READY_TO_POST = "ready_to_post"  # final text and pictures to SMAT after approval
-FORWARD_TO_SMAT = "forward_to_smat"  # the drafter's answer to a query goes to SMAT
-HELP = "help"  # the commands, and why a command was refused
+ANSWER, NOTE = "ANSWER", "NOTE"  # the drafter wrote back: an answer to a query, or a note
 
 
 @dataclass(frozen=True)
@@ -36,14 +32,17 @@ class Actor:
 
     email: str
     name: str = ""
-    role: str = "public"  # the active roster role, else "public"; "former" for an inactive member
+    role: str = Role.PUBLIC  # the active roster role, else "public"; "former" for an inactive member
+    on_roster: bool = False  # known to us by the roster (active or not)
+    key: str | None = None  # the reply key the reply came back through, if any
     key_holder: str | None = None  # the member a matched reply key was issued to
     key_expired: bool = False
     key_used_for: frozenset[str] = frozenset()  # verbs this key already decided
     key_item_conflict: str = ""  # the ref in the subject when it names another item than the key
-    matched_by: str = "key"  # "key" | "message-id" | "subject"
+    matched_by: str = MatchedBy.KEY
     authenticated: bool = False
     authentication_reason: str = ""
+    refused_lately: frozenset[str] = frozenset()  # reasons they were refused for on this item in the last day
 
     @property
     def is_reviewer(self) -> bool:
@@ -51,22 +50,23 @@ class Actor:
 
     @property
     def is_clerk(self) -> bool:
-        return self.role in CLERKS
+        return self.role in CLERK_ROLES
 
 
 @dataclass(frozen=True)
 class ItemState:
-    """What the rules need to know about an item."""
+    """The item as the rules see it: its decision state, kept in typed columns."""
 
     ref: str
     kind: str
     status: str
     sender: str
+    sender_name: str = ""
     approvals: tuple[str, ...] = ()  # members who approved the current text
     high_flags: bool = False
-    decided_by: str = ""
+    decided_by: str = ""  # who settled its present status, and when
     decided_at: datetime | None = None
-    status_before_query: str = "in_review"  # where the drafter's answer to a query returns the item
+    status_before_query: str = Status.IN_REVIEW  # where the drafter's answer to a query returns the item
 
 
 @dataclass(frozen=True)
@@ -77,63 +77,125 @@ class Rules:
 
 @dataclass(frozen=True)
 class Ruling:
-    """The verdict on one command: accepted or not, why, the new state and who to tell."""
+    """The verdict on one command: accepted or not, why, the new state and who must hear of it."""
 
     verb: str
     accepted: bool
     reason: str = ""
     new_status: str | None = None
     new_text: str | None = None
-    approvals: tuple[str, ...] = ()
-    effects: frozenset[str] = field(default_factory=frozenset)
+    approvals: tuple[str, ...] | None = None  # the approvals of the text from now on; None: unchanged
+    returns_to: str | None = None  # a QUERY: the status the drafter's answer returns the item to
+    effects: frozenset[Tell] = field(default_factory=frozenset)  # the notices it asks for
     decisive: bool = False  # a decision others must hear of (and that makes a key spent)
 
 
-def _refuse(verb: str, reason: str) -> Ruling:
-    return Ruling(verb=verb, accepted=False, reason=reason, effects=frozenset({HELP}))
+@dataclass(frozen=True)
+class Change:
+    """What the ruling changes in the item's stored state; None (or False) leaves a field as it is."""
+
+    status: str | None = None
+    text: str | None = None
+    approvals: tuple[str, ...] | None = None
+    decided_by: str | None = None  # settles the status; the time is that of the history line
+    status_before_query: str | None = None
+    key_spent_for: str | None = None  # the verb the reply key has now been used for
+    touched: bool = False  # something was accepted: the item's updated_at moves
 
 
-def decide(command: Command | None, actor: Actor, item: ItemState, rules: Rules) -> Ruling:
-    """Apply the policy to one command from one person on one item."""
-    is_drafter = actor.email.lower() == item.sender.lower()
+@dataclass(frozen=True)
+class HistoryLine:
+    """One line for the item's history: its kind, what `show` prints, and the facts kept with it."""
+
+    kind: EventKind
+    detail: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Every consequence of one reply, as data."""
+
+    ruling: Ruling
+    change: Change
+    history: HistoryLine
+    notices: tuple[Notice, ...]
+
+
+# --------------------------------------------------------------------------- deciding
+
+
+def decide(
+    command: Command | None,
+    actor: Actor,
+    item: ItemState,
+    rules: Rules,
+    *,
+    registry: Registry,
+    desk: Desk,
+    text: str = "",
+) -> Decision:
+    """The verdict on one reply and all that follows from it: the change, the history line, the notices."""
+    ruling = judge(command, actor, item, rules, registry)
+    return Decision(
+        ruling,
+        _change(ruling, actor, item),
+        _history(command, ruling, actor, item, text),
+        notices(ruling, actor, item, desk),
+    )
+
+
+def judge(command: Command | None, actor: Actor, item: ItemState, rules: Rules, registry: Registry) -> Ruling:
+    """Apply the policy to one command from one person on one item: the verdict only."""
     if command is None:
-        if is_drafter and (
-            not actor.is_reviewer or item.status == "queried"
-        ):  # a SMAT member answering a query on their own draft
-            return _drafter_message(item)
-        return Ruling(
-            verb="",
-            accepted=False,
-            reason="no command was recognised at the start of the reply",
-            effects=frozenset({HELP}),
-        )
-    verb = command.verb
-    if verb == "HELP":
-        return Ruling(verb=verb, accepted=True, effects=frozenset({HELP}))
-    if verb == "WITHDRAW":
-        return _withdraw(actor, item, is_drafter)
-    if is_drafter and not actor.is_reviewer:
-        # "Approved by the parents of …" from the drafter is an answer, not an attempt to decide.
-        return _drafter_message(item)
+        if is_drafter(actor, item) and (not actor.is_reviewer or item.status == Status.QUERIED):
+            return drafter_message(item)  # a SMAT member answering a query on their own draft, too
+        return refuse("", "no command was recognised at the start of the reply")
+    verb = registry.get(command.verb)
+    if verb is None:
+        return refuse(command.verb, f"{command.verb} is not a command")
+    return verb.rule(command, actor, item, rules)
 
-    refusal = _authority(verb, actor, item, rules)
-    if refusal:
-        return _refuse(verb, refusal)
-    if item.kind != "draft":
-        return _refuse(verb, f"{item.ref} is a {item.kind}, not a draft; {verb} applies to drafts")
-    handler = _HANDLERS.get(verb)
-    if handler is None:
-        return _refuse(verb, f"{verb} is not a command for drafts")
-    if item.status not in OPEN_DRAFT | FINAL:
-        return _refuse(
-            verb, f"{item.ref} is {item.status.replace('_', ' ')}; the Town Clerk decides what happens to it"
+
+def is_drafter(actor: Actor, item: ItemState) -> bool:
+    return actor.email.lower() == item.sender.lower()
+
+
+def refuse(verb: str, reason: str) -> Ruling:
+    """A refusal: nothing changes, and the sender is told why with the commands they may use."""
+    return Ruling(verb=verb, accepted=False, reason=reason, effects=frozenset({Effect.HELP}))
+
+
+def drafter_message(item: ItemState) -> Ruling:
+    """The drafter wrote back without a command: an answer to a query goes to SMAT."""
+    if item.status == Status.QUERIED:
+        # Back to where it was: an escalated item stays with the Clerk after the drafter answers.
+        return Ruling(
+            verb=ANSWER,
+            accepted=True,
+            new_status=item.status_before_query,
+            effects=frozenset({Effect.FORWARD_TO_SMAT}),
         )
-    return handler(command, actor, item, rules, is_drafter)
+    return Ruling(verb=NOTE, accepted=True, effects=frozenset({Effect.FORWARD_TO_SMAT}))
+
+
+def for_reviewers(verb: str, actor: Actor, item: ItemState, rules: Rules) -> Ruling | None:
+    """The checks every SMAT command passes first: the drafter's own words, authority, a draft. None: go on."""
+    if is_drafter(actor, item) and not actor.is_reviewer:
+        # "Approved by the parents of …" from the drafter is an answer, not an attempt to decide.
+        return drafter_message(item)
+    if refusal := _authority(verb, actor, item, rules):
+        return refuse(verb, refusal)
+    if item.kind != Kind.DRAFT:
+        return refuse(verb, f"{item.ref} is a {item.kind}, not a draft; {verb} applies to drafts")
+    if item.status not in OPEN_DRAFT | FINAL:
+        return refuse(verb, f"{item.ref} is {item.status.replace('_', ' ')}; the Town Clerk decides what happens to it")
+    return None
 
 
 def _authority(verb: str, actor: Actor, item: ItemState, rules: Rules) -> str:
     """Why this person may not act on this item at all; "" if they may."""
-    if actor.role == "former":
+    if actor.role == Role.FORMER:
         return "you are no longer an active member of SMAT, so your reply keys no longer work"
     if not actor.is_reviewer:
         return "only the Town Clerk, the Deputy Town Clerk and SMAT members can decide on drafts"
@@ -155,144 +217,64 @@ def _authority(verb: str, actor: Actor, item: ItemState, rules: Rules) -> str:
     return ""
 
 
-def _already(item: ItemState) -> str:
+def already(item: ItemState) -> str:
+    """The reason "SMAT-… has already been approved by … at …": who settled it, and when."""
     when = f" at {item.decided_at:%H:%M on %d %B %Y}" if item.decided_at else ""
     by = f" by {item.decided_by}" if item.decided_by else ""
     return f"{item.ref} has already been {item.status}{by}{when}"
 
 
-def _closed(verb: str, actor: Actor, item: ItemState, clerk_if_escalated: bool = True) -> Ruling | None:
+def closed(verb: str, actor: Actor, item: ItemState, clerk_if_escalated: bool = True) -> Ruling | None:
     """The refusal when the item is already decided, or escalated past this member; None if open to them."""
     if item.status in FINAL:
-        return _refuse(verb, _already(item))
-    if clerk_if_escalated and item.status == "escalated" and not actor.is_clerk:
-        return _refuse(verb, f"{item.ref} has been escalated and waits for the Town Clerk or Deputy Town Clerk")
+        return refuse(verb, already(item))
+    if clerk_if_escalated and item.status == Status.ESCALATED and not actor.is_clerk:
+        return refuse(verb, f"{item.ref} has been escalated and waits for the Town Clerk or Deputy Town Clerk")
     return None
 
 
-def _approve(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
-    verb = "APPROVE"
-    if is_drafter and item.status not in FINAL:
-        return _refuse(verb, "you cannot approve your own draft; another member of SMAT must")
-    if closed := _closed(verb, actor, item):
-        return closed
-    if item.high_flags and not actor.is_clerk:
-        return _refuse(
-            verb, f"{item.ref} carries a high-severity flag, so only the Town Clerk or Deputy Town Clerk can approve it"
-        )
-    if actor.email.lower() in item.approvals:
-        return _refuse(verb, f"you have already approved {item.ref}; another member's approval is needed")
-    approvals = tuple(dict.fromkeys((*item.approvals, actor.email.lower())))
-    if len(approvals) < rules.approvals_required:
-        return Ruling(verb=verb, accepted=True, approvals=approvals, effects=frozenset({TELL_SMAT}), decisive=True)
-    return Ruling(
-        verb=verb,
-        accepted=True,
-        new_status="approved",
-        approvals=approvals,
-        effects=frozenset({TELL_DRAFTER, READY_TO_POST}),
-        decisive=True,
+# --------------------------------------------------------------------------- consequences
+
+
+def _change(ruling: Ruling, actor: Actor, item: ItemState) -> Change:
+    """The stored state after an accepted ruling; a refusal changes nothing."""
+    if not ruling.accepted:
+        return Change()
+    is_decision = ruling.verb not in (ANSWER, NOTE)
+    return Change(
+        status=ruling.new_status,
+        text=ruling.new_text,
+        approvals=ruling.approvals,
+        decided_by=actor.email if ruling.decisive and ruling.new_status else None,
+        status_before_query=ruling.returns_to,
+        key_spent_for=ruling.verb if is_decision and actor.key is not None else None,
+        touched=True,
     )
 
 
-def _reject(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
-    verb = "REJECT"
-    if closed := _closed(verb, actor, item):
-        return closed
-    reason = command.argument or command.body
-    if not reason:
-        return _refuse(verb, "a reason is required: reply with REJECT followed by the reason, which goes to the sender")
-    return Ruling(
-        verb=verb, accepted=True, new_status="rejected", effects=frozenset({TELL_DRAFTER, TELL_SMAT}), decisive=True
-    )
+def _history(command: Command | None, ruling: Ruling, actor: Actor, item: ItemState, text: str) -> HistoryLine:
+    """The line the reply adds to the item's history (the raw message is kept with it)."""
+    if ruling.verb in (ANSWER, NOTE):
+        return HistoryLine(EventKind.DRAFTER_REPLY, excerpt(text), {"matched_by": actor.matched_by})
+    verb = command.verb if command else ""
+    detail = f"{verb or 'unrecognised reply'} {'accepted' if ruling.accepted else 'refused: ' + ruling.reason}"
+    if ruling.accepted and command and command.argument:  # `show` displays where it was posted, the reject reason…
+        detail += f": {excerpt(command.argument, 300)}"
+    data: dict[str, Any] = {
+        "command": verb,
+        "argument": command.argument if command else excerpt(text, 200),
+        "accepted": ruling.accepted,
+        "reason": ruling.reason if not ruling.accepted else (command.argument if command else ""),
+        "new_status": ruling.new_status if ruling.accepted else None,
+        "from_status": item.status,
+        "key": actor.key,
+        "matched_by": actor.matched_by,
+        "authenticated": actor.authenticated,
+    }
+    return HistoryLine(EventKind.DECISION, detail, data)
 
 
-def _edit(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
-    verb = "EDIT"
-    if closed := _closed(verb, actor, item, clerk_if_escalated=False):
-        return closed
-    text = "\n".join(part for part in (command.argument, command.body) if part).strip()
-    if not text:
-        return _refuse(verb, "EDIT needs the new text of the post on the lines below it")
-    status = "in_review" if item.status == "queried" else item.status
-    return Ruling(
-        verb=verb,
-        accepted=True,
-        new_status=status,
-        new_text=text,
-        approvals=(),
-        effects=frozenset({TELL_DRAFTER, TELL_SMAT}),
-        decisive=True,
-    )
-
-
-def _query(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
-    verb = "QUERY"
-    if closed := _closed(verb, actor, item):
-        return closed
-    if not (command.argument or command.body):
-        return _refuse(verb, "QUERY needs the question for the sender after it")
-    return Ruling(
-        verb=verb, accepted=True, new_status="queried", effects=frozenset({ASK_DRAFTER, TELL_SMAT}), decisive=True
-    )
-
-
-def _escalate(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
-    verb = "ESCALATE"
-    if closed := _closed(verb, actor, item, clerk_if_escalated=False):
-        return closed
-    if item.status == "escalated":
-        return _refuse(verb, f"{item.ref} is already waiting for the Town Clerk or Deputy Town Clerk")
-    return Ruling(verb=verb, accepted=True, new_status="escalated", effects=frozenset({TELL_SMAT}), decisive=True)
-
-
-def _posted(command: Command, actor: Actor, item: ItemState, rules: Rules, is_drafter: bool) -> Ruling:
-    verb = "POSTED"
-    if item.status == "posted":
-        return _refuse(verb, _already(item))
-    if item.status != "approved":
-        return _refuse(verb, f"{item.ref} is {item.status}; it can be recorded as posted only after approval")
-    if not command.argument:
-        return _refuse(
-            verb, "POSTED needs the account it went out on, and the link if there is one: POSTED Facebook https://…"
-        )
-    return Ruling(
-        verb=verb, accepted=True, new_status="posted", effects=frozenset({TELL_SMAT, TELL_DRAFTER}), decisive=True
-    )
-
-
-def _withdraw(actor: Actor, item: ItemState, is_drafter: bool) -> Ruling:
-    verb = "WITHDRAW"
-    if not is_drafter:
-        return _refuse(verb, "only the person who sent the draft can withdraw it")
-    if (actor.key_holder or actor.email).lower() != actor.email.lower() or (
-        actor.matched_by == "subject" and not actor.authenticated
-    ):
-        return _refuse(
-            verb, "this reply could not be tied to mail we sent you about the draft; reply to our acknowledgement"
-        )
-    if item.status in ("posted", "withdrawn", "rejected"):
-        return _refuse(verb, f"{item.ref} is {item.status} and can no longer be withdrawn")
-    return Ruling(
-        verb=verb, accepted=True, new_status="withdrawn", effects=frozenset({TELL_SMAT, TELL_DRAFTER}), decisive=True
-    )
-
-
-def _drafter_message(item: ItemState) -> Ruling:
-    """The drafter wrote back without a command: an answer to a query goes to SMAT."""
-    if item.status == "queried":
-        # Back to where it was: an escalated item stays with the Clerk after the drafter answers.
-        return Ruling(
-            verb="ANSWER", accepted=True, new_status=item.status_before_query, effects=frozenset({FORWARD_TO_SMAT})
-        )
-    return Ruling(verb="NOTE", accepted=True, effects=frozenset({FORWARD_TO_SMAT}))
-
-
-_HANDLERS = {
-    "APPROVE": _approve,
-    "REJECT": _reject,
-    "EDIT": _edit,
-    "QUERY": _query,
-    "ESCALATE": _escalate,
-    "POSTED": _posted,
-}
+def excerpt(text: str, limit: int = 500) -> str:
+    """The text on one line, cut to `limit` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

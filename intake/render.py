@@ -21,19 +21,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from intake.message.headers import one_line
 from intake.refs import tag_subject
+from intake.vocab import Purpose
 
-PURPOSES = (
-    "acknowledgement",
-    "review-request",
-    "decision",
-    "query",
-    "ready-to-post",
-    "standard-response",
-    "digest",
-    "report",
-    "help",
-    "drafter-reply",
-)
+PURPOSES = tuple(Purpose)  # every X-SMAT-Purpose we send (interface.md)
 
 
 @dataclass(frozen=True)

@@ -18,33 +18,10 @@ import inscriptis
 import lxml.html
 import quotequail
 
+from intake.commands import Registry, default_registry
 from intake.message import InboundMessage
 
-__all__ = ["VERBS", "Command", "Verb", "new_text", "read_command"]
-
-
-@dataclass(frozen=True)
-class Verb:
-    """One reply command: its canonical name, its usage as shown to members, other spellings accepted."""
-
-    name: str
-    usage: str
-    aliases: tuple[str, ...] = ()
-
-
-# The commands, in the order HELP lists them.  A new verb is one line here.
-VERBS: tuple[Verb, ...] = (
-    Verb("APPROVE", "APPROVE [note]", ("APPROVED",)),
-    Verb("REJECT", "REJECT reason", ("REJECTED",)),
-    Verb("EDIT", "EDIT, then the new text of the post on the following lines"),
-    Verb("QUERY", "QUERY question"),
-    Verb("ESCALATE", "ESCALATE [note]"),
-    Verb("POSTED", "POSTED account [url]"),
-    Verb("WITHDRAW", "WITHDRAW"),
-    Verb("HELP", "HELP"),
-)
-
-_SPELLINGS: dict[str, str] = {spelling: verb.name for verb in VERBS for spelling in (verb.name, *verb.aliases)}
+__all__ = ["Command", "new_text", "read_command"]
 
 
 @dataclass(frozen=True)
@@ -65,8 +42,9 @@ _WORD = re.compile(r"[^\W\d_]+")
 _SEPARATORS = re.compile(r"^[\s.,:;!?*_~=|\-\u2010-\u2015]+")
 
 
-def read_command(text: str) -> Command | None:
-    """The command at the start of the new text; None when the first word is not a command."""
+def read_command(text: str, registry: Registry | None = None) -> Command | None:
+    """The command at the start of the new text; None when the first word is not one of the registry's spellings."""
+    spellings = (registry if registry is not None else default_registry()).spellings
     text = _normalise(text).strip()
     if not text:
         return None
@@ -75,7 +53,7 @@ def read_command(text: str) -> Command | None:
     word = _WORD.match(first)
     if word is None:
         return None
-    verb = _SPELLINGS.get(word.group().upper())
+    verb = spellings.get(word.group().upper())
     if verb is None:
         return None
     after = first[word.end() :]
@@ -212,7 +190,7 @@ def _html_new_text(html: str) -> str | None:
         first = next((el for el in root.iter() if el in cuts), None)
         if first is not None:
             _cut_from(first)
-        return inscriptis.get_text(lxml.html.tostring(root, encoding="unicode"))
+        return str(inscriptis.get_text(lxml.html.tostring(root, encoding="unicode")))
     except Exception:  # malformed HTML: fall back to the text the message parser made of it
         return None
 

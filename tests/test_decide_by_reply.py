@@ -25,12 +25,18 @@ from helpers import to_toml
 from sqlalchemy import select, update
 
 from intake import cli
+from intake.commands import default_registry
+from intake.commands.base import Verb
+from intake.decisions import Actor, ItemState, Rules, Ruling
+from intake.replies import Command
+from intake.reply_step import ReplyStep
 from intake.replykeys import key_from_address
 from intake.service import Service
 from intake.store import queries
 from intake.store.db import make_engine, upgrade
 from intake.store.models import Event, Item, OutboxMessage, ReplyKey, utcnow
 from intake.views import item_text
+from intake.vocab import OPEN_DRAFT, REVIEWER_ROLES
 
 CLERK, DEPUTY, SAM = REVIEWERS
 GONE, CLLR, PAT = "gone@example.org", "cllr.jones@example.org", "pat@example.org"
@@ -425,7 +431,8 @@ def test_a_key_for_one_item_with_the_subject_naming_another_is_refused(desk):
 @pytest.mark.parametrize(
     "body",
     [
-        "\n\nOn Sat, 28 Nov 2026 at 10:00, Testham SMAT <smat.info@example.org> wrote:\n> APPROVE\n> Volunteers cleared the path.\n",
+        "\n\nOn Sat, 28 Nov 2026 at 10:00, Testham SMAT <smat.info@example.org> wrote:\n"
+        "> APPROVE\n> Volunteers cleared the path.\n",
         "\n-----Original Message-----\nFrom: Testham SMAT <smat.info@example.org>\nSent: 28 November 2026 10:00\n"
         "To: Town Clerk <clerk@example.org>\nSubject: Review draft\n\nAPPROVE [note]\n",
         "> APPROVE\n",
@@ -464,8 +471,9 @@ def test_a_member_who_has_left_the_roster_is_refused_with_the_key_they_were_sent
     ],
     ids=["inactive-member", "councillor", "staff"],
 )
-@pytest.mark.parametrize("command", ["APPROVE", "REJECT not suitable", "ESCALATE", "EDIT\nNew text"])
-def test_roster_members_without_authority_are_refused(make_desk, sender, reason, command):
+def test_roster_members_without_authority_are_refused(make_desk, sender, reason):
+    """Their role comes from the roster; that every SMAT command refuses it is tabled in test_decisions.py."""
+    command = "APPROVE"
     desk = make_desk(AUTH)
     ref = desk.submit()
     desk.reply(sender, command, ref=ref, via="subject", top_headers=(GENUINE_AR,))  # even authenticated
@@ -474,25 +482,6 @@ def test_roster_members_without_authority_are_refused(make_desk, sender, reason,
 
 
 # --------------------------------------------------------------------------- 3. the rules
-
-
-def test_a_smat_member_cannot_approve_their_own_draft(desk):
-    ref = desk.submit(sender=SAM)
-    desk.reply(SAM, "APPROVE", ref=ref)
-    refused(desk, ref, SAM, "APPROVE", "cannot approve your own draft")
-    assert desk.status(ref) == "in_review"
-    desk.reply(DEPUTY, "APPROVE", ref=ref)
-    assert desk.status(ref) == "approved"
-
-
-def test_reject_without_a_reason_is_refused_and_the_member_asked_for_one(desk):
-    ref = desk.submit()
-    desk.reply(CLERK, "REJECT", ref=ref)
-    refused(desk, ref, CLERK, "REJECT", "a reason is required")
-    assert desk.status(ref) == "in_review"
-    help_mail = desk.outbox("help", CLERK)
-    assert len(help_mail) == 1 and "reason" in text_of(help_mail[0])
-    assert not desk.outbox("decision", JANE)
 
 
 def test_the_member_can_answer_the_help_mail_with_the_corrected_command(desk):
@@ -529,6 +518,8 @@ def test_every_other_smat_member_is_told_of_a_decision(desk):
     for member in (CLERK, SAM):
         body = text_of(desk.last("decision", member))
         assert "rejected" in body and "the date is wrong" in body
+    queued = [e.detail for e in desk.events(ref, "mail_queued")]  # one history line per mail, its purpose first
+    assert sorted(queued) == sorted(f"decision to {to}" for to in (JANE, CLERK, SAM))
 
 
 def test_every_smat_member_gets_ready_to_post_after_approval(desk):
@@ -612,24 +603,6 @@ def test_a_smat_member_who_drafted_can_answer_a_query_about_their_draft(desk):
     assert not desk.outbox("help", SAM)
 
 
-def test_after_escalation_only_the_clerk_or_deputy_may_approve(desk):
-    ref = desk.submit()
-    desk.reply(SAM, "ESCALATE names a councillor", ref=ref)
-    assert desk.status(ref) == "escalated"
-    desk.reply(SAM, "APPROVE", ref=ref)
-    refused(desk, ref, SAM, "APPROVE", "waits for the Town Clerk or Deputy Town Clerk")
-    desk.reply(DEPUTY, "APPROVE", ref=ref)
-    assert desk.status(ref) == "approved"
-
-
-def test_after_escalation_a_smat_member_cannot_route_round_it_with_a_query(desk):
-    ref = desk.submit()
-    desk.reply(SAM, "ESCALATE names a councillor", ref=ref)
-    desk.reply(SAM, "QUERY is this really you?", ref=ref, via="message-id", answering=desk.request(SAM, ref))
-    refused(desk, ref, SAM, "QUERY", "waits for the Town Clerk or Deputy Town Clerk")
-    assert desk.status(ref) == "escalated"
-
-
 def test_posted_is_refused_before_approval_and_recorded_after(desk):
     ref = desk.submit()
     desk.reply(SAM, "POSTED Facebook https://facebook.com/testham/posts/1", ref=ref)
@@ -662,13 +635,6 @@ def test_the_drafter_can_withdraw_by_replying_to_the_acknowledgement(desk):
     refused(desk, ref, CLERK, "APPROVE", "has already been withdrawn")
 
 
-def test_nobody_but_the_drafter_can_withdraw(desk):
-    ref = desk.submit()
-    desk.reply(CLERK, "WITHDRAW", ref=ref)
-    refused(desk, ref, CLERK, "WITHDRAW", "only the person who sent the draft")
-    assert desk.status(ref) == "in_review"
-
-
 def test_a_spoofed_drafter_without_any_tie_to_the_item_cannot_withdraw(desk):
     ref = desk.submit(sender=CLLR)  # a roster member, so the subject tag alone finds the item
     desk.reply(CLLR, "WITHDRAW", ref=ref, via="subject")
@@ -676,23 +642,81 @@ def test_a_spoofed_drafter_without_any_tie_to_the_item_cannot_withdraw(desk):
     assert desk.status(ref) == "in_review"
 
 
-def test_help_answers_with_the_commands_and_changes_nothing(desk):
+def command_lines(body: str) -> list[str]:
+    """The usage lines of the command list in a mail we sent."""
+    listed = body.replace("\r\n", "\n").split("only your new text counts):", 1)[1].strip().split("\n\n", 1)[0]
+    return [line.strip() for line in listed.splitlines()]
+
+
+def test_help_lists_only_the_commands_this_reader_may_use_on_this_item_and_changes_nothing(desk):
     ref = desk.submit()
     desk.reply(DEPUTY, "help", ref=ref)
-    body = text_of(desk.last("help", DEPUTY))
-    for usage in (
-        "APPROVE [note]",
-        "REJECT reason",
-        "EDIT",
-        "QUERY question",
-        "ESCALATE [note]",
-        "POSTED account [url]",
-        "WITHDRAW",
-        "HELP",
-    ):
-        assert usage in body
+    assert command_lines(text_of(desk.last("help", DEPUTY))) == [
+        "APPROVE [note]          approve the draft for posting",
+        "REJECT reason           reject it; the reason goes to the sender",
+        "EDIT                    then the new text of the post on the following lines",
+        "QUERY question          ask the sender a question",
+        "ESCALATE [note]         pass it to the Town Clerk or Deputy Town Clerk",
+        "HELP                    get this list again",
+    ]
     assert desk.item(ref) == {"status": "in_review", "text": DRAFT_TEXT}
     assert desk.decisions(ref)[-1]["accepted"] is True
+
+    desk.reply(JANE, "HELP", ref=ref, via="message-id", answering=desk.last("acknowledgement", JANE))
+    assert command_lines(text_of(desk.last("help", JANE))) == [
+        "WITHDRAW                withdraw what you sent; nothing will be posted",
+        "HELP                    get this list again",
+    ]
+
+
+def test_after_escalation_each_member_is_offered_what_they_may_still_do(desk):
+    ref = desk.submit()
+    desk.reply(SAM, "ESCALATE names a councillor", ref=ref)
+    assert desk.status(ref) == "escalated"
+    told_clerk = [line.split()[0] for line in command_lines(text_of(desk.last("decision", CLERK)))]
+    assert told_clerk == ["APPROVE", "REJECT", "EDIT", "QUERY", "HELP"]
+    desk.reply(SAM, "APPROVE", ref=ref)
+    refused(desk, ref, SAM, "APPROVE", "waits for the Town Clerk or Deputy Town Clerk")
+    not_done = text_of(desk.last("help", SAM))
+    assert "not acted on" in not_done
+    assert [line.split()[0] for line in command_lines(not_done)] == ["EDIT", "HELP"]
+    desk.reply(DEPUTY, "APPROVE", ref=ref)
+    assert desk.status(ref) == "approved"
+
+
+def test_a_verb_added_by_its_own_definition_is_read_ruled_recorded_and_listed(desk):
+    def thank(command: Command, actor: Actor, item: ItemState, rules: Rules) -> Ruling:
+        return Ruling("THANK", accepted=True)  # does nothing, tells nobody
+
+    thank_verb = Verb(
+        name="THANK",
+        usage="THANK [note]",
+        meaning="thank the sender; nothing changes",
+        example="THANK you",
+        past="thanked",
+        rule=thank,
+        roles=REVIEWER_ROLES,
+        states=OPEN_DRAFT,
+    )
+    pipeline = desk.service.pipeline
+    step = next(name for name, value in vars(pipeline).items() if isinstance(value, ReplyStep))
+    setattr(pipeline, step, ReplyStep(desk.service.settings, pipeline.composer, default_registry().adding(thank_verb)))
+    ref = desk.submit()
+    before = desk.outbox_count()
+
+    desk.reply(SAM, "Thank you, a lovely photo", ref=ref)
+
+    decision = desk.decisions(ref)[-1]
+    assert (decision["command"], decision["accepted"], decision["argument"]) == ("THANK", True, "you, a lovely photo")
+    assert decision["detail"] == "THANK accepted: you, a lovely photo"
+    assert desk.item(ref) == {"status": "in_review", "text": DRAFT_TEXT}
+    assert desk.outbox_count() == before
+    desk.reply(SAM, "HELP", ref=ref, via="message-id")
+    listed = command_lines(text_of(desk.last("help", SAM)))
+    assert listed[-2:] == [
+        "THANK [note]            thank the sender; nothing changes",
+        "HELP                    get this list again",
+    ]
 
 
 @pytest.mark.parametrize("via", ["key", "message-id"])
@@ -804,19 +828,6 @@ def test_a_stranger_with_a_leaked_key_is_refused_and_sent_nothing(desk):
     assert desk.outbox_count() == before  # no help mail to whoever mallory claims to be
     [attempt] = desk.decisions(ref)
     assert attempt["accepted"] is False
-
-
-def test_a_quarantined_item_cannot_be_decided_by_reply(desk):
-    from sqlalchemy import update
-
-    from intake.store.models import Item
-
-    ref = desk.submit()
-    with desk.service.sessions.begin() as session:
-        session.execute(update(Item).where(Item.ref == ref).values(status="quarantined"))
-    desk.reply(SAM, "REJECT not for us", ref=ref)
-    assert desk.status(ref) == "quarantined"
-    refused(desk, ref, SAM, "REJECT", "the Town Clerk decides")
 
 
 def test_the_drafters_answer_to_the_clerks_query_keeps_the_item_escalated(desk):

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 
-from intake.decisions import (
-    ASK_DRAFTER,
-    FORWARD_TO_SMAT,
-    HELP,
-    READY_TO_POST,
-    TELL_DRAFTER,
-    TELL_SMAT,
-    Actor,
-    ItemState,
-    Rules,
-    decide,
-)
+from intake.commands import default_registry
+from intake.decisions import Actor, Change, ItemState, Rules, Ruling, judge
+from intake.decisions import decide as full_decide
+from intake.notices import Addressee, Audience, Desk, Effect, Notice, Tell, Thread, notices
 from intake.replies import Command
+from intake.vocab import FINAL as FINAL_STATES
+from intake.vocab import EventKind, Purpose, Status
+
+HELP, TELL_DRAFTER, ASK_DRAFTER = Effect.HELP, Effect.TELL_DRAFTER, Effect.ASK_DRAFTER
+TELL_SMAT, READY_TO_POST, FORWARD_TO_SMAT = Effect.TELL_SMAT, Effect.READY_TO_POST, Effect.FORWARD_TO_SMAT
+REGISTRY = default_registry()
+DEFAULT_RULES = Rules()
 
 CLERK, DEPUTY, SAM, JANE = "clerk@example.org", "deputy@example.org", "sam@example.org", "jane@example.com"
 ROLES = {CLERK: "clerk", DEPUTY: "deputy_clerk", SAM: "smat", JANE: "public"}
 STATES = ("in_review", "queried", "escalated", "approved", "posted", "rejected", "withdrawn")
 FINAL = ("approved", "posted", "rejected", "withdrawn")
+assert set(FINAL) == set(FINAL_STATES)
 REF = "SMAT-2026-0001"
 
 # A well-formed use of each verb.
@@ -41,7 +42,7 @@ COMMANDS = {
 
 def actor(email: str = SAM, **kw) -> Actor:
     """Someone replying with their own, fresh, unused key (override any fact)."""
-    fields = {"role": ROLES.get(email, "public"), "key_holder": email}
+    fields = {"role": ROLES.get(email, "public"), "key_holder": email, "on_roster": email in (CLERK, DEPUTY, SAM)}
     fields.update(kw)
     return Actor(email=email, **fields)
 
@@ -52,7 +53,12 @@ def item(status: str = "in_review", **kw) -> ItemState:
     return ItemState(**fields)
 
 
-def rule(verb: str, by: str = SAM, status: str = "in_review", rules: Rules = Rules(), **item_kw):
+def decide(command, person, state, rules):
+    """The verdict alone (the consequences are tabled at the end of this file)."""
+    return judge(command, person, state, rules, REGISTRY)
+
+
+def rule(verb: str, by: str = SAM, status: str = "in_review", rules: Rules = DEFAULT_RULES, **item_kw):
     return decide(COMMANDS[verb], actor(by), item(status, **item_kw), rules)
 
 
@@ -101,7 +107,7 @@ CASES = [
     (verb, status, who, outcome)
     for verb, table in MACHINE.items()
     for status, outcomes in table.items()
-    for who, outcome in zip((SAM, CLERK), outcomes)
+    for who, outcome in zip((SAM, CLERK), outcomes, strict=True)
 ]
 
 
@@ -285,6 +291,18 @@ def test_an_edit_clears_the_approvals():
     assert ruling.accepted and ruling.approvals == ()
 
 
+@pytest.mark.parametrize("verb", ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE"])
+def test_a_quarantined_item_cannot_be_decided_by_reply(verb):
+    ruling = rule(verb, status="quarantined")
+    assert not ruling.accepted and "the Town Clerk decides what happens to it" in ruling.reason
+
+
+def test_a_query_remembers_where_the_answer_returns_the_item():
+    assert rule("QUERY", by=CLERK, status="escalated").returns_to == Status.ESCALATED
+    assert rule("QUERY", status="in_review").returns_to == Status.IN_REVIEW
+    assert rule("QUERY", status="queried").returns_to is None  # a second question: still back to where it was
+
+
 # --------------------------------------------------------------------------- arguments
 
 
@@ -373,3 +391,201 @@ def test_anything_not_understood_gets_the_help_and_changes_nothing(who):
     ruling = decide(None, actor(who), item(), Rules())
     assert not ruling.accepted and ruling.effects == {HELP} and ruling.new_status is None
     assert "no command was recognised" in ruling.reason
+
+
+def test_the_drafters_answer_returns_an_escalated_item_to_the_clerk():
+    ruling = decide(None, actor(JANE), item("queried", status_before_query="escalated"), Rules())
+    assert (ruling.verb, ruling.new_status) == ("ANSWER", "escalated")
+
+
+# --------------------------------------------------------------------------- every consequence, as data
+
+US = "smat.info@example.org"
+REVIEWERS = (
+    Addressee(CLERK, "Town Clerk", "clerk"),
+    Addressee(DEPUTY, "Deputy Clerk", "deputy_clerk"),
+    Addressee(SAM, "Sam Smat", "smat"),
+)
+DESK = Desk(US, REVIEWERS)
+
+
+def consequences(command, person, state, rules=DEFAULT_RULES, text=""):
+    return full_decide(command, person, state, rules, registry=REGISTRY, desk=DESK, text=text)
+
+
+def told(decision) -> list[tuple[str, str, str]]:
+    """(template, recipient, purpose) of each notice, in order."""
+    return [(n.template, n.to.email, n.purpose) for n in decision.notices]
+
+
+SMAT_BUT = {who: [r.email for r in REVIEWERS if r.email != who] for who in (CLERK, DEPUTY, SAM)}
+
+# verb, state, by -> the notices, in order: (template, to, purpose)
+NOTICES = [
+    (
+        "APPROVE",
+        "in_review",
+        SAM,
+        [("decision-to-drafter", JANE, "decision")] + [("ready-to-post", r.email, "ready-to-post") for r in REVIEWERS],
+    ),
+    (
+        "REJECT",
+        "in_review",
+        DEPUTY,
+        [("decision-to-drafter", JANE, "decision")] + [("decision-to-smat", r, "decision") for r in SMAT_BUT[DEPUTY]],
+    ),
+    (
+        "EDIT",
+        "in_review",
+        SAM,
+        [("decision-to-drafter", JANE, "decision")] + [("decision-to-smat", r, "decision") for r in SMAT_BUT[SAM]],
+    ),
+    (
+        "QUERY",
+        "in_review",
+        SAM,
+        [("query", JANE, "query")] + [("decision-to-smat", r, "decision") for r in SMAT_BUT[SAM]],
+    ),
+    ("ESCALATE", "in_review", SAM, [("decision-to-smat", r, "decision") for r in SMAT_BUT[SAM]]),
+    (
+        "POSTED",
+        "approved",
+        CLERK,
+        [("decision-to-drafter", JANE, "decision")] + [("decision-to-smat", r, "decision") for r in SMAT_BUT[CLERK]],
+    ),
+    ("WITHDRAW", "in_review", JANE, [("decision-to-smat", r.email, "decision") for r in REVIEWERS]),  # not back to her
+    ("HELP", "in_review", SAM, [("help", SAM, "help")]),
+]
+
+
+@pytest.mark.parametrize("verb, status, by, notices", NOTICES, ids=[n[0] for n in NOTICES])
+def test_who_is_told_of_each_decision_and_with_what(verb, status, by, notices):
+    decision = consequences(COMMANDS[verb], actor(by), item(status))
+    assert told(decision) == notices
+    ready = [n for n in decision.notices if n.template == "ready-to-post"]
+    assert all(n.pictures for n in ready) and not any(n.pictures for n in decision.notices if n not in ready)
+
+
+def test_the_drafters_answer_goes_to_every_other_member_threaded_under_our_last_mail():
+    decision = consequences(None, actor(SAM), item("queried", sender=SAM), text="I took it.")
+    assert told(decision) == [("drafter-reply", r, "drafter-reply") for r in SMAT_BUT[SAM]]
+    assert {n.thread for n in decision.notices} == {Thread.LAST}
+
+
+def test_help_answers_the_reply_itself_and_the_drafter_hears_under_our_last_mail_or_their_own():
+    assert consequences(COMMANDS["HELP"], actor(SAM), item()).notices[0].thread == Thread.REPLY
+    [to_jane] = [n for n in consequences(COMMANDS["QUERY"], actor(SAM), item()).notices if n.to.email == JANE]
+    assert to_jane.thread == Thread.LAST_OR_FIRST
+
+
+@pytest.mark.parametrize(
+    "person, state, helped",
+    [
+        (actor(SAM), item("posted"), True),
+        (actor("cllr@example.org", role="councillor", on_roster=True), item("posted"), True),  # on the roster
+        (actor(JANE), item("posted"), True),  # the drafter, though not on the roster
+        (actor("mallory@example.net"), item("posted"), False),  # a stranger: no mail to whoever they claim to be
+        (actor(US, on_roster=True), item("posted"), False),  # never to ourselves
+        (actor("jöns@example.org", on_roster=True), item("posted"), False),  # no SMTPUTF8 assumed
+        (actor(SAM, refused_lately=frozenset({"__REASON__"})), item("posted"), False),  # told once a day
+        (actor(SAM, refused_lately=frozenset({"another reason"})), item("posted"), True),
+    ],
+    ids=["member", "councillor", "drafter", "stranger", "ourselves", "non-ascii", "told-today", "told-other-reason"],
+)
+def test_a_refusal_is_explained_only_to_people_we_know_and_once_a_day_per_reason(person, state, helped):
+    # WITHDRAW of a posted draft: refused for the drafter and for everyone else alike.
+    reason = judge(COMMANDS["WITHDRAW"], person, state, Rules(), REGISTRY).reason
+    if person.refused_lately == {"__REASON__"}:
+        person = dataclasses.replace(person, refused_lately=frozenset({reason}))
+    decision = consequences(COMMANDS["WITHDRAW"], person, state)
+    assert not decision.ruling.accepted
+    assert told(decision) == ([("help", person.email, "help")] if helped else [])
+
+
+def test_help_asked_for_is_answered_even_after_a_refusal_today():
+    person = actor(SAM, refused_lately=frozenset({""}))
+    assert told(consequences(COMMANDS["HELP"], person, item())) == [("help", SAM, "help")]
+
+
+@pytest.mark.parametrize("sender", ["", "jöns@example.org"], ids=["no-address", "non-ascii"])
+def test_a_drafter_we_cannot_write_to_is_not_sent_the_decision_or_the_question(sender):
+    for verb in ("REJECT", "QUERY"):
+        decision = consequences(COMMANDS[verb], actor(SAM), item(sender=sender))
+        assert decision.ruling.accepted
+        assert [n for n in decision.notices if n.to.email == sender] == []
+        assert {n.to.email for n in decision.notices} == set(SMAT_BUT[SAM])
+
+
+def test_the_change_an_approval_makes_is_the_approvals_who_decided_and_the_key_spent():
+    change = consequences(COMMANDS["APPROVE"], actor(SAM, key="k1"), item(approvals=(CLERK,))).change
+    assert change == Change(
+        status="approved", approvals=(CLERK, SAM), decided_by=SAM, key_spent_for="APPROVE", touched=True
+    )
+    partial = consequences(COMMANDS["APPROVE"], actor(SAM, key="k1"), item(), Rules(approvals_required=2)).change
+    assert (partial.status, partial.approvals, partial.decided_by) == (None, (SAM,), None)
+
+
+@pytest.mark.parametrize(
+    "command, person, state, change",
+    [
+        (COMMANDS["EDIT"], actor(SAM), item(approvals=(CLERK,)), {"approvals": (), "text": "New text of the post."}),
+        (COMMANDS["QUERY"], actor(CLERK), item("escalated"), {"status_before_query": "escalated"}),
+        (COMMANDS["QUERY"], actor(SAM), item("queried"), {"status_before_query": None}),
+        (None, actor(JANE), item("queried"), {"status": "in_review", "decided_by": None, "key_spent_for": None}),
+        (COMMANDS["HELP"], actor(SAM, key="k1"), item(), {"status": None, "key_spent_for": "HELP"}),
+        (COMMANDS["WITHDRAW"], actor(JANE), item(), {"status": "withdrawn", "decided_by": JANE}),
+        (COMMANDS["REJECT"], actor(SAM), item(), {"decided_by": SAM, "key_spent_for": None}),  # no key: nothing spent
+    ],
+    ids=["edit", "query-escalated", "query-again", "answer", "help", "withdraw", "reject-without-key"],
+)
+def test_what_each_accepted_command_changes(command, person, state, change):
+    made = consequences(command, person, state).change
+    assert made.touched
+    for name, value in change.items():
+        assert getattr(made, name) == value, name
+
+
+def test_a_refusal_changes_nothing():
+    assert consequences(COMMANDS["APPROVE"], actor(SAM, key="k1", key_expired=True), item()).change == Change()
+
+
+def test_the_history_line_of_a_decision_and_of_a_drafters_answer():
+    person = actor(SAM, key="k1", matched_by="message-id", authenticated=True)
+    line = consequences(Command("REJECT", "the date is wrong", ""), person, item()).history
+    assert line.kind == EventKind.DECISION
+    assert line.detail == "REJECT accepted: the date is wrong"
+    assert line.data == {
+        "command": "REJECT",
+        "argument": "the date is wrong",
+        "accepted": True,
+        "reason": "the date is wrong",
+        "new_status": "rejected",
+        "from_status": "in_review",
+        "key": "k1",
+        "matched_by": "message-id",
+        "authenticated": True,
+    }
+    refused = consequences(None, actor(SAM), item(), text="Thanks\\nall").history
+    assert refused.detail == "unrecognised reply refused: no command was recognised at the start of the reply"
+    assert (refused.data["command"], refused.data["argument"], refused.data["new_status"]) == ("", "Thanks\\nall", None)
+    answer = consequences(
+        None, actor(JANE, matched_by="message-id"), item("queried"), text="Yes.\n\nAll signed."
+    ).history
+    assert (answer.kind, answer.detail, answer.data) == (
+        EventKind.DRAFTER_REPLY,
+        "Yes. All signed.",
+        {"matched_by": "message-id"},
+    )
+
+
+def test_a_new_kind_of_notice_is_only_its_declaration():
+    thanks = Tell("thank-you", Purpose.ACKNOWLEDGEMENT, Audience.DRAFTER, "the drafter is thanked")
+    ruling = Ruling("THANK", accepted=True, effects=frozenset({thanks, Effect.TELL_SMAT}))
+    assert notices(ruling, actor(SAM), item(), DESK) == (
+        Notice("thank-you", Purpose.ACKNOWLEDGEMENT, Addressee(JANE), "the drafter is thanked"),
+        *(
+            Notice("decision-to-smat", Purpose.DECISION, r, Effect.TELL_SMAT.reason)
+            for r in REVIEWERS
+            if r.email != SAM
+        ),
+    )

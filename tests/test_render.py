@@ -7,8 +7,10 @@ from email.policy import default
 
 import pytest
 
+from intake.commands import default_registry
 from intake.render import Composer, FileToAttach, Recipient, one_line
 from intake.resources import templates_dir
+from intake.vocab import Role
 
 COUNCIL = {"name": "Testham Town Council", "phone": "01234 567890", "email": "", "website": "", "office": ""}
 
@@ -34,6 +36,18 @@ def ack_context(**overrides):
     }
     context.update(overrides)
     return context
+
+
+def review_context(**overrides):
+    """What the pipeline gives the review request: the item, its files, and the commands for each reader."""
+    registry = default_registry()
+    return {
+        **ack_context(**overrides),
+        "attachments": [],
+        "pictures": 0,
+        "reply_key": "k",
+        "commands_for": lambda email: registry.available(Role.SMAT, False, "draft", "in_review"),
+    }
 
 
 def parsed(out):
@@ -84,7 +98,7 @@ def test_html_part_escapes_what_the_sender_wrote(composer):
     out = composer.compose(
         "review-request",
         Recipient("clerk@example.org", "Clerk"),
-        {**ack_context(text="<script>alert(1)</script>"), "attachments": [], "pictures": 0, "reply_key": "k"},
+        review_context(text="<script>alert(1)</script>"),
         ref="SMAT-2026-0001",
         auto_submitted="auto-generated",
     )
@@ -99,7 +113,7 @@ def test_review_request_carries_pictures_and_a_reply_address(composer):
         "review-request",
         Recipient("clerk@example.org", "Clerk"),
         {
-            **ack_context(),
+            **review_context(),
             "attachments": [
                 {"filename": "a.jpg", "content_type": "image/jpeg", "size_label": "3 bytes", "attached": True}
             ],
@@ -117,6 +131,18 @@ def test_review_request_carries_pictures_and_a_reply_address(composer):
     assert picture.get_content_type() == "image/jpeg"
     assert picture.get_content() == b"\xff\xd8\xff"
     assert "APPROVE" in msg.get_body(("plain",)).get_content()
+
+
+def test_the_review_requests_command_list_shows_each_usage_with_its_meaning(composer):
+    out = composer.compose(
+        "review-request", Recipient("sam@example.org", "Sam"), review_context(), ref="SMAT-2026-0001"
+    )
+    text = parsed(out).get_body(("plain",)).get_content()
+    html = parsed(out).get_body(("html",)).get_content()
+    for verb in default_registry().available(Role.SMAT, False, "draft", "in_review"):
+        assert f"  {verb.usage:<23} {verb.meaning}" in text
+        assert f"<code>{verb.usage}</code> &ndash; {verb.meaning}" in html
+    assert "WITHDRAW" not in text and "POSTED" not in text
 
 
 def test_one_line_removes_every_kind_of_line_break():

@@ -100,6 +100,11 @@ class Item(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     quarantine_reason: Mapped[str] = mapped_column(Text, default="")
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The decision state the rules read (intake.decisions.ItemState), kept as each reply is decided:
+    approvals: Mapped[list[str]] = mapped_column(JSON, default=list)  # who approved the current text
+    decided_by: Mapped[str] = mapped_column(String(320), default="")  # who settled the present status
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # and when
+    status_before_query: Mapped[str] = mapped_column(String(16), default="in_review")  # where an answer returns it
 
     messages: Mapped[list[Message]] = relationship(back_populates="item", order_by="Message.id")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="item", order_by="Attachment.id")
@@ -202,6 +207,7 @@ class ReplyKey(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    used_for: Mapped[list[str]] = mapped_column(JSON, default=list)  # the commands it has decided: one use each
 
 
 class MailboxState(Base):

@@ -1,0 +1,99 @@
+"""The reads and writes the reply step needs: an item's decision state, its keys, threads and pictures.
+
+The reply step loads these facts, lets `decisions.decide` rule, and saves the change here;
+only this module knows they are rows and columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from intake.decisions import Change, ItemState
+from intake.store.db import Session
+from intake.store.models import Attachment, Event, Item, Message, OutboxMessage, ReplyKey, utcnow
+from intake.vocab import EventKind
+
+
+def load_state(item: Item) -> ItemState:
+    """The item as the rules see it, from its decision columns."""
+    return ItemState(
+        ref=item.ref,
+        kind=item.kind,
+        status=item.status,
+        sender=item.sender,
+        sender_name=item.sender_name,
+        approvals=tuple(item.approvals or ()),
+        high_flags=any(flag.get("severity") == "high" for flag in (item.flags or [])),
+        decided_by=item.decided_by,
+        decided_at=item.decided_at,
+        status_before_query=item.status_before_query,
+    )
+
+
+def key_uses(session: Session, key: ReplyKey | None) -> frozenset[str]:
+    """The commands a reply key has already decided (each may be used once per key).
+
+    Read again from the database: the key was found before the item was locked, and
+    another instance may have used it for a decision since.
+    """
+    if key is None:
+        return frozenset()
+    session.refresh(key, attribute_names=["used_for"])
+    return frozenset(key.used_for or ())
+
+
+def recent_refusals(session: Session, item: Item, email: str, since: datetime) -> frozenset[str]:
+    """The reasons this person's commands on this item were refused for since `since`."""
+    events = session.scalars(
+        select(Event).where(
+            Event.item_id == item.id, Event.kind == EventKind.DECISION, Event.actor == email, Event.at > since
+        )
+    )
+    return frozenset(e.data.get("reason", "") for e in events if not e.data.get("accepted"))
+
+
+def save_change(session: Session, item: Item, key: ReplyKey | None, change: Change, at: datetime) -> None:
+    """Write what a decision changed into the item (and its reply key); `at` is its history line's time."""
+    if not change.touched:
+        return
+    if change.status is not None:
+        item.status = change.status
+    if change.text is not None:
+        item.text = change.text
+    if change.approvals is not None:
+        item.approvals = list(change.approvals)
+    if change.decided_by is not None:
+        item.decided_by, item.decided_at = change.decided_by, at
+    if change.status_before_query is not None:
+        item.status_before_query = change.status_before_query
+    if change.key_spent_for is not None and key is not None and change.key_spent_for not in (key.used_for or []):
+        key.used_for = [*(key.used_for or []), change.key_spent_for]
+    item.updated_at = utcnow()
+
+
+def thread_for(session: Session, item: Item, recipient: str) -> str | None:
+    """The Message-ID of the newest mail we sent this person about this item, to thread under."""
+    rows = session.execute(
+        select(OutboxMessage.message_id, OutboxMessage.recipients)  # not the raw bytes: they carry the photos
+        .where(OutboxMessage.item_id == item.id)
+        .order_by(OutboxMessage.id.desc())
+    )
+    for message_id, recipients in rows:
+        if recipient.lower() in (r.lower() for r in recipients):
+            return str(message_id)
+    return None
+
+
+def first_message_id(session: Session, item: Item) -> str | None:
+    """The Message-ID of the message the item came in by."""
+    return session.scalars(
+        select(Message.message_id).where(Message.item_id == item.id).order_by(Message.id).limit(1)
+    ).first()
+
+
+def pictures(session: Session, item: Item) -> list[Attachment]:
+    """The item's pictures, in the order they came."""
+    rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
+    return [a for a in rows if a.content_type.startswith("image/")]

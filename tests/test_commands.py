@@ -1,0 +1,102 @@
+"""The verb registry: one declaration per command, and the lists each reader is shown (no database)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from intake.commands import default_registry
+from intake.commands.base import Registry, Verb
+from intake.decisions import Actor, ItemState, Rules, Ruling, judge
+from intake.replies import Command, read_command
+from intake.vocab import Kind, Role, Status
+
+REGISTRY = default_registry()
+DRAFTER = "jane@example.com"
+READER = "reader@example.org"
+
+# A well-formed use of each verb, so that only authority, kind and state can refuse it.
+GOOD = {
+    "APPROVE": Command("APPROVE", "", ""),
+    "REJECT": Command("REJECT", "too political", ""),
+    "EDIT": Command("EDIT", "", "New text."),
+    "QUERY": Command("QUERY", "who took the photo?", ""),
+    "ESCALATE": Command("ESCALATE", "", ""),
+    "POSTED": Command("POSTED", "Facebook https://facebook.com/x/1", ""),
+    "WITHDRAW": Command("WITHDRAW", "", ""),
+    "HELP": Command("HELP", "", ""),
+}
+
+
+def names(verbs: tuple[Verb, ...]) -> list[str]:
+    return [v.name for v in verbs]
+
+
+def test_the_default_registry_lists_every_verb_once_with_help_last():
+    assert names(REGISTRY.verbs) == ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE", "POSTED", "WITHDRAW", "HELP"]
+    assert set(GOOD) == {v.name for v in REGISTRY}
+    for verb in REGISTRY:
+        assert verb.usage.startswith(verb.name) and verb.meaning and verb.past and verb.example
+        assert read_command(verb.example, REGISTRY) is not None
+        assert read_command(verb.example, REGISTRY).verb == verb.name  # type: ignore[union-attr]
+
+
+LISTS = [
+    ("smat", False, "draft", "in_review", ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE", "HELP"]),
+    ("clerk", False, "draft", "queried", ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE", "HELP"]),
+    ("smat", False, "draft", "escalated", ["EDIT", "HELP"]),
+    ("deputy_clerk", False, "draft", "escalated", ["APPROVE", "REJECT", "EDIT", "QUERY", "HELP"]),
+    ("smat", False, "draft", "approved", ["POSTED", "HELP"]),
+    ("clerk", False, "draft", "posted", ["HELP"]),
+    ("smat", False, "draft", "quarantined", ["HELP"]),
+    ("clerk", False, "enquiry", "open", ["HELP"]),
+    ("smat", False, "report", "open", ["HELP"]),
+    ("public", True, "draft", "in_review", ["WITHDRAW", "HELP"]),
+    ("public", True, "draft", "approved", ["WITHDRAW", "HELP"]),
+    ("public", True, "draft", "posted", ["HELP"]),
+    ("smat", True, "draft", "in_review", ["REJECT", "EDIT", "QUERY", "ESCALATE", "WITHDRAW", "HELP"]),
+    ("councillor", False, "draft", "in_review", ["HELP"]),
+    ("former", False, "draft", "in_review", ["HELP"]),
+    ("public", False, "draft", "in_review", ["HELP"]),
+]
+
+
+@pytest.mark.parametrize("role, is_drafter, kind, status, listed", LISTS)
+def test_each_reader_is_offered_only_the_commands_they_may_use_there(role, is_drafter, kind, status, listed):
+    assert names(REGISTRY.available(role, is_drafter, kind, status)) == listed
+
+
+def _ruling(verb: str, role: str, is_drafter: bool, kind: str, status: str) -> Ruling:
+    email = DRAFTER if is_drafter else READER
+    actor = Actor(email=email, role=role, on_roster=role != Role.PUBLIC, key="k", key_holder=email, authenticated=True)
+    item = ItemState(ref="SMAT-2026-0001", kind=kind, status=status, sender=DRAFTER)
+    return judge(GOOD[verb], actor, item, Rules(), REGISTRY)
+
+
+READERS = [
+    (role, is_drafter, kind, status)
+    for role, is_drafter, kind, status in itertools.product(Role, (False, True), Kind, Status)
+    if (kind == Kind.DRAFT) != (status == Status.OPEN)  # the kinds' states: drafts move on, the others are open
+]
+
+
+@pytest.mark.parametrize("role, is_drafter, kind, status", READERS)
+def test_every_command_listed_is_one_the_rules_accept_and_no_other(role, is_drafter, kind, status):
+    listed = set(names(REGISTRY.available(role, is_drafter, kind, status)))
+    for verb in GOOD:
+        ruling = _ruling(verb, role, is_drafter, kind, status)
+        accepted = ruling.accepted and ruling.verb == verb
+        assert accepted is (verb in listed), (verb, ruling.reason or ruling.verb)
+
+
+def test_a_spelling_may_belong_to_one_verb_only():
+    clash = Verb("APPROVAL", "APPROVAL", "-", "APPROVAL", "-", rule=REGISTRY.verbs[0].rule, aliases=("APPROVED",))
+    with pytest.raises(ValueError, match="APPROVED"):
+        REGISTRY.adding(clash)
+
+
+def test_read_command_knows_only_the_registrys_spellings():
+    only_help = Registry(tuple(v for v in REGISTRY if v.name == "HELP"))
+    assert read_command("APPROVE", only_help) is None
+    assert read_command("help me", only_help) == Command("HELP", "me", "")
