@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from intake import classify
 from intake.arrival import Arrival, Outcome
+from intake.commands import Registry, default_registry
 from intake.config import Person, Settings, is_address
 from intake.errors import StorageConflict, StorageError, StorageRejected
 from intake.mailcontext import item_context
@@ -58,13 +59,16 @@ class Pipeline:
         log: logging.Logger | None = None,
         on_mail_queued: Callable[[], None] | None = None,
         reply_step: ReplyStep | None = None,
+        registry: Registry | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.composer = composer
         self.log = log or logging.getLogger("intake.pipeline")
         self.on_mail_queued = on_mail_queued
-        self.reply_step = reply_step or ReplyStep(settings, composer)
+        # One registry for the whole desk: the commands a reply may use are the ones its mail lists.
+        self.registry = registry if registry is not None else default_registry()
+        self.reply_step = reply_step or ReplyStep(settings, composer, self.registry)
 
     # --- the entry point ------------------------------------------------------------------
 
@@ -272,7 +276,7 @@ class Pipeline:
         return self.composer.compose(
             Purpose.ACKNOWLEDGEMENT,
             Recipient(msg.sender.email, msg.sender.name),
-            item_context(self.settings, item),
+            item_context(self.settings, item, self.registry),
             ref=item.ref,
             in_reply_to=msg.message_id,
             references=msg.references,
@@ -301,7 +305,7 @@ class Pipeline:
             item,
             Recipient(person.email, person.name),
             Purpose.REVIEW_REQUEST,
-            {**item_context(self.settings, item), "attachments": listing, "pictures": len(pictures)},
+            {**item_context(self.settings, item, self.registry), "attachments": listing, "pictures": len(pictures)},
             EventKind.REVIEW_REQUESTED,
             attachments=pictures,
             auto_submitted="auto-generated",

@@ -18,7 +18,6 @@ from intake import authentication, decisions
 from intake.commands import Registry, default_registry
 from intake.config import Settings
 from intake.decisions import Actor, Decision, ItemState, Rules
-from intake.journal import add_event, queue_keyed_mail
 from intake.mailcontext import item_context, person_label, person_role
 from intake.message import InboundMessage
 from intake.notices import Addressee, Desk, Notice, Thread
@@ -27,8 +26,10 @@ from intake.render import Composer, FileToAttach, Recipient
 from intake.replies import Command, new_text, read_command
 from intake.store import reply_facts
 from intake.store.db import Session
+from intake.store.history import add_event
 from intake.store.models import Item, Message, utcnow
-from intake.store.queries import ReplyTarget
+from intake.store.outbox import queue_keyed_mail
+from intake.store.reply_targets import ReplyTarget
 from intake.vocab import EventKind
 
 _TOLD_ONCE_PER = timedelta(hours=24)  # a refusal for the same reason is explained once a day

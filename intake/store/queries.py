@@ -8,10 +8,7 @@ from sqlalchemy.orm import selectinload
 from intake.store.db import Session
 from intake.store.models import Item
 
-# Kept importable from here while callers move to intake.store.reply_targets (where it lives now).
-from intake.store.reply_targets import ReplyTarget
-
-__all__ = ["ReplyTarget", "get_item", "list_items"]
+__all__ = ["get_item", "list_items"]
 
 
 def list_items(
