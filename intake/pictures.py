@@ -88,7 +88,8 @@ def examine(data: bytes, declared_type: str, filename: str, limits: PictureLimit
     if kind is None:
         return _not_a_picture(data, declared_type, filename)
     if len(data) > limits.max_bytes:
-        return Examined(False, kind, f"a {kind} picture larger than {limits.max_bytes // (1024 * 1024)} MB is not read")
+        most = f"{limits.max_bytes / 2**20:g} MB" if limits.max_bytes >= 2**20 else f"{limits.max_bytes} bytes"
+        return Examined(False, kind, f"a {kind} picture larger than {most} is not read")
     try:
         if kind == "HEIC":
             heic = _open_heif(data, limits)
