@@ -7,12 +7,14 @@ above the Received lines of every hop; anything below a Received line was in the
 it reached a server, so the sender (or any relay) may have written it, and it is ignored.
 
 What the council's mail server (MTA) must do for this to mean anything (RFC 8601 §5):
-- strip, on receipt, every Authentication-Results header that claims its own authserv-id
-  (OpenDMARC and OpenDKIM do so for their configured AuthservID; Postfix alone does not);
-- add its own Authentication-Results as the topmost trace header, above its Received line
-  (milters inserting at the top do this), and add no Received line above it on the way to
-  the mailbox (Dovecot LMTP: `lmtp_add_received_header = no`);
+- remove, on receipt, every Authentication-Results header that claims its own authserv-id
+  (a sender can write one; check that your DKIM/DMARC milter or a header check does this);
+- add its own Authentication-Results as the topmost trace header, above its own Received
+  line, and let nothing add a Received line above it on the way to the mailbox (a delivery
+  agent that does, Dovecot LMTP's `lmtp_add_received_header` for one, must be told not to);
 - be the only way into the mailbox we read.
+Check one delivered message: its first trace header must be our server's
+Authentication-Results. Where it is not, set no trusted_authserv_id: the reply key alone decides.
 Mail that did not come through that server (`smat-intake ingest`, the built-in listener
 unless the MTA delivers to it) has no genuine header: its caller passes
 `trusted_route=False` and nothing in it passes.
