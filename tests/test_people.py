@@ -143,3 +143,22 @@ def test_the_example_lists_other_addresses(tmp_path: Path) -> None:
     person = settings.person("a.example@example.net")
     assert person is not None and person.email == "cllr.example@biggleswadetowncouncil.gov.uk"
     assert person.other_addresses == ("a.example@example.net",)
+
+
+@pytest.mark.parametrize(
+    "name, email, claimed",
+    [
+        ("Town Clerk", "clerk@evil.example", "clerk@town.example"),
+        ('"town  CLERK"', "someone@example.org", "clerk@town.example"),
+        ("Town Clerk", "clerk+drafts@town.example", None),  # the Clerk, from a tagged address
+        ("Town Clerk", "jo.clerk@home.example", None),  # the Clerk, from another of her addresses
+        ("Comms Officer", "clerk@town.example", "comms@town.example"),  # one member posing as another
+        ("Jane Public", "jane@example.org", None),
+        ("", "jane@example.org", None),
+    ],
+)
+def test_a_display_name_claiming_a_member_from_another_address_is_found(
+    settings: Settings, name: str, email: str, claimed: str | None
+) -> None:
+    person = settings.impersonated(name, email)
+    assert (person.email if person else None) == claimed

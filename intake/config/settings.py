@@ -22,6 +22,11 @@ def is_address(value: str) -> bool:
     return bool(_ADDRESS.match(value))
 
 
+def _name_key(name: str) -> str:
+    """A display name compared loosely: case, quotes and runs of spacing aside."""
+    return " ".join(name.replace('"', " ").replace("'", " ").casefold().split())
+
+
 def untagged(email: str) -> str:
     """An address lower-cased and without its sub-address tag: Member+Drafts@X is member@x.
 
@@ -238,6 +243,20 @@ class Settings:
         if person is not None:
             return person.email.lower()
         return email.strip().lower() if self.is_ours(email) else untagged(email)
+
+    def impersonated(self, display_name: str, email: str) -> Person | None:
+        """The roster member a sender's display name claims to be, when the address is not theirs.
+
+        "Town Clerk <clerk@evil.example>" names the Town Clerk from a stranger's address: worth a
+        flag on the draft. Names compare case-insensitively with spacing and quotes aside.
+        """
+        wanted = _name_key(display_name)
+        if not wanted:
+            return None
+        for person in self.people:
+            if _name_key(person.name) == wanted:
+                return None if self.same_person(person.email, email) else person
+        return None
 
     def role_of(self, email: str) -> str:
         """The sender's role: a roster role for an active member, else "public"."""
