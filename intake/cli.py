@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -175,13 +174,13 @@ def cmd_deliver(service: Service, args: argparse.Namespace) -> int:
 
 def cmd_items(service: Service, args: argparse.Namespace) -> int:
     from intake.store import queries
-    from intake.views import item_to_dict, items_table
+    from intake.views import item_to_dict, items_table, json_text
 
     tz = service.settings.council.tz
     with service.sessions() as session:
         items = queries.list_items(session, status=args.status, kind=args.kind)
         if args.json:
-            print(json.dumps([item_to_dict(item, tz) for item in items], indent=2, ensure_ascii=False))
+            print(json_text([item_to_dict(item, tz) for item in items]))
         else:
             print(items_table(items, tz))
     return 0
@@ -189,7 +188,7 @@ def cmd_items(service: Service, args: argparse.Namespace) -> int:
 
 def cmd_show(service: Service, args: argparse.Namespace) -> int:
     from intake.store import queries
-    from intake.views import item_text, item_to_dict
+    from intake.views import item_text, item_to_dict, json_text
 
     tz = service.settings.council.tz
     with service.sessions() as session:
@@ -197,7 +196,7 @@ def cmd_show(service: Service, args: argparse.Namespace) -> int:
         if item is None:
             raise NotFound(f"there is no item {args.ref.strip().upper()}; `smat-intake items` lists them")
         if args.json:
-            print(json.dumps(item_to_dict(item, tz, history=True), indent=2, ensure_ascii=False))
+            print(json_text(item_to_dict(item, tz, history=True)))
         else:
             print(item_text(item, tz))
     return 0

@@ -7,13 +7,14 @@ sender wrote (an encoded newline in a subject, say) can add a header to our mail
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,21 @@ from intake.refs import tag_subject
 from intake.vocab import Purpose
 
 PURPOSES = tuple(Purpose)  # every X-SMAT-Purpose we send (interface.md)
+
+
+def new_message_id(domain: str) -> str:
+    """A fresh <id@domain> from `secrets`: our ids thread replies to us, so none may be guessable."""
+    return f"<{secrets.token_hex(16)}.smat@{domain}>"
+
+
+def set_boundaries(msg: EmailMessage) -> None:
+    """Give every multipart a boundary from `secrets` (the stdlib generator would draw from `random`).
+
+    "=_" cannot occur in base64 or quoted-printable text, and 128 random bits in no other.
+    """
+    for part in msg.walk():
+        if part.is_multipart():
+            part.set_boundary(f"=_{secrets.token_hex(16)}")
 
 
 @dataclass(frozen=True)
@@ -114,7 +130,7 @@ class Composer:
         msg["To"] = HeaderAddress(display_name=one_line(to.name, 78), addr_spec=to.email)
         msg["Subject"] = subject
         msg["Date"] = format_datetime(now or datetime.now(UTC))
-        message_id = make_msgid(idstring="smat", domain=self.domain)
+        message_id = new_message_id(self.domain)
         msg["Message-ID"] = message_id
         if in_reply_to:
             msg["In-Reply-To"] = f"<{one_line(in_reply_to, 900)}>"
@@ -141,6 +157,7 @@ class Composer:
                 subtype=subtype or "octet-stream",
                 filename=one_line(item.filename, 200) or "attachment",
             )
+        set_boundaries(msg)
         return Outgoing(
             purpose=purpose,
             message_id=message_id.strip("<>"),

@@ -2,12 +2,46 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import tzinfo
 from typing import Any
 
 from intake.store.models import Item
 
 DECISION_EVENTS = "decision"
+
+# What a terminal may act on rather than show: C0 controls, DEL, the C1 controls (CSI U+009B
+# among them), the line and paragraph separators, and the bidi embeddings, overrides and
+# isolates that reorder what is shown. A sender wrote most of what `show` prints.
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+_JSON_UNESCAPED = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(char: str) -> str:
+    """A control character as something that can be seen: its Control Picture (␛, ␍, ␈), else \\uXXXX."""
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "\u2421"
+    return f"\\u{code:04x}"
+
+
+def terminal_safe(text: str, keep: str = "\t") -> str:
+    """*text* with every control character except those in *keep* made visible, so it cannot drive the terminal."""
+    return _TERMINAL_CONTROL.sub(lambda m: m[0] if m[0] in keep else _visible(m[0]), text)
+
+
+def json_text(value: Any) -> str:
+    """JSON for `--json`: readable Unicode, but no raw DEL, C1, separator or bidi control.
+
+    json.dumps escapes C0 controls in strings itself, and its own newlines are layout, so only
+    the rest is escaped here; they occur only inside strings, so the JSON means the same.
+    """
+    dumped = json.dumps(value, indent=2, ensure_ascii=False)
+    return _JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m[0]):04x}", dumped)
 
 
 def item_to_dict(item: Item, tz: tzinfo, history: bool = False) -> dict[str, Any]:
@@ -59,16 +93,16 @@ def items_table(items: list[Item], tz: tzinfo) -> str:
         return "No items."
     rows = [("REF", "STATUS", "KIND", "RECEIVED", "SENDER", "SUBJECT")]
     for item in items:
-        rows.append(
-            (
-                item.ref,
-                item.status,
-                item.kind,
-                item.received_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                item.sender or "(unknown)",
-                (item.subject or "(no subject)")[:60],
-            )
+        cells = (
+            item.ref,
+            item.status,
+            item.kind,
+            item.received_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            item.sender or "(unknown)",
+            (item.subject or "(no subject)")[:60],
         )
+        ref, status, kind, received, sender, subject = (terminal_safe(cell, keep="") for cell in cells)
+        rows.append((ref, status, kind, received, sender, subject))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return "\n".join("  ".join(col.ljust(widths[i]) for i, col in enumerate(row[:5])) + "  " + row[5] for row in rows)
 
@@ -88,7 +122,8 @@ def item_text(item: Item, tz: tzinfo) -> str:
         lines.append(f"Quarantined because: {item.quarantine_reason}")
     for a in d["attachments"]:
         lines.append(f"File:      {a['filename']} ({a['content_type']}, {a['size']} bytes)")
-    lines += ["", d["text"].rstrip(), "", "History:"]
+    lines = [terminal_safe(line) for line in lines]
+    lines += ["", terminal_safe(d["text"].rstrip(), keep="\n\t"), "", "History:"]
     for e in d["history"]:
-        lines.append(f"  {e['at']}  {e['kind']:<22} {e['actor']:<30} {e['detail']}")
+        lines.append(terminal_safe(f"  {e['at']}  {e['kind']:<22} {e['actor']:<30} {e['detail']}"))
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from intake.config.settings import (
     Settings,
     Smtp,
     is_address,
+    untagged,
 )
 from intake.errors import ConfigError
 
@@ -48,4 +49,5 @@ __all__ = [
     "from_dict",
     "is_address",
     "load",
+    "untagged",
 ]

@@ -85,11 +85,13 @@ def _read_many(section: Section, entries: Any, context: Context) -> tuple[Any, .
         table = _Table(context.file, f"[[{section.name}]] #{number}", entry)
         built.append(table.read(section, context))
         if section.unique is not None:
-            key, problem = section.unique
-            value = table.data[key]
-            if value.lower() in seen:
-                table.fail(key, f"{show(value)} {problem}")
-            seen.add(value.lower())
+            keys, problem = section.unique
+            for key in keys:
+                given = table.data.get(key, [])
+                for value in given if isinstance(given, list) else [given]:
+                    if section.same(value) in seen:
+                        table.fail(key, f"{show(value)} {problem}")
+                    seen.add(section.same(value))
     return tuple(built)
 
 
@@ -139,6 +141,8 @@ class _Table:
             self.fail(key.name, f"must be true or false, not {show(value)}")
         if key.kind is str and not isinstance(value, str):
             self.fail(key.name, f"must be a string in quotes, not {show(value)}")
+        if key.kind is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            self.fail(key.name, f'must be a list of strings in quotes, such as ["name@example.org"], not {show(value)}')
         self.check(key.name, value, key.check)
         return value
 

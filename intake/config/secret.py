@@ -40,7 +40,7 @@ def ensure_secret_file(security: Security) -> bool:
     try:
         if secret_file.exists():
             return False
-        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        secret_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         value = os.urandom(32).hex().encode()
         # Written in full under a temporary name, then linked into place: two processes
         # running init together both end up with the one secret that won, never a half-written one.

@@ -28,6 +28,7 @@ from intake.config.settings import (
     Security,
     Smtp,
     is_address,
+    untagged,
 )
 from intake.vocab import ROSTER_ROLES
 
@@ -65,7 +66,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Key:
-    """One key: its name, type (str, int or bool), default (or REQUIRED), check, or a default from earlier keys."""
+    """One key: name, type (str, int, bool, list of str), default (or REQUIRED), check, or default from earlier keys."""
 
     name: str
     kind: type
@@ -97,8 +98,9 @@ class Section:
     """One TOML section: its keys, what its absence means, and how its values become settings.
 
     `field` is the Settings attribute it fills. A `many` section is an array of tables
-    ([[people]]), each entry read with the same keys; `unique` names a key no two entries may
-    share (compared case-insensitively), with the problem said of the second.
+    ([[people]]), each entry read with the same keys; `unique` names the keys (a string, or a
+    list of strings) whose values no two may share across all entries, compared as `same` makes
+    them, with the problem said of the second.
     """
 
     name: str
@@ -108,7 +110,8 @@ class Section:
     absent: Absent = Absent.DEFAULTS
     rules: tuple[Rule, ...] = ()
     many: bool = False
-    unique: tuple[str, str] | None = None
+    unique: tuple[tuple[str, ...], str] | None = None
+    same: Callable[[str], str] = str.lower
 
 
 # --- checks: each returns the problem, or None ---------------------------------------------
@@ -155,6 +158,15 @@ def at_least(low: int) -> Check:
 def address(value: str) -> str | None:
     """A plain email address."""
     return None if is_address(value) else f'must be an email address such as name@example.org, not "{value}"'
+
+
+def addresses(value: list[str]) -> str | None:
+    """A list of plain email addresses."""
+    for item in value:
+        problem = address(item)
+        if problem:
+            return problem
+    return None
 
 
 def optional_address(value: str) -> str | None:
@@ -350,11 +362,14 @@ TABLE: tuple[Section, ...] = (
             Key("email", str, check=address),
             Key("role", str, check=one_of(*ROSTER_ROLES)),
             Key("active", bool, True),
+            Key("other_addresses", list, (), addresses),
         ),
-        lambda v, c: Person(**v),
+        lambda v, c: Person(**{**v, "other_addresses": tuple(v["other_addresses"])}),
         absent=Absent.NONE,
         many=True,
-        unique=("email", "appears twice in the roster"),
+        # member+drafts@x is member@x: one address, one person, however it is written.
+        unique=(("email", "other_addresses"), "appears twice in the roster"),
+        same=untagged,
     ),
 )
 

@@ -22,6 +22,22 @@ def is_address(value: str) -> bool:
     return bool(_ADDRESS.match(value))
 
 
+def _name_key(name: str) -> str:
+    """A display name compared loosely: case, quotes and runs of spacing aside."""
+    return " ".join(name.replace('"', " ").replace("'", " ").casefold().split())
+
+
+def untagged(email: str) -> str:
+    """An address lower-cased and without its sub-address tag: Member+Drafts@X is member@x.
+
+    One mailbox under many names; the tag is the part after the first "+" of the local part.
+    """
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at:
+        return email.strip().lower()
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
 @dataclass(frozen=True)
 class Council:
     """[council]: who we are, shown in the mail we send."""
@@ -154,6 +170,12 @@ class Person:
     email: str
     role: str  # one of vocab.ROSTER_ROLES, kept as its plain string (as stored and printed)
     active: bool = True
+    other_addresses: tuple[str, ...] = ()  # the same person's other mailboxes (a second account, say)
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every address of this person, the roster address first."""
+        return (self.email, *self.other_addresses)
 
     @property
     def is_reviewer(self) -> bool:
@@ -180,11 +202,60 @@ class Settings:
     base_dir: Path = field(default=Path("."))
 
     def person(self, email: str) -> Person | None:
-        """The roster entry for an address, compared case-insensitively."""
+        """The roster entry owning an address: any of a person's addresses, case and sub-address tag aside.
+
+        Our own address never loses its tag: smat.info+KEY@… is a reply key, nobody's mailbox.
+        """
         wanted = email.strip().lower()
         for person in self.people:
-            if person.email.lower() == wanted:
+            if any(address.lower() == wanted for address in person.addresses):
                 return person
+        if self.is_ours(wanted):
+            return None
+        key = untagged(wanted)
+        for person in self.people:
+            if any(untagged(address) == key for address in person.addresses):
+                return person
+        return None
+
+    def is_ours(self, email: str) -> bool:
+        """Whether an address is the intake mailbox, with or without a reply-key tag."""
+        return untagged(email) == untagged(self.mailbox.address)
+
+    def same_person(self, a: str, b: str) -> bool:
+        """Whether two addresses belong to one person: one roster entry, else one mailbox once tags are dropped.
+
+        For "may this person approve their own draft?": member+drafts@x, a second address on the
+        roster and member@x are all the same member. Our own reply-key addresses are never anyone.
+        """
+        if not a.strip() or not b.strip():
+            return False
+        first, second = self.person(a), self.person(b)
+        if first is not None or second is not None:
+            return first == second
+        if self.is_ours(a) or self.is_ours(b):
+            return a.strip().lower() == b.strip().lower()
+        return untagged(a) == untagged(b)
+
+    def canonical(self, email: str) -> str:
+        """One name per person, for counting approvals: the roster address, else the untagged address."""
+        person = self.person(email)
+        if person is not None:
+            return person.email.lower()
+        return email.strip().lower() if self.is_ours(email) else untagged(email)
+
+    def impersonated(self, display_name: str, email: str) -> Person | None:
+        """The roster member a sender's display name claims to be, when the address is not theirs.
+
+        "Town Clerk <clerk@evil.example>" names the Town Clerk from a stranger's address: worth a
+        flag on the draft. Names compare case-insensitively with spacing and quotes aside.
+        """
+        wanted = _name_key(display_name)
+        if not wanted:
+            return None
+        for person in self.people:
+            if _name_key(person.name) == wanted:
+                return None if self.same_person(person.email, email) else person
         return None
 
     def role_of(self, email: str) -> str:

@@ -5,6 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# The headers RFC 5322 §3.6 allows at most once, lower-cased. A message repeating one is ambiguous:
+# two readers (our subject-tag matcher, a DKIM verifier) may each read a different copy.
+SINGLE_HEADERS = (
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "date",
+    "message-id",
+    "in-reply-to",
+    "references",
+)
+
 
 class ParseError(Exception):
     """The bytes could not be read as an email message at all; .reason is one sentence."""
@@ -78,3 +94,9 @@ class InboundMessage:
         """All decoded values of a header in order, for repeated headers such as Received."""
         wanted = name.lower()
         return tuple(value for key, value in self.headers if key == wanted)
+
+    @property
+    def repeated_headers(self) -> tuple[str, ...]:
+        """Lower-cased names of single-instance headers (SINGLE_HEADERS) that appear more than once."""
+        names = [key for key, _ in self.headers]
+        return tuple(name for name in SINGLE_HEADERS if names.count(name) > 1)
