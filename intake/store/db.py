@@ -42,7 +42,10 @@ def make_engine(url: str) -> Engine:
             # Every live reply key is in this file: a folder we make is 0700, a file we make 0600.
             # SQLite gives the -wal and -shm files the database file's mode, so they follow it.
             Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            try:
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            except OSError:
+                pass  # a folder, or no permission: SQLite reports that on connecting, as a StorageError
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
