@@ -149,7 +149,7 @@ def test_help_is_answered_for_anyone_in_any_state_and_changes_nothing(status, wh
     [
         ("APPROVE", "in_review", {TELL_DRAFTER, READY_TO_POST}),
         ("REJECT", "in_review", {TELL_DRAFTER, TELL_SMAT}),
-        ("EDIT", "in_review", {TELL_DRAFTER, TELL_SMAT}),
+        ("EDIT", "in_review", {TELL_DRAFTER, Effect.REVIEW_AGAIN}),  # the new text, with new keys, to everyone
         ("QUERY", "in_review", {ASK_DRAFTER, TELL_SMAT}),
         ("ESCALATE", "in_review", {TELL_SMAT}),
         ("POSTED", "approved", {TELL_SMAT, TELL_DRAFTER}),
@@ -189,7 +189,17 @@ REFUSALS = [
     (
         "no-key-not-authenticated",
         actor(CLERK, key_holder=None, matched_by="subject"),
-        "could not be tied to a review request",
+        "reply to your review request to decide",
+    ),
+    (
+        "no-key-authenticated",
+        actor(CLERK, key_holder=None, matched_by="subject", authenticated=True),
+        "reply to your review request to decide",
+    ),
+    (
+        "repeated-subject-header",
+        actor(CLERK, repeated_headers=("subject",), authenticated=True),
+        "more than one Subject header",
     ),
     ("clerk-role-but-another-members-key", actor(CLERK, key_holder=SAM), "sent to another SMAT member"),
 ]
@@ -222,12 +232,18 @@ def test_posted_needs_authority_too():
             "did not confirm this message came from you (dmarc=none)",
         ),
         (actor(SAM, authenticated=True), Rules(require_authenticated_replies=True), True, ""),
-        (actor(SAM, key_holder=None, matched_by="subject", authenticated=True), Rules(), True, ""),
+        # Authentication is a second factor on top of a key, never a substitute for one.
+        (
+            actor(SAM, key_holder=None, matched_by="subject", authenticated=True),
+            Rules(),
+            False,
+            "reply to your review request to decide",
+        ),
         (
             actor(SAM, key_holder=None, matched_by="subject", authenticated=True),
             Rules(require_authenticated_replies=True),
-            True,
-            "",
+            False,
+            "reply to your review request to decide",
         ),
         (actor(SAM, key_holder="Sam@Example.ORG"), Rules(), True, ""),
     ],
@@ -355,10 +371,10 @@ def test_only_the_drafter_may_withdraw():
     "person, accepted",
     [
         (actor(JANE), True),  # their own key (the query mail's)
-        (actor(JANE, key_holder=None, matched_by="message-id"), True),  # threaded under our acknowledgement
+        (actor(JANE, key=None, matched_by="message-id"), True),  # threaded under our acknowledgement, sent to her
         (actor(JANE, key_holder=SAM), False),  # a review request forwarded to the drafter
         (actor(JANE, key_holder=None, matched_by="subject"), False),  # only the subject tag: anyone can write that
-        (actor(JANE, key_holder=None, matched_by="subject", authenticated=True), True),
+        (actor(JANE, key_holder=None, matched_by="subject", authenticated=True), False),  # no key, no withdrawal
     ],
     ids=["own-key", "acknowledgement", "someone-elses-key", "subject-only", "subject-authenticated"],
 )
@@ -438,7 +454,8 @@ NOTICES = [
         "EDIT",
         "in_review",
         SAM,
-        [("decision-to-drafter", JANE, "decision")] + [("decision-to-smat", r, "decision") for r in SMAT_BUT[SAM]],
+        # every reviewer, the editor too, is sent the new text with a key for it
+        [("decision-to-drafter", JANE, "decision")] + [("review-request", r.email, "review-request") for r in REVIEWERS],
     ),
     (
         "QUERY",
@@ -462,7 +479,7 @@ NOTICES = [
 def test_who_is_told_of_each_decision_and_with_what(verb, status, by, notices):
     decision = consequences(COMMANDS[verb], actor(by), item(status))
     assert told(decision) == notices
-    ready = [n for n in decision.notices if n.template == "ready-to-post"]
+    ready = [n for n in decision.notices if n.template in ("ready-to-post", "review-request")]
     assert all(n.pictures for n in ready) and not any(n.pictures for n in decision.notices if n not in ready)
 
 
@@ -564,6 +581,7 @@ def test_the_history_line_of_a_decision_and_of_a_drafters_answer():
         "key": "k1",
         "matched_by": "message-id",
         "authenticated": True,
+        "revision": 1,
     }
     refused = consequences(None, actor(SAM), item(), text="Thanks\\nall").history
     assert refused.detail == "unrecognised reply refused: no command was recognised at the start of the reply"
