@@ -455,7 +455,8 @@ NOTICES = [
         "in_review",
         SAM,
         # every reviewer, the editor too, is sent the new text with a key for it
-        [("decision-to-drafter", JANE, "decision")] + [("review-request", r.email, "review-request") for r in REVIEWERS],
+        [("decision-to-drafter", JANE, "decision")]
+        + [("review-request", r.email, "review-request") for r in REVIEWERS],
     ),
     (
         "QUERY",
