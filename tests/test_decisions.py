@@ -608,3 +608,64 @@ def test_a_new_kind_of_notice_is_only_its_declaration():
             if r.email != SAM
         ),
     )
+
+
+# --------------------------------------------------------------------------- issue 7: keys, revisions, persons
+
+
+def test_an_approval_must_come_with_a_key_sent_with_the_present_text():
+    assert rule("APPROVE", revision=1).accepted  # the first text, the first key
+    old = decide(COMMANDS["APPROVE"], actor(SAM, key_revision=1), item(revision=2), Rules())
+    assert not old.accepted and "has changed since this request was sent" in old.reason
+    unkeyed = decide(COMMANDS["APPROVE"], actor(SAM, key_revision=None), item(), Rules())  # mail sent without a key
+    assert not unkeyed.accepted
+    assert decide(COMMANDS["APPROVE"], actor(SAM, key_revision=2), item(revision=2), Rules()).accepted
+
+
+@pytest.mark.parametrize("verb", ["REJECT", "QUERY", "EDIT", "ESCALATE"])
+def test_other_commands_on_an_older_text_still_count(verb):
+    assert decide(COMMANDS[verb], actor(SAM, key_revision=1), item(revision=3), Rules()).accepted
+
+
+def test_an_edit_starts_the_next_revision():
+    change = consequences(COMMANDS["EDIT"], actor(SAM), item(revision=2)).change
+    assert (change.revision, change.approvals) == (3, ())
+    assert consequences(COMMANDS["REJECT"], actor(SAM), item(revision=2)).change.revision is None
+
+
+def test_a_member_is_the_drafter_from_any_of_their_addresses():
+    mine = item(sender="sam+drafts@example.org", sender_person=SAM)
+    ruling = decide(COMMANDS["APPROVE"], actor(SAM, person=SAM), mine, Rules())
+    assert not ruling.accepted and "your own draft" in ruling.reason
+
+
+def test_approvals_are_counted_per_person_not_per_address():
+    again = decide(
+        COMMANDS["APPROVE"],
+        actor("dep@example.net", role="deputy_clerk", person=DEPUTY),
+        item(approvals=(DEPUTY,)),
+        Rules(approvals_required=2),
+    )
+    assert not again.accepted and "already approved" in again.reason
+
+
+@pytest.mark.parametrize(
+    "person",
+    [
+        actor(JANE, key_holder=None, matched_by="subject", authenticated=True),
+        actor(JANE, key_holder=SAM),
+        actor(JANE, repeated_headers=("from",)),
+    ],
+    ids=["subject-tag", "someone-elses-key", "repeated-from"],
+)
+@pytest.mark.parametrize("status", ["queried", "in_review"])
+def test_a_drafters_answer_or_note_not_tied_to_our_mail_to_them_is_not_relayed(person, status):
+    ruling = decide(None, person, item(status), Rules())
+    assert not ruling.accepted and ruling.new_status is None and FORWARD_TO_SMAT not in ruling.effects
+
+
+def test_help_needs_no_key_but_nothing_else_is_done_without_one():
+    keyless = actor(SAM, key_holder=None, matched_by="subject")
+    assert decide(COMMANDS["HELP"], keyless, item(), Rules()).accepted
+    for verb in ("APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE"):
+        assert not decide(COMMANDS[verb], keyless, item(), Rules()).accepted
