@@ -39,10 +39,18 @@ class Actor:
     key_expired: bool = False
     key_used_for: frozenset[str] = frozenset()  # verbs this key already decided
     key_item_conflict: str = ""  # the ref in the subject when it names another item than the key
+    key_revision: int | None = 1  # the revision of the text the key was sent with; None: mail without a key
     matched_by: str = MatchedBy.KEY
     authenticated: bool = False
     authentication_reason: str = ""
     refused_lately: frozenset[str] = frozenset()  # reasons they were refused for on this item in the last day
+    person: str = ""  # one name per person (the roster address, else the untagged address); "" : the email
+    repeated_headers: tuple[str, ...] = ()  # single-instance headers the message repeats: it decides nothing
+
+    @property
+    def who(self) -> str:
+        """The person behind the address, for "is this the drafter?" and for counting approvals."""
+        return self.person or self.email.lower()
 
     @property
     def is_reviewer(self) -> bool:
@@ -67,6 +75,8 @@ class ItemState:
     decided_by: str = ""  # who settled its present status, and when
     decided_at: datetime | None = None
     status_before_query: str = Status.IN_REVIEW  # where the drafter's answer to a query returns the item
+    revision: int = 1  # the version of the text: each EDIT starts a new one, which needs its own approvals
+    sender_person: str = ""  # the sender as one name per person (see Actor.person); "": the sender's address
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ class Change:
     approvals: tuple[str, ...] | None = None
     decided_by: str | None = None  # settles the status; the time is that of the history line
     status_before_query: str | None = None
+    revision: int | None = None  # a new text: the revision it starts
     key_spent_for: str | None = None  # the verb the reply key has now been used for
     touched: bool = False  # something was accepted: the item's updated_at moves
 
@@ -147,9 +158,12 @@ def decide(
 
 def judge(command: Command | None, actor: Actor, item: ItemState, rules: Rules, registry: Registry) -> Ruling:
     """Apply the policy to one command from one person on one item: the verdict only."""
+    name = command.verb if command else ""
+    if name != _HELP and (reason := untied(actor, item)):
+        return refuse(name, reason)  # recorded, and answered with how to decide; never more
     if command is None:
         if is_drafter(actor, item) and (not actor.is_reviewer or item.status == Status.QUERIED):
-            return drafter_message(item)  # a SMAT member answering a query on their own draft, too
+            return drafter_message(actor, item)  # a SMAT member answering a query on their own draft, too
         return refuse("", "no command was recognised at the start of the reply")
     verb = registry.get(command.verb)
     if verb is None:
@@ -157,8 +171,45 @@ def judge(command: Command | None, actor: Actor, item: ItemState, rules: Rules, 
     return verb.rule(command, actor, item, rules)
 
 
+_HELP = "HELP"  # asking for the command list decides nothing, so it needs no key
+
+
+def untied(actor: Actor, item: ItemState) -> str:
+    """Why this message may decide nothing at all, whoever sent it; "" if it carries what a decision needs.
+
+    No decision without a reply key (policy §6.3, issue 7): a key in our plus-address, or our
+    Message-ID in In-Reply-To/References, bound to one person and one item. The subject tag
+    alone is something anyone can write, and authentication never stands in for the key.
+    """
+    if actor.repeated_headers:
+        names = ", ".join(name.title() for name in actor.repeated_headers)
+        return f"the message has more than one {names} header, so it cannot be trusted to decide anything"
+    if actor.key_holder is not None:
+        return ""
+    if actor.role == Role.FORMER:
+        return _FORMER
+    if actor.is_reviewer:
+        return (
+            f"this reply carries no reply key, only the subject tag [{item.ref}]; "
+            "reply to your review request to decide, keeping its reply address"
+        )
+    if is_drafter(actor, item):
+        return f"this reply could not be tied to mail we sent you about {item.ref}; reply to the mail we sent you"
+    return _NOT_REVIEWER
+
+
+_FORMER = "you are no longer an active member of SMAT, so your reply keys no longer work"
+_NOT_REVIEWER = "only the Town Clerk, the Deputy Town Clerk and SMAT members can decide on drafts"
+
+
 def is_drafter(actor: Actor, item: ItemState) -> bool:
-    return actor.email.lower() == item.sender.lower()
+    """Whether the reply's sender is the item's sender: one person, whichever of their addresses."""
+    return actor.who == (item.sender_person or item.sender.lower())
+
+
+def holds_own_key(actor: Actor) -> bool:
+    """Whether the reply came back through mail we sent to this very address (a key they hold)."""
+    return actor.key_holder is not None and actor.key_holder.lower() == actor.email.lower()
 
 
 def refuse(verb: str, reason: str) -> Ruling:
@@ -166,8 +217,14 @@ def refuse(verb: str, reason: str) -> Ruling:
     return Ruling(verb=verb, accepted=False, reason=reason, effects=frozenset({Effect.HELP}))
 
 
-def drafter_message(item: ItemState) -> Ruling:
-    """The drafter wrote back without a command: an answer to a query goes to SMAT."""
+def drafter_message(actor: Actor, item: ItemState) -> Ruling:
+    """The drafter wrote back without a command: an answer to a query goes to SMAT, if it answers our mail.
+
+    Only through mail we sent the drafter (its key, or its Message-ID): anyone can put the
+    drafter's address in From, and a forged answer must not reach SMAT or move the item.
+    """
+    if not holds_own_key(actor):
+        return refuse("", f"this reply could not be tied to mail we sent you about {item.ref}; reply to that mail")
     if item.status == Status.QUERIED:
         # Back to where it was: an escalated item stays with the Clerk after the drafter answers.
         return Ruling(
@@ -183,7 +240,7 @@ def for_reviewers(verb: str, actor: Actor, item: ItemState, rules: Rules) -> Rul
     """The checks every SMAT command passes first: the drafter's own words, authority, a draft. None: go on."""
     if is_drafter(actor, item) and not actor.is_reviewer:
         # "Approved by the parents of …" from the drafter is an answer, not an attempt to decide.
-        return drafter_message(item)
+        return drafter_message(actor, item)
     if refusal := _authority(verb, actor, item, rules):
         return refuse(verb, refusal)
     if item.kind != Kind.DRAFT:
@@ -196,16 +253,16 @@ def for_reviewers(verb: str, actor: Actor, item: ItemState, rules: Rules) -> Rul
 def _authority(verb: str, actor: Actor, item: ItemState, rules: Rules) -> str:
     """Why this person may not act on this item at all; "" if they may."""
     if actor.role == Role.FORMER:
-        return "you are no longer an active member of SMAT, so your reply keys no longer work"
+        return _FORMER
     if not actor.is_reviewer:
-        return "only the Town Clerk, the Deputy Town Clerk and SMAT members can decide on drafts"
+        return _NOT_REVIEWER
     if actor.key_item_conflict:
         return f"the reply key in this message belongs to {item.ref}, but the subject names {actor.key_item_conflict}"
     if actor.key_holder is not None and actor.key_holder.lower() != actor.email.lower():
         return "this review request was sent to another SMAT member; reply to your own"
     if actor.key_expired:
         return "this review request has expired; reply to the most recent message about the item"
-    if actor.key_holder is None and not actor.authenticated:
+    if actor.key_holder is None:  # never reached past `untied`; kept so no route decides without a key
         return (
             "this reply could not be tied to a review request sent to you; "
             "reply to your own review request, keeping its reply address"
@@ -247,6 +304,7 @@ def _change(ruling: Ruling, actor: Actor, item: ItemState) -> Change:
         approvals=ruling.approvals,
         decided_by=actor.email if ruling.decisive and ruling.new_status else None,
         status_before_query=ruling.returns_to,
+        revision=item.revision + 1 if ruling.new_text is not None else None,
         key_spent_for=ruling.verb if is_decision and actor.key is not None else None,
         touched=True,
     )
@@ -270,7 +328,10 @@ def _history(command: Command | None, ruling: Ruling, actor: Actor, item: ItemSt
         "key": actor.key,
         "matched_by": actor.matched_by,
         "authenticated": actor.authenticated,
+        "revision": item.revision,  # the text the command was made on: an approval names what it approved
     }
+    if actor.repeated_headers:
+        data["repeated_headers"] = list(actor.repeated_headers)
     return HistoryLine(EventKind.DECISION, detail, data)
 
 

@@ -69,6 +69,13 @@ class Effect:
     READY_TO_POST = Tell(
         "ready-to-post", Purpose.READY_TO_POST, Audience.REVIEWERS, "approved: SMAT posts it", pictures=True
     )
+    REVIEW_AGAIN = Tell(
+        "review-request",
+        Purpose.REVIEW_REQUEST,
+        Audience.REVIEWERS,
+        "the text changed: every reviewer gets it with a new key, and only that key approves it",
+        pictures=True,
+    )
     FORWARD_TO_SMAT = Tell(
         "drafter-reply", Purpose.DRAFTER_REPLY, Audience.OTHER_REVIEWERS, "the drafter's words go to SMAT"
     )
@@ -134,9 +141,10 @@ def _audience(audience: Audience, ruling: Ruling, actor: Actor, item: ItemState,
             return []
         return [Addressee(item.sender, item.sender_name)]
     if audience == Audience.OTHER_REVIEWERS:
-        return [p for p in desk.reviewers if p.email.lower() != actor.email.lower()]
+        return [p for p in desk.reviewers if p.email.lower() not in (actor.email.lower(), actor.who)]
     return list(desk.reviewers)
 
 
 def _is_drafter(actor: Actor, item: ItemState) -> bool:
-    return actor.email.lower() == item.sender.lower()
+    """The reply's sender is the item's sender (as `decisions.is_drafter`, which imports this module)."""
+    return actor.who == (item.sender_person or item.sender.lower())

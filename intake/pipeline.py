@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from intake import classify
+from intake import classify, impersonation
 from intake.arrival import Arrival, Outcome
 from intake.commands import Registry, default_registry
 from intake.config import Person, Settings, is_address
@@ -215,6 +215,7 @@ class Pipeline:
         assert msg.sender is not None
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
         item = self._make_item(session, row, msg, verdict.kind, first_status(verdict.kind))
+        item.flags = impersonation.flags(self.settings, msg.sender.name, msg.sender.email)  # a name not theirs
         sender = msg.sender.email
         add_event(session, item, EventKind.RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
         records = store_attachments(session, item, row, msg.attachments)

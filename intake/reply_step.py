@@ -2,9 +2,9 @@
 
 The rules are in `decisions.py` and the commands' own modules (`intake/commands/`): they
 return every consequence as data. This step only gathers the facts they need (who sent
-it, with which key, is it authenticated, the item's decision state), writes the history
-line and the change (through `store.reply_facts`), and queues each notice, all in the
-caller's transaction.
+it, with which key and for which revision of the text, is it authenticated, does it repeat
+a header, the item's decision state), writes the history line and the change (through
+`store.reply_facts`), and queues each notice, all in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ from intake.store.history import add_event
 from intake.store.models import Item, Message, utcnow
 from intake.store.outbox import queue_keyed_mail
 from intake.store.reply_targets import ReplyTarget
-from intake.vocab import EventKind
+from intake.vocab import EventKind, MatchedBy, Purpose
 
 _TOLD_ONCE_PER = timedelta(hours=24)  # a refusal for the same reason is explained once a day
+_TRUSTED_SOURCE = "imap"  # the mailbox our MTA delivers to; the listener and `ingest` are open to anyone
 
 
 class ReplyStep:
@@ -55,7 +56,7 @@ class ReplyStep:
             return 0
         text = new_text(msg)
         command = read_command(text, self.registry)
-        actor = self.actor(session, msg, item, target)
+        actor = self.actor(session, msg, item, target, row)
         decision = decisions.decide(
             command, actor, self.state(item), self.rules, registry=self.registry, desk=self.desk, text=text
         )
@@ -67,7 +68,7 @@ class ReplyStep:
 
     # --- facts ---------------------------------------------------------------------------
 
-    def actor(self, session: Session, msg: InboundMessage, item: Item, target: ReplyTarget) -> Actor:
+    def actor(self, session: Session, msg: InboundMessage, item: Item, target: ReplyTarget, row: Message) -> Actor:
         """Who sent this, in what role, with which key, and whether our MTA vouched for them."""
         assert msg.sender is not None
         email = msg.sender.email.strip().lower()
@@ -75,31 +76,40 @@ class ReplyStep:
         key = target.key
         expired = False
         conflict = ""
+        holder = key.email if key is not None else None
         if key is not None:
             expired = utcnow() - key.issued_at > timedelta(days=self.settings.security.reply_key_days)
             subject_ref = ref_in_subject(msg.subject)
             if subject_ref and subject_ref != item.ref:
                 conflict = subject_ref
-        verdict = authentication.check(msg, self.settings.security.trusted_authserv_id)
+        elif target.matched_by == MatchedBy.MESSAGE_ID:  # our keyless mail (the acknowledgement): its recipient
+            holder = reply_facts.holder_by_message_id(session, item, [*msg.in_reply_to, *msg.references])
+        # Only mail through the trusted server can carry its genuine Authentication-Results.
+        verdict = authentication.check(
+            msg, self.settings.security.trusted_authserv_id, trusted_route=row.source == _TRUSTED_SOURCE
+        )
         return Actor(
             email=email,
             name=msg.sender.name or (person.name if person else ""),
             role=person_role(self.settings, email),
             on_roster=person is not None,
             key=key.key if key is not None else None,
-            key_holder=key.email if key is not None else None,
+            key_holder=holder,
             key_expired=expired,
             key_used_for=reply_facts.key_uses(session, key),
             key_item_conflict=conflict,
+            key_revision=key.revision if key is not None else None,
             matched_by=target.matched_by,
             authenticated=verdict.passed,
             authentication_reason=verdict.reason,
             refused_lately=reply_facts.recent_refusals(session, item, email, utcnow() - _TOLD_ONCE_PER),
+            person=self.settings.canonical(email),
+            repeated_headers=msg.repeated_headers,
         )
 
     def state(self, item: Item) -> ItemState:
         """The item's decision state, with "decided at" in the council's time ("already approved … at T")."""
-        state = reply_facts.load_state(item)
+        state = dataclasses.replace(reply_facts.load_state(item), sender_person=self.settings.canonical(item.sender))
         if state.decided_at is None:
             return state
         return dataclasses.replace(state, decided_at=state.decided_at.astimezone(self.settings.council.tz))
@@ -132,11 +142,18 @@ class ReplyStep:
             "diff": _diff(old_text, item.text) if ruling.new_text is not None else "",
             "reply_text": reply_text,
         }
+        if any(notice.purpose == Purpose.REVIEW_REQUEST for notice in decision.notices):
+            listing = reply_facts.file_listing(session, item)  # the request again, for the new text
+            context |= {
+                "attachments": listing,
+                "pictures": sum(1 for f in listing if f["attached"]),
+                "edited_by": context["actor_label"],
+            }
         files: list[FileToAttach] | None = None
         for notice in decision.notices:
             if notice.pictures and files is None:
                 files = [FileToAttach(a.filename, a.content_type, a.data) for a in reply_facts.pictures(session, item)]
-            queue_keyed_mail(
+            row = queue_keyed_mail(
                 session,
                 self.composer,
                 self.settings.security.secret,
@@ -149,6 +166,7 @@ class ReplyStep:
                 attachments=(files or []) if notice.pictures else [],
                 **self._threading(session, item, msg, notice),
             )
+            reply_facts.bind_key_to_revision(session, row, item.revision)  # what an approval by it approves
         return len(decision.notices)
 
     @staticmethod

@@ -81,13 +81,15 @@ class Desk:
         answering: EmailMessage | None = None,
         subject: str | None = None,
         top_headers: tuple[str, ...] = (),
+        source: str = "smtp",
         **headers: str,
     ):
         """A reply from `sender` whose new text is `body`.
 
         via="key": to the Reply-To plus-address of the mail answered (default: `to`'s review
         request); via="message-id": threaded under it by In-Reply-To only; via="subject": only
-        the subject tag. `top_headers` are put above everything, as the receiving MTA does.
+        the subject tag. `top_headers` are put above everything, as the receiving MTA does;
+        source="imap" is mail our MTA delivered (the only route whose Authentication-Results count).
         """
         answering = (
             answering if answering is not None else (self.request(to or sender, ref) if via != "subject" else None)
@@ -115,7 +117,7 @@ class Desk:
         msg.set_content(body)
         raw = msg.as_bytes(policy=SMTP)
         raw = b"".join(h.encode() + b"\r\n" for h in top_headers) + raw
-        return self.service.ingest(raw, "smtp", envelope_recipients=envelope)
+        return self.service.ingest(raw, source, envelope_recipients=envelope)
 
     # --- what is stored ---
 
@@ -153,11 +155,11 @@ class Desk:
     def outbox_count(self) -> int:
         return len(self.outbox())
 
-    def request(self, member: str, ref: str) -> EmailMessage:
-        """The review request `member` was sent for `ref`."""
+    def request(self, member: str, ref: str, latest: bool = False) -> EmailMessage:
+        """The review request `member` was sent for `ref` (the newest, after an EDIT, if `latest`)."""
         found = [m for m in self.outbox("review-request", member) if f"[{ref}]" in m["Subject"]]
-        assert len(found) == 1, (member, ref)
-        return found[0]
+        assert len(found) == 1 or (latest and found), (member, ref)
+        return found[-1]
 
     def last(self, purpose: str, to: str) -> EmailMessage:
         mails = self.outbox(purpose, to)
@@ -306,7 +308,7 @@ def test_spoofed_clerk_with_only_the_subject_tag_and_no_authentication_is_refuse
     ref = desk.submit()
     outcome = desk.reply(CLERK, "APPROVE", ref=ref, via="subject")
     assert outcome.classification == "reply"
-    refused(desk, ref, CLERK, "APPROVE", "could not be tied to a review request sent to you")
+    refused(desk, ref, CLERK, "APPROVE", "reply to your review request to decide")
     assert desk.decisions(ref)[-1]["matched_by"] == "subject"
     assert_unchanged(desk, ref)
 
@@ -370,7 +372,7 @@ def test_required_authentication_is_taken_only_from_the_trusted_topmost_header(
 ):
     desk = make_desk(AUTH)
     ref = desk.submit()
-    desk.reply(CLERK, "APPROVE", ref=ref, top_headers=top_headers, **own_headers)
+    desk.reply(CLERK, "APPROVE", ref=ref, top_headers=top_headers, source="imap", **own_headers)
     decision = desk.decisions(ref)[-1]
     assert decision["accepted"] is accepted, decision
     if accepted:
@@ -382,11 +384,26 @@ def test_required_authentication_is_taken_only_from_the_trusted_topmost_header(
         assert_unchanged(desk, ref)
 
 
-def test_an_authenticated_clerk_may_decide_by_the_subject_tag_alone(make_desk):
+@pytest.mark.parametrize("source", ["smtp", "file"])
+def test_authentication_results_on_mail_that_did_not_come_through_our_server_count_for_nothing(make_desk, source):
     desk = make_desk(AUTH)
     ref = desk.submit()
-    desk.reply(CLERK, "APPROVE", ref=ref, via="subject", top_headers=(GENUINE_AR,))
-    assert desk.status(ref) == "approved"
+    desk.reply(CLERK, "APPROVE", ref=ref, top_headers=(GENUINE_AR,), source=source)  # the listener, `ingest`
+    refused(desk, ref, CLERK, "APPROVE", "did not come through our mail server")
+    assert_unchanged(desk, ref)
+
+
+@pytest.mark.parametrize("source", ["imap", "smtp"])
+@pytest.mark.parametrize("overrides", [{}, AUTH], ids=["optional", "required"])
+def test_an_authenticated_clerk_cannot_decide_by_the_subject_tag_alone(make_desk, overrides, source):
+    desk = make_desk({"security": {"trusted_authserv_id": TRUSTED}} | overrides)
+    ref = desk.submit()
+    before = desk.outbox_count()
+    desk.reply(CLERK, "APPROVE", ref=ref, via="subject", top_headers=(GENUINE_AR,), source=source)
+    refused(desk, ref, CLERK, "APPROVE", "reply to your review request to decide")
+    assert_unchanged(desk, ref)
+    assert desk.outbox_count() == before + 1  # the help mail, and nothing more
+    assert "reply to your review request to decide" in " ".join(text_of(desk.last("help", CLERK)).split())
 
 
 def test_a_replayed_key_cannot_make_the_same_decision_twice(any_desk):
@@ -553,10 +570,12 @@ def test_edit_replaces_the_text_and_tells_the_drafter_what_changed(desk):
     assert "-Volunteers cleared the riverside path this morning. Thank you all!" in body
     assert "+Volunteers cleared the riverside path on Saturday." in body
     assert "It still needs approval" in body
-    assert [m["To"].addresses[0].addr_spec for m in desk.outbox("decision") if "edited" in m["Subject"]] == [
-        CLERK,
-        DEPUTY,
-    ]
+    again = [m for m in desk.outbox("review-request") if "edited" in m["Subject"]]  # every reviewer, the editor too
+    assert sorted(m["To"].addresses[0].addr_spec for m in again) == sorted(REVIEWERS)
+    for mail in again:
+        assert "Volunteers cleared the riverside path on Saturday." in text_of(mail)
+        assert "Review requests sent before this edit no longer approve it" in " ".join(text_of(mail).split())
+    assert not [m for m in desk.outbox("decision") if m["To"].addresses[0].addr_spec in REVIEWERS]
 
 
 def test_an_edit_clears_the_approvals_given_to_the_old_text(make_desk):
@@ -564,8 +583,8 @@ def test_an_edit_clears_the_approvals_given_to_the_old_text(make_desk):
     ref = desk.submit()
     desk.reply(CLERK, "APPROVE", ref=ref)
     desk.reply(SAM, "EDIT\nNew words.", ref=ref)
-    desk.reply(DEPUTY, "APPROVE", ref=ref)
-    assert desk.item(ref) == {"status": "in_review", "text": "New words."}
+    desk.reply(DEPUTY, "APPROVE", ref=ref, answering=desk.request(DEPUTY, ref, latest=True))
+    assert desk.item(ref) == {"status": "in_review", "text": "New words."}  # the Clerk's approval was of the old text
 
 
 @pytest.mark.parametrize("how", ["message-id", "key"])
@@ -794,10 +813,11 @@ def test_show_displays_refused_attempts_with_their_reason(desk, tmp_path, sqlite
 
 
 def test_the_same_member_approving_again_is_told_another_approval_is_needed(make_desk):
-    desk = make_desk({"review": {"approvals_required": 2}, "security": {"trusted_authserv_id": TRUSTED}})
+    desk = make_desk({"review": {"approvals_required": 2}})
     ref = desk.submit()
     desk.reply(CLERK, "APPROVE", ref=ref)
-    desk.reply(CLERK, "APPROVE", ref=ref, via="subject", top_headers=(GENUINE_AR,))  # another route, no key
+    desk.reply(CLERK, "REJECT", ref=ref, via="message-id")  # refused (no reason): a help mail with a new key
+    desk.reply(CLERK, "APPROVE", ref=ref, answering=desk.last("help", CLERK))  # another key, the same person
     refused(desk, ref, CLERK, "APPROVE", "you have already approved")
     assert desk.status(ref) == "in_review"
     desk.reply(SAM, "APPROVE", ref=ref)

@@ -149,7 +149,7 @@ def test_help_is_answered_for_anyone_in_any_state_and_changes_nothing(status, wh
     [
         ("APPROVE", "in_review", {TELL_DRAFTER, READY_TO_POST}),
         ("REJECT", "in_review", {TELL_DRAFTER, TELL_SMAT}),
-        ("EDIT", "in_review", {TELL_DRAFTER, TELL_SMAT}),
+        ("EDIT", "in_review", {TELL_DRAFTER, Effect.REVIEW_AGAIN}),  # the new text, with new keys, to everyone
         ("QUERY", "in_review", {ASK_DRAFTER, TELL_SMAT}),
         ("ESCALATE", "in_review", {TELL_SMAT}),
         ("POSTED", "approved", {TELL_SMAT, TELL_DRAFTER}),
@@ -189,7 +189,17 @@ REFUSALS = [
     (
         "no-key-not-authenticated",
         actor(CLERK, key_holder=None, matched_by="subject"),
-        "could not be tied to a review request",
+        "reply to your review request to decide",
+    ),
+    (
+        "no-key-authenticated",
+        actor(CLERK, key_holder=None, matched_by="subject", authenticated=True),
+        "reply to your review request to decide",
+    ),
+    (
+        "repeated-subject-header",
+        actor(CLERK, repeated_headers=("subject",), authenticated=True),
+        "more than one Subject header",
     ),
     ("clerk-role-but-another-members-key", actor(CLERK, key_holder=SAM), "sent to another SMAT member"),
 ]
@@ -222,12 +232,18 @@ def test_posted_needs_authority_too():
             "did not confirm this message came from you (dmarc=none)",
         ),
         (actor(SAM, authenticated=True), Rules(require_authenticated_replies=True), True, ""),
-        (actor(SAM, key_holder=None, matched_by="subject", authenticated=True), Rules(), True, ""),
+        # Authentication is a second factor on top of a key, never a substitute for one.
+        (
+            actor(SAM, key_holder=None, matched_by="subject", authenticated=True),
+            Rules(),
+            False,
+            "reply to your review request to decide",
+        ),
         (
             actor(SAM, key_holder=None, matched_by="subject", authenticated=True),
             Rules(require_authenticated_replies=True),
-            True,
-            "",
+            False,
+            "reply to your review request to decide",
         ),
         (actor(SAM, key_holder="Sam@Example.ORG"), Rules(), True, ""),
     ],
@@ -355,10 +371,10 @@ def test_only_the_drafter_may_withdraw():
     "person, accepted",
     [
         (actor(JANE), True),  # their own key (the query mail's)
-        (actor(JANE, key_holder=None, matched_by="message-id"), True),  # threaded under our acknowledgement
+        (actor(JANE, key=None, matched_by="message-id"), True),  # threaded under our acknowledgement, sent to her
         (actor(JANE, key_holder=SAM), False),  # a review request forwarded to the drafter
         (actor(JANE, key_holder=None, matched_by="subject"), False),  # only the subject tag: anyone can write that
-        (actor(JANE, key_holder=None, matched_by="subject", authenticated=True), True),
+        (actor(JANE, key_holder=None, matched_by="subject", authenticated=True), False),  # no key, no withdrawal
     ],
     ids=["own-key", "acknowledgement", "someone-elses-key", "subject-only", "subject-authenticated"],
 )
@@ -438,7 +454,9 @@ NOTICES = [
         "EDIT",
         "in_review",
         SAM,
-        [("decision-to-drafter", JANE, "decision")] + [("decision-to-smat", r, "decision") for r in SMAT_BUT[SAM]],
+        # every reviewer, the editor too, is sent the new text with a key for it
+        [("decision-to-drafter", JANE, "decision")]
+        + [("review-request", r.email, "review-request") for r in REVIEWERS],
     ),
     (
         "QUERY",
@@ -462,7 +480,7 @@ NOTICES = [
 def test_who_is_told_of_each_decision_and_with_what(verb, status, by, notices):
     decision = consequences(COMMANDS[verb], actor(by), item(status))
     assert told(decision) == notices
-    ready = [n for n in decision.notices if n.template == "ready-to-post"]
+    ready = [n for n in decision.notices if n.template in ("ready-to-post", "review-request")]
     assert all(n.pictures for n in ready) and not any(n.pictures for n in decision.notices if n not in ready)
 
 
@@ -564,6 +582,7 @@ def test_the_history_line_of_a_decision_and_of_a_drafters_answer():
         "key": "k1",
         "matched_by": "message-id",
         "authenticated": True,
+        "revision": 1,
     }
     refused = consequences(None, actor(SAM), item(), text="Thanks\\nall").history
     assert refused.detail == "unrecognised reply refused: no command was recognised at the start of the reply"
@@ -589,3 +608,64 @@ def test_a_new_kind_of_notice_is_only_its_declaration():
             if r.email != SAM
         ),
     )
+
+
+# --------------------------------------------------------------------------- issue 7: keys, revisions, persons
+
+
+def test_an_approval_must_come_with_a_key_sent_with_the_present_text():
+    assert rule("APPROVE", revision=1).accepted  # the first text, the first key
+    old = decide(COMMANDS["APPROVE"], actor(SAM, key_revision=1), item(revision=2), Rules())
+    assert not old.accepted and "has changed since this request was sent" in old.reason
+    unkeyed = decide(COMMANDS["APPROVE"], actor(SAM, key_revision=None), item(), Rules())  # mail sent without a key
+    assert not unkeyed.accepted
+    assert decide(COMMANDS["APPROVE"], actor(SAM, key_revision=2), item(revision=2), Rules()).accepted
+
+
+@pytest.mark.parametrize("verb", ["REJECT", "QUERY", "EDIT", "ESCALATE"])
+def test_other_commands_on_an_older_text_still_count(verb):
+    assert decide(COMMANDS[verb], actor(SAM, key_revision=1), item(revision=3), Rules()).accepted
+
+
+def test_an_edit_starts_the_next_revision():
+    change = consequences(COMMANDS["EDIT"], actor(SAM), item(revision=2)).change
+    assert (change.revision, change.approvals) == (3, ())
+    assert consequences(COMMANDS["REJECT"], actor(SAM), item(revision=2)).change.revision is None
+
+
+def test_a_member_is_the_drafter_from_any_of_their_addresses():
+    mine = item(sender="sam+drafts@example.org", sender_person=SAM)
+    ruling = decide(COMMANDS["APPROVE"], actor(SAM, person=SAM), mine, Rules())
+    assert not ruling.accepted and "your own draft" in ruling.reason
+
+
+def test_approvals_are_counted_per_person_not_per_address():
+    again = decide(
+        COMMANDS["APPROVE"],
+        actor("dep@example.net", role="deputy_clerk", person=DEPUTY),
+        item(approvals=(DEPUTY,)),
+        Rules(approvals_required=2),
+    )
+    assert not again.accepted and "already approved" in again.reason
+
+
+@pytest.mark.parametrize(
+    "person",
+    [
+        actor(JANE, key_holder=None, matched_by="subject", authenticated=True),
+        actor(JANE, key_holder=SAM),
+        actor(JANE, repeated_headers=("from",)),
+    ],
+    ids=["subject-tag", "someone-elses-key", "repeated-from"],
+)
+@pytest.mark.parametrize("status", ["queried", "in_review"])
+def test_a_drafters_answer_or_note_not_tied_to_our_mail_to_them_is_not_relayed(person, status):
+    ruling = decide(None, person, item(status), Rules())
+    assert not ruling.accepted and ruling.new_status is None and FORWARD_TO_SMAT not in ruling.effects
+
+
+def test_help_needs_no_key_but_nothing_else_is_done_without_one():
+    keyless = actor(SAM, key_holder=None, matched_by="subject")
+    assert decide(COMMANDS["HELP"], keyless, item(), Rules()).accepted
+    for verb in ("APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE"):
+        assert not decide(COMMANDS[verb], keyless, item(), Rules()).accepted

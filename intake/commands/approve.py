@@ -1,4 +1,8 @@
-"""APPROVE: a SMAT member approves the current text; with enough approvals it is approved and ready to post."""
+"""APPROVE: a SMAT member approves the current text; with enough approvals it is approved and ready to post.
+
+An approval names the text it approves: the key it came with must have been sent with the
+item's present revision, so nobody approves words they were never shown.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +31,15 @@ def rule(command: Command, actor: Actor, item: ItemState, rules: Rules) -> Rulin
         return refuse(
             NAME, f"{item.ref} carries a high-severity flag, so only the Town Clerk or Deputy Town Clerk can approve it"
         )
-    if actor.email.lower() in item.approvals:
+    if actor.key_revision != item.revision:
+        return refuse(
+            NAME,
+            f"the text of {item.ref} has changed since this request was sent; "
+            "approve the new version from the latest request",
+        )
+    if actor.who in item.approvals:
         return refuse(NAME, f"you have already approved {item.ref}; another member's approval is needed")
-    approvals = tuple(dict.fromkeys((*item.approvals, actor.email.lower())))
+    approvals = tuple(dict.fromkeys((*item.approvals, actor.who)))  # one per person, whichever address
     if len(approvals) < rules.approvals_required:
         return Ruling(NAME, accepted=True, approvals=approvals, effects=frozenset({Effect.TELL_SMAT}), decisive=True)
     return Ruling(

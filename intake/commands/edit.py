@@ -1,4 +1,8 @@
-"""EDIT: a SMAT member replaces the text of the post; earlier approvals lapse and the drafter sees the change."""
+"""EDIT: a SMAT member replaces the text of the post; a new revision starts, which needs its own approvals.
+
+Earlier approvals lapse, the drafter sees the change, and every reviewer is sent the new
+text with a new key: keys sent with an earlier text can no longer approve (issue 7, item 4).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ def rule(command: Command, actor: Actor, item: ItemState, rules: Rules) -> Rulin
         new_status=status,
         new_text=text,
         approvals=(),
-        effects=frozenset({Effect.TELL_DRAFTER, Effect.TELL_SMAT}),
+        effects=frozenset({Effect.TELL_DRAFTER, Effect.REVIEW_AGAIN}),
         decisive=True,
     )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from intake.commands.base import ALL_KINDS, ALL_STATES, Verb
-from intake.decisions import Actor, ItemState, Rules, Ruling, is_drafter, refuse
+from intake.decisions import Actor, ItemState, Rules, Ruling, holds_own_key, is_drafter, refuse
 from intake.notices import Effect
-from intake.vocab import MatchedBy, Status
+from intake.vocab import Status
 
 if TYPE_CHECKING:
     from intake.replies import Command
@@ -20,9 +20,7 @@ def rule(command: Command, actor: Actor, item: ItemState, rules: Rules) -> Rulin
     """Withdraw, if this is the sender, the reply is tied to mail we sent them, and it is not too late."""
     if not is_drafter(actor, item):
         return refuse(NAME, "only the person who sent the draft can withdraw it")
-    if (actor.key_holder or actor.email).lower() != actor.email.lower() or (
-        actor.matched_by == MatchedBy.SUBJECT and not actor.authenticated
-    ):
+    if not holds_own_key(actor):  # a key of mail we sent them; authentication is no substitute
         return refuse(
             NAME, "this reply could not be tied to mail we sent you about the draft; reply to our acknowledgement"
         )

@@ -105,6 +105,7 @@ class Item(Base):
     decided_by: Mapped[str] = mapped_column(String(320), default="")  # who settled the present status
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # and when
     status_before_query: Mapped[str] = mapped_column(String(16), default="in_review")  # where an answer returns it
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # the text's version: each EDIT starts a new one
 
     messages: Mapped[list[Message]] = relationship(back_populates="item", order_by="Message.id")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="item", order_by="Attachment.id")
@@ -208,6 +209,7 @@ class ReplyKey(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     used_for: Mapped[list[str]] = mapped_column(JSON, default=list)  # the commands it has decided: one use each
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # the item's text revision it was sent with
 
 
 class MailboxState(Base):

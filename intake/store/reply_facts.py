@@ -29,6 +29,7 @@ def load_state(item: Item) -> ItemState:
         decided_by=item.decided_by,
         decided_at=item.decided_at,
         status_before_query=item.status_before_query,
+        revision=item.revision,
     )
 
 
@@ -68,9 +69,34 @@ def save_change(session: Session, item: Item, key: ReplyKey | None, change: Chan
         item.decided_by, item.decided_at = change.decided_by, at
     if change.status_before_query is not None:
         item.status_before_query = change.status_before_query
+    if change.revision is not None:
+        item.revision = change.revision
     if change.key_spent_for is not None and key is not None and change.key_spent_for not in (key.used_for or []):
         key.used_for = [*(key.used_for or []), change.key_spent_for]
     item.updated_at = utcnow()
+
+
+def bind_key_to_revision(session: Session, outbox: OutboxMessage, revision: int) -> None:
+    """Tie the reply key queued with this mail to the text revision it was sent with."""
+    for key in session.scalars(select(ReplyKey).where(ReplyKey.outbox_id == outbox.id)):
+        key.revision = revision
+
+
+def holder_by_message_id(session: Session, item: Item, message_ids: list[str]) -> str | None:
+    """Who our newest mail about this item with one of these Message-IDs went to, if to one person.
+
+    A reply threaded under mail we sent without a reply key (the acknowledgement) is tied to
+    its recipient this way: our Message-ID is the key of that mail.
+    """
+    if not message_ids:
+        return None
+    recipients = session.scalars(
+        select(OutboxMessage.recipients)
+        .where(OutboxMessage.item_id == item.id, OutboxMessage.message_id.in_(message_ids))
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    return recipients[0].lower() if recipients and len(recipients) == 1 else None
 
 
 def thread_for(session: Session, item: Item, recipient: str) -> str | None:
@@ -91,6 +117,28 @@ def first_message_id(session: Session, item: Item) -> str | None:
     return session.scalars(
         select(Message.message_id).where(Message.item_id == item.id).order_by(Message.id).limit(1)
     ).first()
+
+
+def file_listing(session: Session, item: Item) -> list[dict[str, object]]:
+    """The item's files as a review request lists them: name, type, size, and whether it goes with the mail."""
+    rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
+    return [
+        {
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "size_label": _size_label(a.size),
+            "attached": a.content_type.startswith("image/"),
+        }
+        for a in rows
+    ]
+
+
+def _size_label(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def pictures(session: Session, item: Item) -> list[Attachment]:
