@@ -8,8 +8,12 @@ Fixture names are a contract for the rest of the suite:
 - ``pg``           session: ``Postgres`` helper; its databases are dropped at the end
 - ``database_url`` function, parametrised ``sqlite`` / ``postgresql``: an empty database URL
 - ``sqlite_url``   function: an empty SQLite database URL only
+- ``migrated_url`` function, parametrised like ``database_url``: a database at the newest
+  migration, copied from a template migrated once per session (``support.migrated``)
+- ``service_for``  function: ``service_for(url, imap=…, smtp=…, …)`` builds a ``Service`` on
+  that database (migrated by template copy if empty), closed after the test
 
-Nothing here imports ``intake``.
+Nothing here imports ``intake`` at import time (support.py imports it only when used).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
+import support  # noqa: E402
 from servers import Dovecot, Postgres, SmtpSink  # noqa: E402
 
 
@@ -63,3 +68,24 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/smat.db"
     return request.getfixturevalue("pg").create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
+def migrated_url(request, tmp_path):
+    if request.param == "sqlite":
+        return support.migrated(f"sqlite:///{tmp_path}/smat.db")
+    return support.new_migrated_postgres(request.getfixturevalue("pg"))
+
+
+@pytest.fixture
+def service_for(tmp_path):
+    made = []
+
+    def build(database_url, **settings_options):
+        service = support.make_service(tmp_path, database_url, **settings_options)
+        made.append(service)
+        return service
+
+    yield build
+    for service in made:
+        service.close()

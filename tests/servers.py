@@ -403,9 +403,12 @@ class SmtpSink:
     DATA with that instead of accepting (nothing is captured then).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, **smtp_options) -> None:
+        # smtp_options go to aiosmtpd's Controller/SMTP: ssl_context (implicit TLS), tls_context
+        # and require_starttls (STARTTLS), authenticator and auth_required (AUTH), timeout (idle drop)
         self.host = host
         self.port = port or 0
+        self.smtp_options = smtp_options
         self.captured: list[Captured] = []
         self.reject_rcpt: dict[str, str] = {}
         self.data_response: str | None = None
@@ -435,7 +438,7 @@ class SmtpSink:
             self.port = free_port(self.host)
         # server_hostname given so aiosmtpd does not call socket.getfqdn() (slow without DNS)
         self._controller = Controller(
-            _SinkHandler(self), hostname=self.host, port=self.port, server_hostname="sink.test"
+            _SinkHandler(self), hostname=self.host, port=self.port, server_hostname="sink.test", **self.smtp_options
         )
         self._controller.start()
         return self
@@ -507,11 +510,11 @@ class Postgres:
         with self._connect() as conn:
             conn.execute("SELECT 1")
 
-    def create_database(self) -> str:
-        """Create an empty database; returns its SQLAlchemy URL ``postgresql+psycopg:///NAME``."""
+    def create_database(self, template: str | None = None) -> str:
+        """Create an empty database (or a copy of *template*); returns its URL ``postgresql+psycopg:///NAME``."""
         name = f"{self.PREFIX}{os.getpid()}_{next(self._counter)}_{uuid.uuid4().hex[:8]}"
         with self._connect() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         self.created.append(name)
         return f"postgresql+psycopg:///{name}"
 
