@@ -1,4 +1,4 @@
-"""Re-exports of support.py under the names the older test files import (to be deleted once they use support)."""
+"""Re-exports of support.py under the names older test files import (deleted once they move over)."""
 
 from __future__ import annotations
 

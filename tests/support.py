@@ -1,6 +1,7 @@
-"""The one home of test support: roster, addresses, config builder, service factory, messages, waits.
+"""The one home of test support: roster, addresses, config builder, service factory, waits.
 
-Nothing here starts a mail server (that is ``servers.py``, wired up by ``conftest.py``).
+Nothing here starts a mail server (that is ``servers.py``, wired up by ``conftest.py``); the
+mail fed to the service (drafts, golden files, corpora, mutations) is in ``samples.py``.
 Databases: ``migrated(url)`` brings an empty database to the newest migration by copying a
 template migrated once per session (a file copy for SQLite, ``CREATE DATABASE … TEMPLATE``
 for PostgreSQL), so Alembic runs once per session, not once per test.
@@ -9,7 +10,6 @@ for PostgreSQL), so Alembic runs once per session, not once per test.
 from __future__ import annotations
 
 import atexit
-import base64
 import json
 import logging
 import os
@@ -19,18 +19,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from intake.config import Settings
     from intake.service import Service
-
-HERE = Path(__file__).resolve().parent
-MESSAGES = HERE / "messages"
 
 # --- the roster and addresses -------------------------------------------------------------
 # Two rosters, because tests spell their addresses out: ROSTER (example.org) is the one the
@@ -273,74 +267,6 @@ def make_service(tmp_path: Path, database_url: str, **settings_options: Any) -> 
 
 
 initialised_service = make_service  # the name the older test files use
-
-# --- messages -----------------------------------------------------------------------------
-
-# A 1x1 pixel JPEG: real image bytes, small enough to keep tests fast.
-TINY_JPEG = base64.b64decode(
-    "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////"
-    "////////////////////////2wBDAf//////////////////////////////////////////////////////////////////"
-    "////////////////////wAARCAABAAEDASIAAhEBAxEB/8QAFAABAAAAAAAAAAAAAAAAAAAAA//EABQQAQAAAAAAAAAAAAAA"
-    "AAAAAAD/xAAUAQEAAAAAAAAAAAAAAAAAAAAA/8QAFBEBAAAAAAAAAAAAAAAAAAAAAP/aAAwDAQACEQMRAD8AN//Z"
-)
-
-
-def draft(
-    sender: str = "jane@example.com",
-    subject: str = "Litter pick on Saturday",
-    body: str = "Volunteers cleared the riverside path this morning. Thank you all!",
-    name: str = "Jane Resident",
-    photos: int = 0,
-    **headers: str,
-) -> bytes:
-    """A plain-text draft as a mail client sends it, optionally with JPEG photos."""
-    msg = EmailMessage()
-    msg["From"] = f"{name} <{sender}>"
-    msg["To"] = OUR_ADDRESS
-    msg["Subject"] = subject
-    msg["Date"] = "Sat, 28 Nov 2026 10:00:00 +0000"
-    msg["Message-ID"] = make_msgid(domain="example.com")
-    for key, value in headers.items():
-        msg[key.replace("_", "-")] = value
-    msg.set_content(body)
-    for n in range(photos):
-        msg.add_attachment(TINY_JPEG, maintype="image", subtype="jpeg", filename=f"photo-{n + 1}.jpg")
-    return msg.as_bytes(policy=SMTP)
-
-
-def golden(name: str) -> bytes:
-    """One of the golden messages in tests/messages."""
-    return (MESSAGES / name).read_bytes()
-
-
-def winmail_draft(sender: str = "cllr.jones@example.org") -> bytes:
-    """An Outlook draft whose body and files travel in winmail.dat (application/ms-tnef)."""
-    msg = EmailMessage()
-    msg["From"] = f"Cllr Jones <{sender}>"
-    msg["To"] = OUR_ADDRESS
-    msg["Subject"] = "Christmas lights switch-on"
-    msg["Message-ID"] = make_msgid(domain="example.org")
-    msg.set_content("Please post the attached poster for the Christmas lights switch-on.")
-    msg.add_attachment(
-        (MESSAGES / "tnef" / "two-files.tnef").read_bytes(),
-        maintype="application",
-        subtype="ms-tnef",
-        filename="winmail.dat",
-    )
-    return msg.as_bytes(policy=SMTP)
-
-
-def auto_reply(to_subject: str = "Litter pick on Saturday", sender: str = "away@example.com") -> bytes:
-    """An out-of-office reply, marked as RFC 3834 says."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = OUR_ADDRESS
-    msg["Subject"] = f"Automatic reply: {to_subject}"
-    msg["Auto-Submitted"] = "auto-replied"
-    msg["Message-ID"] = make_msgid(domain="example.com")
-    msg.set_content("I am out of the office until Monday.")
-    return msg.as_bytes(policy=SMTP)
-
 
 # --- waiting on conditions ----------------------------------------------------------------
 

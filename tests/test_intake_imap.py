@@ -7,8 +7,9 @@ import sys
 import textwrap
 
 import pytest
+from samples import auto_reply, draft, golden, winmail_draft
 from sqlalchemy import func, select
-from support import REVIEWERS, auto_reply, draft, golden, settings_data, winmail_draft
+from support import REVIEWERS, settings_data
 
 from intake.message import parse
 from intake.store.models import Item, MailboxState, Message, OutboxMessage

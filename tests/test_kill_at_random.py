@@ -14,8 +14,9 @@ from email import message_from_bytes
 from email.policy import default
 from typing import Any
 
+from samples import draft
 from sqlalchemy import create_engine, func, select, text
-from support import draft, write_config
+from support import write_config
 
 from intake.store.models import Item, Message, OutboxMessage
 

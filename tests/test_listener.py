@@ -5,9 +5,10 @@ from __future__ import annotations
 import smtplib
 
 import pytest
+from samples import draft
 from servers import free_port
 from sqlalchemy import select
-from support import REVIEWERS, draft, migrated, settings_for
+from support import REVIEWERS, migrated, settings_for
 
 from intake.service import Service
 from intake.sources.listener import make_listener

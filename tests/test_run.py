@@ -9,8 +9,9 @@ import threading
 import time
 
 import pytest
+from samples import draft
 from sqlalchemy import text
-from support import REVIEWERS, LogRecorder, draft, make_service, wait_until
+from support import REVIEWERS, LogRecorder, make_service, wait_until
 
 from intake.service import Service, run
 

@@ -7,32 +7,27 @@ import threading
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from samples import draft
 from servers import free_port
 from sqlalchemy import func, select
-from support import REVIEWERS, draft, settings_for, wait_until
+from support import REVIEWERS, settings_for, wait_until
 
 from intake.scheduler import make_scheduler
 from intake.service import run
 from intake.store.models import OutboxMessage
 
 
-def test_the_outbox_sweep_runs_every_retry_seconds_in_the_council_time_zone(tmp_path, sqlite_url):
+def test_the_outbox_sweep_is_set_for_every_retry_seconds_in_the_council_time_zone(tmp_path, sqlite_url):
     settings = settings_for(tmp_path, sqlite_url, outbox={"retry_seconds": 1}, council={"timezone": "America/New_York"})
-    sweeps = threading.Semaphore(0)
-    scheduler = make_scheduler(settings, sweeps.release)
+    scheduler = make_scheduler(settings, lambda: None)
     assert scheduler.timezone == ZoneInfo("America/New_York")
-    scheduler.start()
-    try:
-        (job,) = scheduler.get_jobs()
-        assert (job.id, job.trigger.interval, job.max_instances, job.coalesce) == (
-            "outbox-sweep",
-            timedelta(seconds=1),
-            1,
-            True,
-        )
-        assert sweeps.acquire(timeout=10), "the sweep never ran"
-    finally:
-        scheduler.shutdown(wait=False)
+    (job,) = scheduler.get_jobs()  # that it runs, and wakes delivery, is the next test's business
+    assert (job.id, job.trigger.interval, job.max_instances, job.coalesce) == (
+        "outbox-sweep",
+        timedelta(seconds=1),
+        1,
+        True,
+    )
 
 
 def test_mail_deferred_by_the_relay_goes_out_on_the_next_sweep_without_new_mail(service_for, sqlite_url, smtp_sink):
