@@ -5,13 +5,19 @@ Fixture names are a contract for the rest of the suite:
 - ``dovecot``      session: one private Dovecot (``tests/servers.py:Dovecot``)
 - ``mailbox``      function: that Dovecot, emptied (all messages, all folders but INBOX)
 - ``smtp_sink``    function: a fresh ``SmtpSink`` per test, stopped afterwards
-- ``pg``           session: ``Postgres`` helper; its databases are dropped at the end
+- ``pg``           session: ``Postgres`` helper; each test's database is dropped after it (in a
+  background thread), whatever is left at the end
 - ``database_url`` function, parametrised ``sqlite`` / ``postgresql``: an empty database URL
 - ``sqlite_url``   function: an empty SQLite database URL only
 - ``migrated_url`` function, parametrised like ``database_url``: a database at the newest
   migration, copied from a template migrated once per session (``support.migrated``)
 - ``service_for``  function: ``service_for(url, imap=…, smtp=…, …)`` builds a ``Service`` on
   that database (migrated by template copy if empty), closed after the test
+
+tmp_path lives in memory (/dev/shm) unless SMAT_TEST_TMP=disk or --basetemp is given; tests
+marked ``testbed`` (the servers' and fixtures' self-checks) must live in test_servers.py or
+test_testbed_*.py, which scripts/test runs first and apart. Under pytest-xdist every worker
+has its own servers and template databases.
 
 Nothing here imports ``intake`` at import time (support.py imports it only when used).
 """
@@ -67,6 +73,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     base = session.config.stash.get(_tmp_key, None)
     if base is not None and exitstatus == 0:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migrated_templates():
+    """The template databases support.migrated makes on first use go at the end of the session."""
+    yield
+    support.drop_templates()
 
 
 @pytest.fixture(scope="session")

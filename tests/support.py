@@ -9,7 +9,6 @@ for PostgreSQL), so Alembic runs once per session, not once per test.
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
@@ -181,12 +180,11 @@ _templates: dict[str, str] = {}
 
 
 def _sqlite_template() -> Path:
-    """A SQLite file at the newest migration, made on first use and removed at exit."""
+    """A SQLite file at the newest migration, made on first use (removed by drop_templates)."""
     if "sqlite" not in _templates:
         from intake.store.db import make_engine, upgrade
 
         folder = tempfile.mkdtemp(prefix="smat-template-")
-        atexit.register(shutil.rmtree, folder, True)
         path = Path(folder) / "template.db"
         engine = make_engine(f"sqlite:///{path}")
         upgrade(engine)
@@ -204,19 +202,26 @@ def _admin(sql: str) -> None:
 
 
 def _postgres_template() -> str:
-    """The name of a PostgreSQL database at the newest migration, made on first use, dropped at exit."""
+    """The name of a PostgreSQL database at the newest migration, made on first use (see drop_templates)."""
     if "postgresql" not in _templates:
         from intake.store.db import make_engine, upgrade
 
         # the prefix and pid let servers.Postgres.drop_all clean up after a run that died
         name = f"smat_test_{os.getpid()}_template_{uuid.uuid4().hex[:8]}"
         _admin(f'CREATE DATABASE "{name}"')
-        atexit.register(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         engine = make_engine(f"postgresql+psycopg:///{name}")
         upgrade(engine)
         engine.dispose()  # a template must have no connections when it is copied
         _templates["postgresql"] = name
     return _templates["postgresql"]
+
+
+def drop_templates() -> None:
+    """Remove the templates this process made (conftest.py calls it at the end of the session)."""
+    if "sqlite" in _templates:
+        shutil.rmtree(Path(_templates.pop("sqlite")).parent, ignore_errors=True)
+    if "postgresql" in _templates:
+        _admin(f'DROP DATABASE IF EXISTS "{_templates.pop("postgresql")}" WITH (FORCE)')
 
 
 def new_migrated_postgres(pg: Any) -> str:
