@@ -84,20 +84,24 @@ def config_data(
             "security": {"secret": SECRET},
         }
     if imap is not None:
-        data["imap"] = {
-            "host": imap.host,
-            "port": imap.port,
-            "security": "none",
-            "username": imap.user,
-            "password": imap.password,
-            "poll_seconds": 5,
-        }
+        data["imap"] = {**imap_section(imap), "poll_seconds": 5}
     if smtp is not None:
         data["smtp"] = {"host": smtp.host, "port": smtp.port, "security": "none"}
     if listener_port is not None:
         data["listener"] = {"host": "127.0.0.1", "port": listener_port}
     data["people"] = [dict(p) for p in (TOWN_ROSTER if town else ROSTER)]
     return data
+
+
+def imap_section(server: Any) -> dict[str, Any]:
+    """The [imap] section for a server with host, port, user and password (such as servers.Dovecot)."""
+    return {
+        "host": server.host,
+        "port": server.port,
+        "security": "none",
+        "username": server.user,
+        "password": server.password,
+    }
 
 
 def with_sections(data: dict[str, Any], sections: dict[str, Any], merge: bool) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from samples import draft
 from sqlalchemy import create_engine, func, select, text
-from support import write_config
+from support import imap_section, write_config
 
 from intake.store.models import Item, Message, OutboxMessage
 
@@ -103,14 +103,7 @@ class Forker:
 
 def test_sigkill_at_random_moments_loses_no_message_and_makes_no_item_twice(mailbox, tmp_path):
     db = f"sqlite:///{tmp_path}/smat.db"
-    imap = {
-        "host": mailbox.host,
-        "port": mailbox.port,
-        "security": "none",
-        "username": mailbox.user,
-        "password": mailbox.password,
-    }
-    config = write_config(tmp_path, db, imap=imap, outbox={"folder": str(tmp_path / "outbox")})
+    config = write_config(tmp_path, db, imap=imap_section(mailbox), outbox={"folder": str(tmp_path / "outbox")})
 
     errors = open(tmp_path / "children.log", "wb")  # noqa: SIM115 - closed below
     forker = Forker(str(config), errors)
