@@ -542,11 +542,19 @@ class Postgres:
         self._queue.put(name)
 
     def _drop_queued(self) -> None:
+        conn = None
         while (name := self._queue.get()) is not None:
             try:
-                self.drop_database(name)
+                conn = conn or self._connect()  # one connection for all the drops
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             except Exception:  # noqa: BLE001 - drop_all tries again at the end
-                pass
+                conn = None
+                continue
+            with self._lock:
+                if name in self.created:
+                    self.created.remove(name)
+        if conn is not None:
+            conn.close()
 
     def drop_all(self) -> None:
         """Drop the databases this helper created, and leftovers of test runs that died."""
