@@ -192,7 +192,8 @@ def _sqlite_template() -> Path:
         path = Path(folder) / "template.db"
         engine = make_engine(f"sqlite:///{path}")
         upgrade(engine)
-        engine.dispose()
+        engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+        assert not path.with_name(path.name + "-wal").exists(), "the template's WAL was not merged"
         _templates["sqlite"] = str(path)
     return Path(_templates["sqlite"])
 
