@@ -39,6 +39,8 @@ class Service:
     drain: OutboxDrain
     log: logging.Logger
     wake_delivery: threading.Event = field(default_factory=threading.Event)
+    # ImapSource timing (retry_seconds, poll_seconds, …); empty keeps its defaults, tests shorten them
+    imap_timing: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, log: logging.Logger | None = None, check_schema: bool = True) -> Service:
@@ -73,6 +75,7 @@ class Service:
             lambda raw, source, key: self.pipeline.ingest(raw, source, key),
             self.sessions,
             self.log.getChild("imap"),
+            **self.imap_timing,
         )
 
     def deliver(self) -> DeliveryReport:

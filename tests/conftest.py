@@ -5,15 +5,27 @@ Fixture names are a contract for the rest of the suite:
 - ``dovecot``      session: one private Dovecot (``tests/servers.py:Dovecot``)
 - ``mailbox``      function: that Dovecot, emptied (all messages, all folders but INBOX)
 - ``smtp_sink``    function: a fresh ``SmtpSink`` per test, stopped afterwards
-- ``pg``           session: ``Postgres`` helper; its databases are dropped at the end
+- ``pg``           session: ``Postgres`` helper; each test's database is dropped after it (in a
+  background thread), whatever is left at the end
 - ``database_url`` function, parametrised ``sqlite`` / ``postgresql``: an empty database URL
 - ``sqlite_url``   function: an empty SQLite database URL only
+- ``migrated_url`` function, parametrised like ``database_url``: a database at the newest
+  migration, copied from a template migrated once per session (``support.migrated``)
+- ``service_for``  function: ``service_for(url, imap=…, smtp=…, …)`` builds a ``Service`` on
+  that database (migrated by template copy if empty), closed after the test
 
-Nothing here imports ``intake``.
+tmp_path lives in memory (/dev/shm) unless SMAT_TEST_TMP=disk or --basetemp is given; tests
+marked ``testbed`` (the servers' and fixtures' self-checks) must live in test_servers.py or
+test_testbed_*.py, which scripts/test runs first and apart. Under pytest-xdist every worker
+has its own servers and template databases.
+
+Nothing here imports ``intake`` at import time (support.py imports it only when used).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -23,7 +35,51 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from servers import Dovecot, Postgres, SmtpSink  # noqa: E402
+import support  # noqa: E402
+from servers import Dovecot, Postgres, SmtpSink, pid_alive  # noqa: E402
+
+_MEMORY = Path("/dev/shm")
+_TMP_PREFIX = "smat-pytest-"
+_tmp_key = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep tmp_path in memory (tmpfs): SQLite files and .eml folders without disk syncs.
+
+    Nothing tested depends on data reaching the disk (a killed process leaves the page cache
+    intact), and fsync to a busy disk was most of the SQLite tests' time. SMAT_TEST_TMP=disk,
+    or an explicit --basetemp, keeps pytest's own place. A passing run removes its folder.
+    """
+    if config.option.basetemp or os.environ.get("SMAT_TEST_TMP") == "disk" or not os.access(_MEMORY, os.W_OK):
+        return
+    for old in _MEMORY.glob(f"{_TMP_PREFIX}*"):  # left by runs that failed or died
+        pid = old.name.removeprefix(_TMP_PREFIX)
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    base = _MEMORY / f"{_TMP_PREFIX}{os.getpid()}"
+    config.option.basetemp = str(base)
+    config.stash[_tmp_key] = base
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Testbed self-tests live only in the files scripts/test runs first; refuse them elsewhere."""
+    for item in items:
+        name = item.path.name
+        if item.get_closest_marker("testbed") and not (name == "test_servers.py" or name.startswith("test_testbed_")):
+            raise pytest.UsageError(f"{item.nodeid}: testbed tests belong in test_servers.py or test_testbed_*.py")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    base = session.config.stash.get(_tmp_key, None)
+    if base is not None and exitstatus == 0:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migrated_templates():
+    """The template databases support.migrated makes on first use go at the end of the session."""
+    yield
+    support.drop_templates()
 
 
 @pytest.fixture(scope="session")
@@ -61,5 +117,34 @@ def sqlite_url(tmp_path):
 @pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/smat.db"
-    return request.getfixturevalue("pg").create_database()
+        yield f"sqlite:///{tmp_path}/smat.db"
+        return
+    pg = request.getfixturevalue("pg")
+    url = pg.create_database()
+    yield url
+    pg.drop_later(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
+def migrated_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield support.migrated(f"sqlite:///{tmp_path}/smat.db")
+        return
+    pg = request.getfixturevalue("pg")
+    url = support.new_migrated_postgres(pg)
+    yield url
+    pg.drop_later(url)
+
+
+@pytest.fixture
+def service_for(tmp_path):
+    made = []
+
+    def build(database_url, **settings_options):
+        service = support.make_service(tmp_path, database_url, **settings_options)
+        made.append(service)
+        return service
+
+    yield build
+    for service in made:
+        service.close()

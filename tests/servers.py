@@ -22,6 +22,7 @@ import email.policy
 import imaplib
 import itertools
 import os
+import queue
 import re
 import shutil
 import signal
@@ -34,7 +35,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Captured", "Dovecot", "Postgres", "PostgresUnavailable", "SmtpSink", "free_port"]
+__all__ = ["Captured", "Dovecot", "Postgres", "PostgresUnavailable", "SmtpSink", "free_port", "pid_alive"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -403,9 +404,12 @@ class SmtpSink:
     DATA with that instead of accepting (nothing is captured then).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, **smtp_options) -> None:
+        # smtp_options go to aiosmtpd's Controller/SMTP: ssl_context (implicit TLS), tls_context
+        # and require_starttls (STARTTLS), authenticator and auth_required (AUTH), timeout (idle drop)
         self.host = host
         self.port = port or 0
+        self.smtp_options = smtp_options
         self.captured: list[Captured] = []
         self.reject_rcpt: dict[str, str] = {}
         self.data_response: str | None = None
@@ -435,7 +439,7 @@ class SmtpSink:
             self.port = free_port(self.host)
         # server_hostname given so aiosmtpd does not call socket.getfqdn() (slow without DNS)
         self._controller = Controller(
-            _SinkHandler(self), hostname=self.host, port=self.port, server_hostname="sink.test"
+            _SinkHandler(self), hostname=self.host, port=self.port, server_hostname="sink.test", **self.smtp_options
         )
         self._controller.start()
         return self
@@ -489,6 +493,9 @@ class Postgres:
     def __init__(self, admin_dbname: str = "postgres") -> None:
         self.admin_dbname = admin_dbname
         self.created: list[str] = []
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._dropper: threading.Thread | None = None
         self._check()
 
     def _connect(self):
@@ -507,31 +514,63 @@ class Postgres:
         with self._connect() as conn:
             conn.execute("SELECT 1")
 
-    def create_database(self) -> str:
-        """Create an empty database; returns its SQLAlchemy URL ``postgresql+psycopg:///NAME``."""
+    def create_database(self, template: str | None = None) -> str:
+        """Create an empty database (or a copy of *template*); returns its URL ``postgresql+psycopg:///NAME``."""
         name = f"{self.PREFIX}{os.getpid()}_{next(self._counter)}_{uuid.uuid4().hex[:8]}"
         with self._connect() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        with self._lock:
+            self.created.append(name)
         return f"postgresql+psycopg:///{name}"
 
     def drop_database(self, name: str) -> None:
         name = name.rsplit("/", 1)[-1]
         with self._connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if name in self.created:
-            self.created.remove(name)
+        with self._lock:
+            if name in self.created:
+                self.created.remove(name)
+
+    def drop_later(self, url: str) -> None:
+        """Drop a database in a background thread, so the drops overlap the tests instead of
+        piling up at the end of the session (each DROP DATABASE waits on the disk)."""
+        name = url.rsplit("/", 1)[-1]
+        with self._lock:
+            if self._dropper is None:
+                self._dropper = threading.Thread(target=self._drop_queued, name="pg-dropper", daemon=True)
+                self._dropper.start()
+        self._queue.put(name)
+
+    def _drop_queued(self) -> None:
+        conn = None
+        while (name := self._queue.get()) is not None:
+            try:
+                conn = conn or self._connect()  # one connection for all the drops
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception:  # noqa: BLE001 - drop_all tries again at the end
+                conn = None
+                continue
+            with self._lock:
+                if name in self.created:
+                    self.created.remove(name)
+        if conn is not None:
+            conn.close()
 
     def drop_all(self) -> None:
         """Drop the databases this helper created, and leftovers of test runs that died."""
+        dropper, self._dropper = self._dropper, None
+        if dropper is not None:
+            self._queue.put(None)
+            dropper.join(timeout=120)
         with self._connect() as conn:
-            names = list(self.created)
+            with self._lock:
+                names = list(self.created)
             rows = conn.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s", (self.PREFIX + "%",)
             ).fetchall()
             for (datname,) in rows:
                 m = re.match(re.escape(self.PREFIX) + r"(\d+)_", datname)
-                if m and datname not in names and not _pid_alive(int(m.group(1))):
+                if m and datname not in names and not pid_alive(int(m.group(1))):
                     names.append(datname)
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -544,7 +583,8 @@ class Postgres:
         self.drop_all()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while a process with this id exists."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from builders import OUR_ADDRESS, auto_reply, draft, golden
+from samples import auto_reply, draft, golden
+from support import OUR_ADDRESS
 
 from intake.classify import (
     AUTOMATIC,

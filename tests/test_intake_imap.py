@@ -7,32 +7,12 @@ import sys
 import textwrap
 
 import pytest
-from builders import (
-    REVIEWERS,
-    auto_reply,
-    draft,
-    golden,
-    initialised_service,
-    winmail_draft,
-)
+from samples import auto_reply, draft, golden, winmail_draft
 from sqlalchemy import func, select
+from support import REVIEWERS, settings_data
 
 from intake.message import parse
 from intake.store.models import Item, MailboxState, Message, OutboxMessage
-
-
-@pytest.fixture
-def service_for(tmp_path):
-    made = []
-
-    def build(database_url, **servers):
-        service = initialised_service(tmp_path, database_url, **servers)
-        made.append(service)
-        return service
-
-    yield build
-    for service in made:
-        service.close()
 
 
 def count(service, model, *where):
@@ -81,7 +61,7 @@ def test_five_drafts_make_five_items_acknowledgements_and_review_requests(
     requests = [c for c in captured if c.message["X-SMAT-Purpose"] == "review-request"]
     assert sorted(r for c in acks for r in c.rcpt_tos) == sorted(senders)
     assert len(requests) == 5 * len(REVIEWERS)
-    for item, n_pictures in zip(items, pictures):
+    for item, n_pictures in zip(items, pictures, strict=True):
         mine = [c for c in requests if c.message["X-SMAT-Ref"] == item.ref]
         assert sorted(r for c in mine for r in c.rcpt_tos) == sorted(REVIEWERS)
         for c in mine:
@@ -149,6 +129,7 @@ def test_kill_after_commit_before_move_makes_no_second_item(mailbox, smtp_sink, 
     mailbox.append(draft(subject="Draft that survives a crash"))
 
     # A real process, killed with SIGKILL at the moment between the commit and the MOVE.
+    data, path = settings_data(tmp_path, sqlite_url, imap=mailbox), str(tmp_path / "config.toml")
     script = textwrap.dedent(
         f"""
         import os, signal, sys
@@ -156,7 +137,7 @@ def test_kill_after_commit_before_move_makes_no_second_item(mailbox, smtp_sink, 
         from intake import config
         from intake.service import Service
         import intake.sources.imap as imap
-        settings = config.from_dict({_settings_dict(service.settings)!r}, __import__("pathlib").Path({str(tmp_path / "config.toml")!r}))
+        settings = config.from_dict({data!r}, __import__("pathlib").Path({path!r}))
         imap.move_uids = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
         Service.build(settings).imap_source().poll_once()
         """
@@ -210,26 +191,6 @@ def test_wrong_password_says_so(mailbox, sqlite_url, service_for):
     service = service_for(sqlite_url, imap=WrongPassword)
     with pytest.raises(MailboxUnreachable, match="refused the login"):
         service.imap_source().poll_once()
-
-
-def _settings_dict(settings):
-    """The settings back as the dict config.from_dict takes (for the child process)."""
-    s = settings
-    return {
-        "council": {"name": s.council.name},
-        "mailbox": {"address": s.mailbox.address},
-        "database": {"url": s.database_url},
-        "outbox": {"folder": str(s.outbox.folder)},
-        "security": {"secret": s.security.secret.decode()},
-        "imap": {
-            "host": s.imap.host,
-            "port": s.imap.port,
-            "security": "none",
-            "username": s.imap.username,
-            "password": s.imap.password,
-        },
-        "people": [{"name": p.name, "email": p.email, "role": p.role, "active": p.active} for p in s.people],
-    }
 
 
 def test_without_move_only_our_uids_are_expunged_never_the_whole_mailbox(

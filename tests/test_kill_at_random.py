@@ -2,63 +2,134 @@
 
 from __future__ import annotations
 
+import os
 import random
+import selectors
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from email import message_from_bytes
 from email.policy import default
+from typing import Any
 
-from builders import draft
-from helpers import write_config
+from samples import draft
 from sqlalchemy import create_engine, func, select, text
+from support import imap_section, write_config
 
 from intake.store.models import Item, Message, OutboxMessage
 
 MESSAGES = 120
 
+# The kill clock must start when the process is ready, never in the interpreter's start-up. A
+# parent imports everything `smat-intake` uses once, then forks one child per command: each child
+# is a real process, ready the moment it exists, and the SIGKILL lands in its real work.
+FORKER = textwrap.dedent(
+    """
+    import os, sys
+    from intake import cli
+    import intake.service, intake.sources.imap, intake.store.db  # what the commands will use
+    print("ready", flush=True)
+    for line in sys.stdin:
+        pid = os.fork()
+        if pid == 0:
+            out = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(out, 1)
+            os._exit(cli.main(line.split()))
+        print("started", pid, flush=True)
+        _, status = os.waitpid(pid, 0)
+        print("exit", os.waitstatus_to_exitcode(status), flush=True)
+    """
+)
+
+
+class Forker:
+    """Runs `smat-intake` commands as forked children of one ready parent; kills them on request."""
+
+    def __init__(self, config: str, stderr: Any) -> None:
+        self.config = config
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", FORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr
+        )
+        self.buffer = b""
+        assert self.line(60) == "ready"
+
+    def line(self, timeout: float) -> str | None:
+        """The parent's next line, or None if none comes within *timeout* seconds."""
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            with selectors.DefaultSelector() as waiting:
+                waiting.register(self.proc.stdout, selectors.EVENT_READ)
+                if not waiting.select(left):
+                    return None
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            assert chunk, "the forking parent died"
+            self.buffer += chunk
+        first, self.buffer = self.buffer.split(b"\n", 1)
+        return first.decode()
+
+    def start(self, *args: str) -> int:
+        """Fork a child running the command; returns its pid the moment it exists."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(" ".join(["--config", self.config, *args]).encode() + b"\n")
+        self.proc.stdin.flush()
+        started = self.line(60)
+        assert started is not None and started.startswith("started "), started
+        return int(started.split()[1])
+
+    def result(self, timeout: float) -> int | None:
+        """The child's exit code, or None while it is still running after *timeout* seconds."""
+        done = self.line(timeout)
+        return None if done is None else int(done.split()[1])
+
+    def run(self, *args: str) -> int:
+        """Run one command to its end."""
+        self.start(*args)
+        code = self.result(120)
+        assert code is not None
+        return code
+
+    def close(self) -> None:
+        """End the parent."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
 
 def test_sigkill_at_random_moments_loses_no_message_and_makes_no_item_twice(mailbox, tmp_path):
     db = f"sqlite:///{tmp_path}/smat.db"
-    imap = {
-        "host": mailbox.host,
-        "port": mailbox.port,
-        "security": "none",
-        "username": mailbox.user,
-        "password": mailbox.password,
-    }
-    config = write_config(tmp_path, db, imap=imap, outbox={"folder": str(tmp_path / "outbox")})
+    config = write_config(tmp_path, db, imap=imap_section(mailbox), outbox={"folder": str(tmp_path / "outbox")})
 
-    def smat(*args: str, **kwargs) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "-m", "intake", "--config", str(config), *args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            **kwargs,
-        )
+    errors = open(tmp_path / "children.log", "wb")  # noqa: SIM115 - closed below
+    forker = Forker(str(config), errors)
+    try:
+        assert forker.run("init") == 0
+        assert forker.run("poll", "--once") == 0  # first look: an empty mailbox
+        for n in range(MESSAGES):
+            mailbox.append(draft(sender=f"resident{n}@example.com", subject=f"Draft number {n}"))
 
-    assert smat("init").wait(timeout=60) == 0
-    assert smat("poll", "--once").wait(timeout=60) == 0  # first look: an empty mailbox
-    for n in range(MESSAGES):
-        mailbox.append(draft(sender=f"resident{n}@example.com", subject=f"Draft number {n}"))
-
-    rng = random.Random(42)
-    kills = 0
-    for attempt in range(60):
-        proc = smat("poll", "--once")
-        deadline = time.monotonic() + rng.uniform(0.3, 1.5)
-        while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            kills += 1
-            print(f"attempt {attempt}: killed with {len(mailbox.uids('INBOX'))} messages still in the inbox")
-            continue
-        assert proc.returncode == 0, proc.stderr.read().decode()
-        if not mailbox.uids("INBOX"):
-            break
+        rng = random.Random(42)
+        kills = 0
+        for attempt in range(200):
+            pid = forker.start("poll", "--once")  # the kill clock starts now: the child is ready
+            code = forker.result(rng.uniform(0.05, 1.0))  # a run of the whole backlog takes a few seconds
+            if code is None:
+                os.kill(pid, signal.SIGKILL)
+                assert forker.result(30) == -signal.SIGKILL
+                kills += 1
+                print(f"attempt {attempt}: killed with {len(mailbox.uids('INBOX'))} messages still in the inbox")
+                continue
+            assert code == 0, (tmp_path / "children.log").read_text()
+            if not mailbox.uids("INBOX"):
+                break
+    finally:
+        forker.close()
+        errors.close()
     assert kills >= 3, "the process was never killed mid-run; the test proves nothing"
     assert mailbox.uids("INBOX") == []
 

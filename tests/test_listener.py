@@ -5,13 +5,13 @@ from __future__ import annotations
 import smtplib
 
 import pytest
-from builders import REVIEWERS, draft, settings_for
+from samples import draft
 from servers import free_port
 from sqlalchemy import select
+from support import REVIEWERS, migrated, settings_for
 
 from intake.service import Service
 from intake.sources.listener import make_listener
-from intake.store.db import make_engine, upgrade
 from intake.store.models import Item
 
 
@@ -25,9 +25,7 @@ def running(tmp_path, smtp_sink):
             tmp_path, database_url, smtp=smtp_sink, listener_port=free_port(), listener={"protocol": protocol}
         )
         if initialise:
-            engine = make_engine(database_url)
-            upgrade(engine)
-            engine.dispose()
+            migrated(database_url)
         service = Service.build(settings, check_schema=initialise)
         controller = make_listener(settings.listener, service.ingest)
         controller.start()

@@ -1,4 +1,8 @@
-"""The test servers themselves work (tests/servers.py, tests/conftest.py)."""
+"""The test servers themselves work (tests/servers.py, tests/conftest.py, support.py).
+
+Testbed self-tests, not product tests: scripts/test runs them first, as a precondition, and
+keeps them out of the product suite's count (marker ``testbed``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
+
+pytestmark = pytest.mark.testbed
 
 
 def _raw(subject: str, body: str = "Hello.\r\n") -> bytes:

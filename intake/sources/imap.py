@@ -72,7 +72,18 @@ class ImapSource:
         ingest: Ingest,
         sessions: Sessions,
         log: logging.Logger | None = None,
+        *,
+        retry_seconds: float = 5,
+        max_retry_seconds: float = MAX_RETRY_SECONDS,
+        idle_renew_seconds: float = IDLE_RENEW_SECONDS,
+        poll_seconds: float | None = None,
     ) -> None:
+        # Timing: the first wait before reconnecting (doubling up to max_retry_seconds), how
+        # long one IDLE lasts, and the poll interval without IDLE (default: [imap] poll_seconds).
+        self.retry_seconds = retry_seconds
+        self.max_retry_seconds = max_retry_seconds
+        self.idle_renew_seconds = idle_renew_seconds
+        self.poll_seconds = settings.poll_seconds if poll_seconds is None else poll_seconds
         self.settings = settings
         self.ingest = ingest
         self.sessions = sessions
@@ -228,14 +239,14 @@ class ImapSource:
 
     def run(self, backlog: bool = False, on_pass: Callable[[PassReport], None] | None = None) -> None:
         """Take in mail until stop(): IDLE where offered, else poll; reconnect after a drop."""
-        delay = 5
+        delay = self.retry_seconds
         while not self._stopping.is_set():
             try:
                 box = self.connect()
             except MailboxUnreachable as exc:
-                self.log.error("%s; retrying in %d s", exc, delay)
+                self.log.error("%s; retrying in %g s", exc, delay)
                 self._stopping.wait(delay)
-                delay = min(delay * 2, MAX_RETRY_SECONDS)
+                delay = min(delay * 2, self.max_retry_seconds)
                 continue
             self._current = box
             try:
@@ -244,28 +255,28 @@ class ImapSource:
                     "watching %s in %s (%s)",
                     self.settings.folder,
                     self.where,
-                    "IDLE" if idle else f"polling every {self.settings.poll_seconds} s",
+                    "IDLE" if idle else f"polling every {self.poll_seconds:g} s",
                 )
                 while not self._stopping.is_set():
                     report = self.take_in(box, backlog)
                     backlog = False
-                    delay = 5
+                    delay = self.retry_seconds
                     if on_pass:
                         on_pass(report)
                     if idle:
-                        box.idle.wait(timeout=IDLE_RENEW_SECONDS)
+                        box.idle.wait(timeout=self.idle_renew_seconds)
                     else:
-                        self._stopping.wait(self.settings.poll_seconds)
+                        self._stopping.wait(self.poll_seconds)
             except (MailboxUnreachable, StorageError) as exc:
                 if not self._stopping.is_set():
-                    self.log.error("%s; retrying in %d s", exc, delay)
+                    self.log.error("%s; retrying in %g s", exc, delay)
                     self._stopping.wait(delay)
-                    delay = min(delay * 2, MAX_RETRY_SECONDS)
+                    delay = min(delay * 2, self.max_retry_seconds)
             except (OSError, imaplib.IMAP4.error, imaplib.IMAP4.abort) as exc:
                 if not self._stopping.is_set():
-                    self.log.error("%s dropped the connection (%s); reconnecting in %d s", self.where, exc, delay)
+                    self.log.error("%s dropped the connection (%s); reconnecting in %g s", self.where, exc, delay)
                     self._stopping.wait(delay)
-                    delay = min(delay * 2, MAX_RETRY_SECONDS)
+                    delay = min(delay * 2, self.max_retry_seconds)
             finally:
                 self._current = None
                 _logout(box)

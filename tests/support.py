@@ -1,0 +1,334 @@
+"""The one home of test support: roster, addresses, config builder, service factory, waits.
+
+Nothing here starts a mail server (that is ``servers.py``, wired up by ``conftest.py``); the
+mail fed to the service (drafts, golden files, corpora, mutations) is in ``samples.py``.
+Databases: ``migrated(url)`` brings an empty database to the newest migration by copying a
+template migrated once per session (a file copy for SQLite, ``CREATE DATABASE … TEMPLATE``
+for PostgreSQL), so Alembic runs once per session, not once per test.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from intake.config import Settings
+    from intake.service import Service
+
+# --- the roster and addresses -------------------------------------------------------------
+# Two rosters, because tests spell their addresses out: ROSTER (example.org) is the one the
+# service tests use; TOWN_ROSTER (town.example) is the one written into config files for the
+# config, CLI and delivery tests.
+
+OUR_ADDRESS = "smat.info@example.org"
+SECRET = "test-secret-0123456789abcdef"
+ROSTER: list[dict[str, Any]] = [
+    {"name": "Town Clerk", "email": "clerk@example.org", "role": "clerk"},
+    {"name": "Deputy Clerk", "email": "deputy@example.org", "role": "deputy_clerk"},
+    {"name": "Sam Smat", "email": "sam@example.org", "role": "smat"},
+    {"name": "Former Member", "email": "gone@example.org", "role": "smat", "active": False},
+    {"name": "Cllr Jones", "email": "cllr.jones@example.org", "role": "councillor"},
+    {"name": "Pat Staff", "email": "pat@example.org", "role": "staff"},
+]
+REVIEWERS = ["clerk@example.org", "deputy@example.org", "sam@example.org"]
+
+TOWN_MAILBOX = "smat.info@town.example"
+TOWN_SECRET = "0123456789abcdef0123456789abcdef"
+# three reviewers (one per reviewing role), one inactive reviewer who must get nothing, a councillor
+TOWN_ROSTER: list[dict[str, Any]] = [
+    {"name": "Town Clerk", "email": "clerk@town.example", "role": "clerk"},
+    {"name": "Deputy Town Clerk", "email": "deputy@town.example", "role": "deputy_clerk"},
+    {"name": "Comms Officer", "email": "comms@town.example", "role": "smat"},
+    {"name": "Former Member", "email": "former@town.example", "role": "smat", "active": False},
+    {"name": "Cllr Example", "email": "cllr@town.example", "role": "councillor"},
+]
+TOWN_REVIEWERS = {"clerk@town.example", "deputy@town.example", "comms@town.example"}
+
+# --- the config builder -------------------------------------------------------------------
+
+
+def config_data(
+    database_url: str,
+    *,
+    town: bool = False,
+    outbox: str | None = None,
+    imap: Any = None,
+    smtp: Any = None,
+    listener_port: int | None = None,
+) -> dict[str, Any]:
+    """A valid config as a dict: the example.org desk, or (town=True) the town.example one."""
+    if town:
+        data: dict[str, Any] = {
+            "council": {"name": "Test Town Council", "timezone": "Europe/London"},
+            "mailbox": {"address": TOWN_MAILBOX},
+            "database": {"url": database_url},
+            "outbox": {"folder": outbox or "outbox", "max_attempts": 5, "retry_seconds": 60},
+            "security": {"secret": TOWN_SECRET},
+        }
+    else:
+        data = {
+            "council": {"name": "Testham Town Council", "phone": "01234 567890", "email": "office@example.org"},
+            "mailbox": {"address": OUR_ADDRESS},
+            "database": {"url": database_url},
+            "outbox": {"folder": outbox or "outbox", "retry_seconds": 1},
+            "security": {"secret": SECRET},
+        }
+    if imap is not None:
+        data["imap"] = {**imap_section(imap), "poll_seconds": 5}
+    if smtp is not None:
+        data["smtp"] = {"host": smtp.host, "port": smtp.port, "security": "none"}
+    if listener_port is not None:
+        data["listener"] = {"host": "127.0.0.1", "port": listener_port}
+    data["people"] = [dict(p) for p in (TOWN_ROSTER if town else ROSTER)]
+    return data
+
+
+def imap_section(server: Any) -> dict[str, Any]:
+    """The [imap] section for a server with host, port, user and password (such as servers.Dovecot)."""
+    return {
+        "host": server.host,
+        "port": server.port,
+        "security": "none",
+        "username": server.user,
+        "password": server.password,
+    }
+
+
+def with_sections(data: dict[str, Any], sections: dict[str, Any], merge: bool) -> dict[str, Any]:
+    """Add sections to a config dict: merged into, or replacing, what is there (None drops one)."""
+    for name, body in sections.items():
+        if body is None:
+            data.pop(name, None)
+        elif merge and isinstance(body, dict):
+            data.setdefault(name, {}).update(body)
+        else:
+            data[name] = body
+    people = data.pop("people", None)  # [[people]] last: no plain table may follow an array of tables
+    if people is not None:
+        data["people"] = people
+    return data
+
+
+def toml_value(value: Any) -> str:
+    """One value as TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def to_toml(sections: dict[str, Any]) -> str:
+    """Plain sections ({"council": {...}}) and arrays of tables ({"people": [{...}]}) as TOML text."""
+    out: list[str] = []
+    for name, body in sections.items():
+        for entry in body if isinstance(body, list) else [body]:
+            out.append(f"[[{name}]]" if isinstance(body, list) else f"[{name}]")
+            out += [f"{k} = {toml_value(v)}" for k, v in entry.items()]
+            out.append("")
+    return "\n".join(out)
+
+
+def base_config(database_url: str | None = None, **sections: Any) -> dict[str, Any]:
+    """The town.example config as a dict; keyword arguments add or replace whole sections (None drops one)."""
+    return with_sections(config_data(database_url or "sqlite:///var/smat.db", town=True), sections, merge=False)
+
+
+def write_config(folder: Path, database_url: str | None = None, name: str = "config.toml", **sections: Any) -> Path:
+    """Write base_config(...) as TOML into *folder*; returns the file's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(to_toml(base_config(database_url, **sections)), encoding="utf-8")
+    return path
+
+
+def settings_data(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    imap: Any = None,
+    smtp: Any = None,
+    listener_port: int | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    **sections: Any,
+) -> dict[str, Any]:
+    """The example.org config as a dict, the outbox in tmp_path; sections are merged in."""
+    data = config_data(database_url, outbox=str(tmp_path / "outbox"), imap=imap, smtp=smtp, listener_port=listener_port)
+    return with_sections(data, {**sections, **(overrides or {})}, merge=True)
+
+
+def settings_for(tmp_path: Path, database_url: str, **options: Any) -> Settings:
+    """Settings as if read from tmp_path/config.toml: our roster, the given servers."""
+    from intake import config
+
+    return config.from_dict(settings_data(tmp_path, database_url, **options), tmp_path / "config.toml")
+
+
+# --- databases: migrated once per session, copied per test ---------------------------------
+
+_templates: dict[str, str] = {}
+
+
+def _sqlite_template() -> Path:
+    """A SQLite file at the newest migration, made on first use (removed by drop_templates)."""
+    if "sqlite" not in _templates:
+        from intake.store.db import make_engine, upgrade
+
+        folder = tempfile.mkdtemp(prefix="smat-template-")
+        path = Path(folder) / "template.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+        assert not path.with_name(path.name + "-wal").exists(), "the template's WAL was not merged"
+        _templates["sqlite"] = str(path)
+    return Path(_templates["sqlite"])
+
+
+def _admin(sql: str) -> None:
+    """Run one statement in PostgreSQL's maintenance database (over the Unix socket)."""
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]  # our own SQL, names quoted
+
+
+def _postgres_template() -> str:
+    """The name of a PostgreSQL database at the newest migration, made on first use (see drop_templates)."""
+    if "postgresql" not in _templates:
+        from intake.store.db import make_engine, upgrade
+
+        # the prefix and pid let servers.Postgres.drop_all clean up after a run that died
+        name = f"smat_test_{os.getpid()}_template_{uuid.uuid4().hex[:8]}"
+        _admin(f'CREATE DATABASE "{name}"')
+        engine = make_engine(f"postgresql+psycopg:///{name}")
+        upgrade(engine)
+        engine.dispose()  # a template must have no connections when it is copied
+        _templates["postgresql"] = name
+    return _templates["postgresql"]
+
+
+def drop_templates() -> None:
+    """Remove the templates this process made (conftest.py calls it at the end of the session)."""
+    if "sqlite" in _templates:
+        shutil.rmtree(Path(_templates.pop("sqlite")).parent, ignore_errors=True)
+    if "postgresql" in _templates:
+        _admin(f'DROP DATABASE IF EXISTS "{_templates.pop("postgresql")}" WITH (FORCE)')
+
+
+def new_migrated_postgres(pg: Any) -> str:
+    """A fresh PostgreSQL database copied from the migrated template (one CREATE, no Alembic)."""
+    return str(pg.create_database(template=_postgres_template()))
+
+
+def _is_empty(url: str) -> bool:
+    """True when the database at *url* has no tables (or, for SQLite, no file yet)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return not path.exists() or path.stat().st_size == 0
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return not inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def migrated(url: str) -> str:
+    """Bring the database at *url* to the newest migration: a template copy if empty, else Alembic."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:" and _is_empty(url):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_sqlite_template(), path)
+        return url
+    if url.startswith("postgresql") and _is_empty(url):
+        name = url.rsplit("/", 1)[-1]
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _admin(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
+        return url
+    from intake.store.db import make_engine, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def make_service(tmp_path: Path, database_url: str, **settings_options: Any) -> Service:
+    """A Service on the database at *database_url*, migrated, with settings from ``settings_for``."""
+    from intake.service import Service
+
+    return Service.build(settings_for(tmp_path, migrated(database_url), **settings_options))
+
+
+initialised_service = make_service  # the name the older test files use
+
+# --- waiting on conditions ----------------------------------------------------------------
+
+
+def wait_until(
+    condition: Callable[[], Any], timeout: float = 15, interval: float = 0.02, what: str = "condition"
+) -> Any:
+    """Poll *condition* until it returns something truthy and return that; TimeoutError after *timeout*."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not met within {timeout}s")
+        time.sleep(interval)
+
+
+def wait_for_port(host: str, port: int, timeout: float = 15, alive: Callable[[], bool] | None = None) -> None:
+    """Wait until something accepts TCP connections on host:port (or *alive* says the server died)."""
+
+    def accepting() -> bool:
+        if alive is not None and not alive():
+            raise RuntimeError(f"the server died before listening on {host}:{port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    wait_until(accepting, timeout=timeout, what=f"something listening on {host}:{port}")
+
+
+class LogRecorder(logging.Handler):
+    """Keeps the messages logged to one logger, so a test can wait on a log line from another thread."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.logger = logging.getLogger(name)
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.addHandler(self)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the formatted message."""
+        self.messages.append(record.getMessage())
+
+    def has(self, text: str) -> bool:
+        """True once some message so far contains *text*."""
+        return any(text in m for m in list(self.messages))
+
+    def close(self) -> None:
+        """Detach from the logger."""
+        self.logger.removeHandler(self)
+        super().close()
