@@ -6,6 +6,7 @@ only this module knows they are rows and columns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -93,7 +94,29 @@ def first_message_id(session: Session, item: Item) -> str | None:
     ).first()
 
 
-def pictures(session: Session, item: Item) -> list[Attachment]:
-    """The item's pictures, in the order they came."""
-    rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
-    return [a for a in rows if a.content_type.startswith("image/")]
+@dataclass(frozen=True)
+class PreparedPicture:
+    """A picture's prepared copy as our mail carries it: our name, its type, its bytes, what was done to it."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    note: str
+
+
+def pictures(session: Session, item: Item) -> list[PreparedPicture]:
+    """The prepared copies of the item's pictures that our mail carries, in the order they came.
+
+    Never the original bytes or the sender's name: only what the picture path re-encoded and
+    what fitted the per-mail limit when the item came in (the review request carried the same).
+    """
+    rows = session.scalars(
+        select(Attachment)
+        .where(Attachment.item_id == item.id, Attachment.attach.is_(True), Attachment.prepared_data.is_not(None))
+        .order_by(Attachment.id)
+    )
+    return [
+        PreparedPicture(a.prepared_name or "picture", a.prepared_type or "application/octet-stream", data, a.note)
+        for a in rows
+        if (data := a.prepared_data) is not None
+    ]
