@@ -50,7 +50,7 @@ class Pending:
 class Budget:
     """The bytes of files one message may still keep, shared by every level of its forwarded mail."""
 
-    left: int = MAX_KEPT_BYTES
+    left: int = field(default_factory=lambda: MAX_KEPT_BYTES)  # read when a message is read, not at import
     skipped: int = 0  # files not kept because the budget was spent
 
     def take(self, size: int) -> bool:
