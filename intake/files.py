@@ -27,6 +27,25 @@ class FileIn(Protocol):
     def data(self) -> bytes: ...
 
 
+class StoredFile(Protocol):
+    """A kept file as the listing reads it (`intake.store.models.Attachment` fits)."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def attach(self) -> bool: ...
+    @property
+    def withheld(self) -> bool: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def prepared_name(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class ExaminedFile:
     """One file with what its content proved it to be, the sentence reviewers read, and whether it goes on."""
@@ -60,6 +79,22 @@ def _note(examined: Examined, attach: bool, per_mail_bytes: int) -> str:
     if not attach:
         sentence += f" Kept, not attached: the pictures of one mail may not exceed {size_label(per_mail_bytes)}."
     return sentence
+
+
+def listing(files: Sequence[StoredFile]) -> list[dict[str, object]]:
+    """Every kept file as a review request lists it: attached as our copy, withheld with the reason, or kept."""
+    return [
+        {
+            "filename": f.filename,
+            "content_type": f.content_type,
+            "size_label": size_label(f.size),
+            "attached": f.attach,
+            "sent_as": f.prepared_name or "",
+            "withheld": f.withheld,
+            "note": f.note,
+        }
+        for f in files
+    ]
 
 
 def size_label(size: int) -> str:

@@ -18,7 +18,7 @@ from intake.arrival import Arrival, Outcome
 from intake.commands import Registry, default_registry
 from intake.config import Person, Settings, is_address
 from intake.errors import StorageConflict, StorageError, StorageRejected
-from intake.files import ExaminedFile, examine_files, size_label
+from intake.files import ExaminedFile, examine_files, listing
 from intake.mailcontext import item_context
 from intake.message import InboundMessage, ParseError, parse
 from intake.pictures import PictureLimits
@@ -313,18 +313,7 @@ class Pipeline:
 
     def _queue_review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
         """A review request to one reviewer: every file listed, and only pictures' prepared copies attached."""
-        listing = [
-            {
-                "filename": record.filename,
-                "content_type": record.content_type,
-                "size_label": size_label(record.size),
-                "attached": record.attach,
-                "sent_as": record.prepared_name or "",
-                "withheld": record.withheld,
-                "note": record.note,
-            }
-            for record in records
-        ]
+        files = listing(records)
         pictures = [
             FileToAttach(
                 record.prepared_name or "picture", record.prepared_type or "", record.prepared_data, record.note
@@ -339,7 +328,7 @@ class Pipeline:
             item,
             Recipient(person.email, person.name),
             Purpose.REVIEW_REQUEST,
-            {**item_context(self.settings, item, self.registry), "attachments": listing, "pictures": len(pictures)},
+            {**item_context(self.settings, item, self.registry), "attachments": files, "pictures": len(pictures)},
             EventKind.REVIEW_REQUESTED,
             attachments=pictures,
             auto_submitted="auto-generated",
