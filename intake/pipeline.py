@@ -1,9 +1,10 @@
 """The one place that puts the steps in order: keep, parse, classify, queue, answer.
 
 Every source (IMAP, the SMTP/LMTP listener, a file) hands raw bytes to `Pipeline.ingest`.
-The raw message, the item, its history and the mail it causes are written in ONE
-transaction, so a crash anywhere leaves either nothing or everything; the outbox is
-drained afterwards by delivery.
+The message is parsed and its files examined first, with no transaction open, so a slow
+message never holds the write lock while an ordinary draft waits. Then the raw message, the
+item, its history and the mail it causes are written in ONE transaction, so a crash anywhere
+leaves either nothing or everything; the outbox is drained afterwards by delivery.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from intake.arrival import Arrival, Outcome
 from intake.commands import Registry, default_registry
 from intake.config import Person, Settings, is_address
 from intake.errors import StorageConflict, StorageError, StorageRejected
+from intake.files import ExaminedFile, examine_files, listing
 from intake.mailcontext import item_context
 from intake.message import InboundMessage, ParseError, parse
+from intake.pictures import PictureLimits
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
 from intake.reply_step import ReplyStep
@@ -38,6 +41,15 @@ __all__ = ["Pipeline", "first_status"]
 def first_status(kind: str) -> Status:
     """A new draft goes straight to review; reports and enquiries are open until dealt with."""
     return Status.IN_REVIEW if kind == Kind.DRAFT else Status.OPEN
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A message as read before any transaction: parsed (or why not), and each of its files examined."""
+
+    msg: InboundMessage | None
+    problem: str = ""  # why it could not be parsed
+    files: tuple[ExaminedFile, ...] = ()
 
 
 @dataclass
@@ -69,6 +81,10 @@ class Pipeline:
         # One registry for the whole desk: the commands a reply may use are the ones its mail lists.
         self.registry = registry if registry is not None else default_registry()
         self.reply_step = reply_step or ReplyStep(settings, composer, self.registry)
+        given = settings.pictures
+        self.picture_limits = PictureLimits(
+            max_side=given.max_side, max_bytes=given.max_bytes, max_pixels=given.max_pixels, max_frames=given.max_frames
+        )
 
     # --- the entry point ------------------------------------------------------------------
 
@@ -83,8 +99,10 @@ class Pipeline:
         arrival = Arrival(raw, source, source_key, tuple(envelope_recipients))
         progress = _Progress()
         try:
+            read = self._read(arrival)  # the slow part, before the write lock is taken
+            progress.msg = read.msg
             with transaction(self.sessions, "take the message") as session:
-                outcome = self._process(session, arrival, progress)
+                outcome = self._process(session, arrival, read, progress)
         except StorageConflict:
             # Another instance committed the same source key first (two services on one
             # PostgreSQL database reading one mailbox): theirs stands, ours is a duplicate.
@@ -114,17 +132,24 @@ class Pipeline:
         seen = messages.seen_before(self.sessions, arrival.source_key)
         return Outcome(seen.id, seen.classification, seen.reason, duplicate=True) if seen else None
 
-    def _process(self, session: Session, arrival: Arrival, progress: _Progress) -> Outcome:
+    def _read(self, arrival: Arrival) -> _Read:
+        """Parse the message and examine every file by its content; no database is touched."""
+        try:
+            msg = parse(arrival.raw)
+        except ParseError as exc:
+            return _Read(None, problem=f"could not be parsed: {exc.reason}")
+        limits = self.picture_limits
+        return _Read(msg, files=examine_files(msg.attachments, limits, self.settings.limits.attach_per_mail_bytes))
+
+    def _process(self, session: Session, arrival: Arrival, read: _Read, progress: _Progress) -> Outcome:
         """Everything one message causes, in the caller's transaction."""
         if arrival.source_key:
             seen = messages.seen(session, arrival.source_key)
             if seen is not None:
                 return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
-        try:
-            msg = parse(arrival.raw)
-        except ParseError as exc:
-            return self._quarantine(session, arrival, None, f"could not be parsed: {exc.reason}")
-        progress.msg = msg
+        msg = read.msg
+        if msg is None:
+            return self._quarantine(session, arrival, None, read.problem)
 
         target = self._reply_target(session, msg, arrival.envelope_recipients)
         verdict = classify.classify(
@@ -134,7 +159,7 @@ class Pipeline:
         if verdict.is_submission:
             if msg.sender is None or not is_address(msg.sender.email):
                 return self._quarantine(session, arrival, msg, "it has no sender address we could answer")
-            return self._new_item(session, arrival, msg, verdict)
+            return self._new_item(session, arrival, msg, verdict, read.files)
 
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
         if target is None:
@@ -210,7 +235,12 @@ class Pipeline:
         )
 
     def _new_item(
-        self, session: Session, arrival: Arrival, msg: InboundMessage, verdict: classify.Classification
+        self,
+        session: Session,
+        arrival: Arrival,
+        msg: InboundMessage,
+        verdict: classify.Classification,
+        files: tuple[ExaminedFile, ...],
     ) -> Outcome:
         assert msg.sender is not None
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
@@ -218,8 +248,7 @@ class Pipeline:
         item.flags = impersonation.flags(self.settings, msg.sender.name, msg.sender.email)  # a name not theirs
         sender = msg.sender.email
         add_event(session, item, EventKind.RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
-        records = store_attachments(session, item, row, msg.attachments)
-        files = [(record, part.is_image) for record, part in zip(records, msg.attachments, strict=True)]
+        records = store_attachments(session, item, row, msg.attachments, files)
         queued = 0
         if not sender.isascii():
             # An internationalised address needs SMTPUTF8 end to end; we do not assume the relay has it.
@@ -234,7 +263,7 @@ class Pipeline:
             queue_mail(session, item, self._acknowledgement(item, msg), EventKind.ACKNOWLEDGED)
             queued += 1
         for person in self.settings.reviewers:
-            self._queue_review_request(session, item, person, files)
+            self._queue_review_request(session, item, person, records)
             queued += 1
         return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
 
@@ -283,21 +312,15 @@ class Pipeline:
             references=msg.references,
         )
 
-    def _queue_review_request(
-        self, session: Session, item: Item, person: Person, files: list[tuple[Attachment, bool]]
-    ) -> None:
-        """A review request to one reviewer: the files listed, the pictures attached."""
-        listing = [
-            {
-                "filename": record.filename,
-                "content_type": record.content_type,
-                "size_label": _size_label(record.size),
-                "attached": is_image,
-            }
-            for record, is_image in files
-        ]
+    def _queue_review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
+        """A review request to one reviewer: every file listed, and only pictures' prepared copies attached."""
+        files = listing(records)
         pictures = [
-            FileToAttach(record.filename, record.content_type, record.data) for record, is_image in files if is_image
+            FileToAttach(
+                record.prepared_name or "picture", record.prepared_type or "", record.prepared_data, record.note
+            )
+            for record in records
+            if record.attach and record.prepared_data is not None
         ]
         queue_keyed_mail(
             session,
@@ -306,7 +329,7 @@ class Pipeline:
             item,
             Recipient(person.email, person.name),
             Purpose.REVIEW_REQUEST,
-            {**item_context(self.settings, item, self.registry), "attachments": listing, "pictures": len(pictures)},
+            {**item_context(self.settings, item, self.registry), "attachments": files, "pictures": len(pictures)},
             EventKind.REVIEW_REQUESTED,
             attachments=pictures,
             auto_submitted="auto-generated",
@@ -318,11 +341,3 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, StorageRejected) and isinstance(exc.__cause__, Exception):
         exc = exc.__cause__
     return f"{type(exc).__name__}: {exc}"
-
-
-def _size_label(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"

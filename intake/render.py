@@ -44,9 +44,12 @@ def set_boundaries(msg: EmailMessage) -> None:
 
 @dataclass(frozen=True)
 class FileToAttach:
+    """A file our mail carries (only ever a picture's prepared copy), with the sentence said of it."""
+
     filename: str
     content_type: str
     data: bytes
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,9 @@ class Composer:
         if purpose not in PURPOSES:
             raise ValueError(f"unknown purpose {purpose!r}")
         folder = template or purpose
-        context = {**context, "ref": ref, "recipient": to}
+        # Templates list what is attached by these names, so the listing and the files cannot disagree.
+        attached = [{"filename": one_line(f.filename, 200) or "attachment", "note": f.note} for f in attachments]
+        context = {**context, "ref": ref, "recipient": to, "attached_files": attached}
         subject = one_line(self.render(folder, "subject.txt", context))
         if ref:
             subject = tag_subject(ref, subject)
@@ -149,13 +154,13 @@ class Composer:
             msg["X-SMAT-Ref"] = ref
         msg.set_content(text)
         msg.add_alternative(html, subtype="html")
-        for item in attachments:
+        for item, listed in zip(attachments, attached, strict=True):
             maintype, _, subtype = item.content_type.partition("/")
             msg.add_attachment(
                 item.data,
                 maintype=maintype or "application",
                 subtype=subtype or "octet-stream",
-                filename=one_line(item.filename, 200) or "attachment",
+                filename=listed["filename"],
             )
         set_boundaries(msg)
         return Outgoing(

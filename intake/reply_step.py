@@ -152,7 +152,10 @@ class ReplyStep:
         files: list[FileToAttach] | None = None
         for notice in decision.notices:
             if notice.pictures and files is None:
-                files = [FileToAttach(a.filename, a.content_type, a.data) for a in reply_facts.pictures(session, item)]
+                files = [
+                    FileToAttach(p.filename, p.content_type, p.data, p.note)
+                    for p in reply_facts.pictures(session, item)
+                ]
             row = queue_keyed_mail(
                 session,
                 self.composer,

@@ -163,6 +163,23 @@ class Digest:
 
 
 @dataclass(frozen=True)
+class Pictures:
+    """[pictures]: how pictures are prepared for reviewers and posting, and how far they are trusted."""
+
+    max_side: int = 2048  # the long side of the prepared copy, in pixels
+    max_bytes: int = 50 * 1024 * 1024  # larger picture files are not decoded at all
+    max_pixels: int = 40_000_000  # per frame, read from the header before decoding
+    max_frames: int = 300  # an animation's frames
+
+
+@dataclass(frozen=True)
+class Limits:
+    """[limits]: what one mail we send may carry; larger files are listed as kept, not attached."""
+
+    attach_per_mail_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Person:
     """One [[people]] entry of the roster."""
 
@@ -196,6 +213,8 @@ class Settings:
     digest: Digest
     people: tuple[Person, ...]
     review: Review = field(default_factory=Review)
+    pictures: Pictures = field(default_factory=Pictures)
+    limits: Limits = field(default_factory=Limits)
     imap: Imap | None = None
     smtp: Smtp | None = None
     listener: Listener | None = None

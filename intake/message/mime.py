@@ -2,7 +2,12 @@
 
 Text parts become the body (plain preferred, else HTML converted to text, else a winmail.dat
 body); every other leaf becomes an attachment; an image the HTML shows by cid: is marked inline;
-a forwarded message is read recursively, its text appended and its attachments kept.
+a forwarded message is read recursively, its text appended and its files kept.
+
+Each part is kept once: a forwarded message is kept as a file of its own (.eml) only when none of
+its parts were kept as files already, so nested forwards cost no extra copies (the received
+message itself is kept whole by the store).
+Nesting is bounded by depth and by the bytes of the files kept, the rest recorded as a defect.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from intake.message.tnef import is_winmail, unpack
 
 POLICY = email_policy.default
 _MAX_DEPTH = 40
+MAX_KEPT_BYTES = 64 * 1024 * 1024  # the files of one message together; beyond it they are skipped, not kept
 _FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
 _TAG = re.compile(r"<[^>]*>")
 
@@ -41,10 +47,27 @@ class Pending:
 
 
 @dataclass
+class Budget:
+    """The bytes of files one message may still keep, shared by every level of its forwarded mail."""
+
+    left: int = field(default_factory=lambda: MAX_KEPT_BYTES)  # read when a message is read, not at import
+    skipped: int = 0  # files not kept because the budget was spent
+
+    def take(self, size: int) -> bool:
+        """Spend `size` bytes if they fit; False (and counted) when they do not."""
+        if size > self.left:
+            self.skipped += 1
+            return False
+        self.left -= size
+        return True
+
+
+@dataclass
 class Collector:
     """What one walk over a MIME tree found, before the body is chosen."""
 
     defects: list[str]
+    budget: Budget = field(default_factory=Budget)
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     attachments: list[Pending] = field(default_factory=list)
@@ -56,12 +79,17 @@ class Collector:
     def attach(
         self, filename: str, ctype: str, data: bytes, disposition: str, content_id: str | None, origin: str
     ) -> None:
-        """Keep one file found in the tree (not inline until mark_inline says so)."""
+        """Keep one file found in the tree (not inline until mark_inline says so), if the budget allows."""
+        if not self.budget.take(len(data)):
+            if self.budget.skipped == 1:
+                limit = f"{MAX_KEPT_BYTES // 2**20} MB"
+                self.defects.append(f"files beyond {limit} in all were not kept apart (the message itself is kept)")
+            return
         found = Attachment(filename, ctype, data, inline=False, content_id=content_id, origin=origin)
         self.attachments.append(Pending(found, disposition))
 
 
-def read_message(msg: Message, depth: int) -> InboundMessage:
+def read_message(msg: Message, depth: int, budget: Budget | None = None) -> InboundMessage:
     """Read one parsed message (headers, then one walk over its MIME tree).
 
     Attachment file names are still the sender's raw ones: names are cleaned and numbered
@@ -73,7 +101,7 @@ def read_message(msg: Message, depth: int) -> InboundMessage:
     for key, value in headers:
         first.setdefault(key, value)
     addresses = read_addresses(parsed, defects)
-    col = Collector(defects=defects)
+    col = Collector(defects=defects, budget=budget or Budget())
     walk(msg, col, depth)
     text, html, text_from_html = choose_body(col)
     attachments = mark_inline(col.attachments, html)
@@ -133,7 +161,7 @@ def _alternative(payload: Sequence[object], col: Collector, depth: int) -> None:
     branches = []
     for sub in payload:
         if isinstance(sub, Message):
-            branch = Collector(defects=col.defects)
+            branch = Collector(defects=col.defects, budget=col.budget)
             walk(sub, branch, depth + 1)
             branches.append(branch)
     plain = next((b.plain for b in branches if any(p.strip() for p in b.plain)), [])
@@ -180,22 +208,23 @@ def _winmail(data: bytes, filename: str, ctype: str, col: Collector) -> None:
 
 
 def _forwarded(part: Message, payload: Sequence[object], col: Collector, depth: int) -> None:
-    """message/rfc822: read it recursively, append its text, keep it and its attachments."""
+    """message/rfc822: read it recursively, append its text, keep its files; itself as .eml only if it had none."""
     inner = payload[0] if payload and isinstance(payload[0], Message) else None
     if inner is None:
         col.defects.append("message/rfc822 part is empty")
         return
-    data = parts.as_bytes(inner)
+    data: bytes | None = None
     cte = parts.header_text(part, "content-transfer-encoding").strip().lower()
     if cte in ("base64", "quoted-printable"):
         # Non-conforming but seen: the parser read the encoded text as a message; decode and re-read.
+        data = parts.as_bytes(inner)
         try:
             body = data.split(b"\n\n", 1)[-1] if inner.keys() else data
             data = base64.b64decode(body) if cte == "base64" else quopri.decodestring(body)
             inner = email.message_from_bytes(data, policy=POLICY)
         except (binascii.Error, ValueError) as exc:
             col.defects.append(f"forwarded message with bad {cte} encoding: {exc}")
-    result = read_message(inner, depth + 1)
+    result = read_message(inner, depth + 1, col.budget)
     col.defects.extend(f"forwarded: {d}" for d in result.defects)
     sender = result.sender
     sender_text = ""
@@ -207,8 +236,10 @@ def _forwarded(part: Message, payload: Sequence[object], col: Collector, depth: 
         f"From: {sender_text}\nDate: {date_text}\nSubject: {result.subject}\n\n{result.text}"
     )
     col.forwards.append(block.rstrip())
-    name = (result.subject or "forwarded").replace("/", "_").replace("\\", "_")
-    col.attach(f"{name}.eml", "message/rfc822", data, "attachment", None, "part")
+    if not result.attachments:
+        # Nothing of it is kept elsewhere: keep it whole. Otherwise its files are kept, and it would repeat them.
+        name = (result.subject or "forwarded").replace("/", "_").replace("\\", "_")
+        col.attach(f"{name}.eml", "message/rfc822", data or parts.as_bytes(inner), "attachment", None, "part")
     for att in result.attachments:
         col.attachments.append(Pending(replace(att, origin="forwarded"), "attachment"))
 

@@ -54,7 +54,7 @@ class Attachment:
 
     @property
     def is_image(self) -> bool:
-        """Whether the part declares an image type, so it can be offered as a post photo."""
+        """Whether the sender *declared* an image type: a claim, never used to decide (intake.pictures decides)."""
         return self.content_type.startswith("image/")
 
 

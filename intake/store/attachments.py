@@ -1,4 +1,8 @@
-"""The attachments table: each file of a message kept under a generated name, never the sender's."""
+"""The attachments table: each file of a message kept under a generated name, never the sender's.
+
+The original bytes are kept exactly as received; beside them, what the content proved the file
+to be and, for a picture, the re-encoded copy that is the only thing our mail ever carries.
+"""
 
 from __future__ import annotations
 
@@ -29,10 +33,46 @@ class ParsedFile(Protocol):
     def origin(self) -> str: ...
 
 
-def store_attachments(session: Session, item: Item, row: Message, parsed: Sequence[ParsedFile]) -> list[Attachment]:
-    """Keep each file under a generated name, in the parser's order; the sender's name is only displayed."""
+class PreparedCopy(Protocol):
+    """A picture's re-encoded copy (`intake.pictures.Prepared` fits)."""
+
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def filename(self) -> str: ...
+
+
+class Verdict(Protocol):
+    """What examining a file by content found (`intake.pictures.Examined` fits)."""
+
+    @property
+    def format(self) -> str: ...
+    @property
+    def withhold(self) -> bool: ...
+    @property
+    def prepared(self) -> PreparedCopy | None: ...
+
+
+class ExaminedPart(Protocol):
+    """One file's verdict, the sentence reviewers read, and whether it goes on (`intake.files.ExaminedFile`)."""
+
+    @property
+    def examined(self) -> Verdict: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def attach(self) -> bool: ...
+
+
+def store_attachments(
+    session: Session, item: Item, row: Message, parsed: Sequence[ParsedFile], examined: Sequence[ExaminedPart]
+) -> list[Attachment]:
+    """Keep each file under a generated name, in the parser's order, with its verdict and prepared copy."""
     stored = []
-    for part in parsed:
+    for part, found in zip(parsed, examined, strict=True):
+        prepared = found.examined.prepared
         extension = extension_for(part.content_type)
         record = Attachment(
             item_id=item.id,
@@ -46,6 +86,13 @@ def store_attachments(session: Session, item: Item, row: Message, parsed: Sequen
             content_id=part.content_id[:998] if part.content_id else None,
             origin=part.origin,
             data=part.data,
+            content_format=found.examined.format[:64],
+            withheld=found.examined.withhold,
+            note=found.note,
+            prepared_name=prepared.filename if prepared else None,
+            prepared_type=prepared.content_type if prepared else None,
+            prepared_data=prepared.data if prepared else None,
+            attach=found.attach and prepared is not None,
         )
         session.add(record)
         stored.append(record)

@@ -128,7 +128,16 @@ class Attachment(Base):
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
     content_id: Mapped[str | None] = mapped_column(String(998))
     origin: Mapped[str] = mapped_column(String(16), default="part")
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # exactly as received
+    # What its content proved it to be (intake.pictures), never what the sender declared:
+    content_format: Mapped[str] = mapped_column(String(64), default="")  # 'JPEG', 'Windows program', 'PDF', ...
+    withheld: Mapped[bool] = mapped_column(Boolean, default=False)  # never sent on: the note says why
+    note: Mapped[str] = mapped_column(Text, default="")  # the sentence reviewers read about it
+    # A picture's re-encoded copy (no metadata, upright, scaled, our name): the only bytes we send on.
+    prepared_name: Mapped[str | None] = mapped_column(String(255))
+    prepared_type: Mapped[str | None] = mapped_column(String(255))
+    prepared_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attach: Mapped[bool] = mapped_column(Boolean, default=False)  # the prepared copy fits the per-mail limit
 
     item: Mapped[Item] = relationship(back_populates="attachments")
 

@@ -6,11 +6,13 @@ only this module knows they are rows and columns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from intake.decisions import Change, ItemState
+from intake.files import listing
 from intake.store.db import Session
 from intake.store.models import Attachment, Event, Item, Message, OutboxMessage, ReplyKey, utcnow
 from intake.vocab import EventKind
@@ -120,28 +122,35 @@ def first_message_id(session: Session, item: Item) -> str | None:
 
 
 def file_listing(session: Session, item: Item) -> list[dict[str, object]]:
-    """The item's files as a review request lists them: name, type, size, and whether it goes with the mail."""
-    rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
+    """The item's files as a review request lists them: attached as our copy, withheld with the reason, or kept."""
+    return listing(
+        session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id)).all()
+    )
+
+
+@dataclass(frozen=True)
+class PreparedPicture:
+    """A picture's prepared copy as our mail carries it: our name, its type, its bytes, what was done to it."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    note: str
+
+
+def pictures(session: Session, item: Item) -> list[PreparedPicture]:
+    """The prepared copies of the item's pictures that our mail carries, in the order they came.
+
+    Never the original bytes or the sender's name: only what the picture path re-encoded and
+    what fitted the per-mail limit when the item came in (the review request carried the same).
+    """
+    rows = session.scalars(
+        select(Attachment)
+        .where(Attachment.item_id == item.id, Attachment.attach.is_(True), Attachment.prepared_data.is_not(None))
+        .order_by(Attachment.id)
+    )
     return [
-        {
-            "filename": a.filename,
-            "content_type": a.content_type,
-            "size_label": _size_label(a.size),
-            "attached": a.content_type.startswith("image/"),
-        }
+        PreparedPicture(a.prepared_name or "picture", a.prepared_type or "application/octet-stream", data, a.note)
         for a in rows
+        if (data := a.prepared_data) is not None
     ]
-
-
-def _size_label(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
-def pictures(session: Session, item: Item) -> list[Attachment]:
-    """The item's pictures, in the order they came."""
-    rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
-    return [a for a in rows if a.content_type.startswith("image/")]
