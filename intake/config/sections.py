@@ -20,6 +20,7 @@ from intake.config.settings import (
     Council,
     Digest,
     Imap,
+    Intake,
     Listener,
     Mailbox,
     Outbox,
@@ -347,6 +348,12 @@ TABLE: tuple[Section, ...] = (
         "review",
         (Key("approvals_required", int, 1, at_least(1)),),
         lambda v, c: Review(**v),
+    ),
+    Section(
+        "intake",
+        "intake",
+        (Key("acknowledgements_per_hour", int, 3, at_least(1)),),
+        lambda v, c: Intake(**v),
     ),
     Section(
         "digest",

@@ -163,6 +163,13 @@ class Digest:
 
 
 @dataclass(frozen=True)
+class Intake:
+    """[intake]: how much automatic mail one sender not on the roster can draw from us."""
+
+    acknowledgements_per_hour: int = 3  # then one note a day saying the rest are not acknowledged
+
+
+@dataclass(frozen=True)
 class Person:
     """One [[people]] entry of the roster."""
 
@@ -196,6 +203,7 @@ class Settings:
     digest: Digest
     people: tuple[Person, ...]
     review: Review = field(default_factory=Review)
+    intake: Intake = field(default_factory=Intake)
     imap: Imap | None = None
     smtp: Smtp | None = None
     listener: Listener | None = None
