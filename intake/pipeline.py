@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
-from intake import classify, impersonation
+from intake import acknowledging, classify, impersonation
 from intake.arrival import Arrival, Outcome
 from intake.commands import Registry, default_registry
 from intake.config import Person, Settings, is_address
+from intake.decisions import excerpt
 from intake.errors import StorageConflict, StorageError, StorageRejected
 from intake.files import ExaminedFile, examine_files, listing
 from intake.mailcontext import item_context
@@ -25,17 +27,19 @@ from intake.pictures import PictureLimits
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
 from intake.reply_step import ReplyStep
-from intake.store import items, messages
+from intake.store import acknowledgements, items, messages
 from intake.store.attachments import store_attachments
 from intake.store.db import Session, Sessions
 from intake.store.history import SYSTEM_ACTOR, add_event
-from intake.store.models import Attachment, Item, Message
+from intake.store.models import Attachment, Item, Message, utcnow
 from intake.store.outbox import queue_keyed_mail, queue_mail
 from intake.store.reply_targets import ReplyTarget, item_for_message_ids, item_for_ref, item_for_reply_key
 from intake.store.unit import transaction
 from intake.vocab import EventKind, Kind, Purpose, Role, Status
 
 __all__ = ["Pipeline", "first_status"]
+
+_HOUR = timedelta(hours=1)
 
 
 def first_status(kind: str) -> Status:
@@ -159,6 +163,11 @@ class Pipeline:
         if verdict.is_submission:
             if msg.sender is None or not is_address(msg.sender.email):
                 return self._quarantine(session, arrival, msg, "it has no sender address we could answer")
+            repeat = acknowledgements.repeat_of(
+                session, msg.sender.email, [*msg.in_reply_to, *msg.references], msg.subject, utcnow() - _HOUR
+            )
+            if repeat is not None:
+                return self._fold(session, arrival, msg, verdict, *repeat)
             return self._new_item(session, arrival, msg, verdict, read.files)
 
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
@@ -260,12 +269,29 @@ class Pipeline:
                 f"cannot write {sender!r} in a mail header (non-ASCII address)",
             )
         elif sender.lower() != self.settings.mailbox.address.lower():
-            queue_mail(session, item, self._acknowledgement(item, msg), EventKind.ACKNOWLEDGED)
-            queued += 1
+            queued += self._acknowledge(session, item, msg)
         for person in self.settings.reviewers:
             self._queue_review_request(session, item, person, records)
             queued += 1
         return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
+
+    def _fold(
+        self,
+        session: Session,
+        arrival: Arrival,
+        msg: InboundMessage,
+        verdict: classify.Classification,
+        earlier: Item,
+        how: str,
+    ) -> Outcome:
+        """A repeat of the sender's undecided item: kept and recorded on it, no new item, no new mail."""
+        assert msg.sender is not None
+        reason = f"a repeat of {earlier.ref} ({how}): recorded on it, not made a new item"
+        row = self._keep(session, arrival, msg, verdict.kind, reason)
+        item = items.lock_item(session, earlier.id)
+        messages.file_under(row, item)
+        add_event(session, item, EventKind.REPEAT_RECEIVED, msg.sender.email, f"{how}: {excerpt(msg.text)}", row)
+        return Outcome(row.id, verdict.kind, reason, ref=item.ref)
 
     def _make_item(
         self,
@@ -301,12 +327,40 @@ class Pipeline:
 
     # --- the mail a new item causes -------------------------------------------------------
 
-    def _acknowledgement(self, item: Item, msg: InboundMessage) -> Outgoing:
+    def _acknowledge(self, session: Session, item: Item, msg: InboundMessage) -> int:
+        """Acknowledge the sender, within their share if they are not on the roster; how many mails queued."""
+        assert msg.sender is not None
+        sender, per_hour = msg.sender.email, self.settings.intake.acknowledgements_per_hour
+        person = self.settings.person(sender)
+        now = utcnow()
+        midnight = now.astimezone(self.settings.council.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        lately = acknowledgements.lately(session, sender, now - _HOUR, midnight)
+        step = acknowledging.step(person is not None, lately, per_hour)
+        if step != acknowledging.Step.SEND:
+            told = "a note saying so was sent instead" if step == acknowledging.Step.NOTE else "told so already today"
+            detail = f"{lately.acknowledged_this_hour} acknowledged to {sender} in the last hour; {told}"
+            add_event(session, item, EventKind.ACK_HELD, SYSTEM_ACTOR, detail, received_today=lately.received_today)
+        if step == acknowledging.Step.HOLD:
+            return 0
+        note = None
+        if step == acknowledging.Step.NOTE:
+            note = {"received_today": lately.received_today, "per_hour": per_hour}
+        queue_mail(session, item, self._acknowledgement(item, msg, person, note), EventKind.ACKNOWLEDGED)
+        return 1
+
+    def _acknowledgement(
+        self, item: Item, msg: InboundMessage, person: Person | None, note: dict[str, int] | None
+    ) -> Outgoing:
+        """The acknowledgement: greeting by roster name only (a display name proves nothing), and the note if due."""
         assert msg.sender is not None
         return self.composer.compose(
             Purpose.ACKNOWLEDGEMENT,
-            Recipient(msg.sender.email, msg.sender.name),
-            item_context(self.settings, item, self.registry),
+            Recipient(msg.sender.email, person.name if person else ""),
+            {
+                **item_context(self.settings, item, self.registry),
+                "greeting_name": person.name if person else "",
+                "held_note": note,
+            },
             ref=item.ref,
             in_reply_to=msg.message_id,
             references=msg.references,

@@ -93,7 +93,7 @@ class ReplyStep:
             name=msg.sender.name or (person.name if person else ""),
             role=person_role(self.settings, email),
             on_roster=person is not None,
-            key=key.key if key is not None else None,
+            key=key.digest if key is not None else None,
             key_holder=holder,
             key_expired=expired,
             key_used_for=reply_facts.key_uses(session, key),

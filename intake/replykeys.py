@@ -1,7 +1,8 @@
 """Reply keys: unguessable tokens bound to one item and one person, signed with the secret.
 
 A key travels in a plus-address (smat.info+KEY@domain) so that a reply can be traced to
-the member and item it was issued for, even when the subject has been mangled.
+the member and item it was issued for, even when the subject has been mangled. The
+database keeps only each key's digest (`key_digest`), so a copy of it hands out no votes.
 """
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ def verify_key(secret: bytes, key: str, item_id: int, email: str) -> bool:
     if not _KEY.match(key):
         return False
     return hmac.compare_digest(key[13:], _mac(secret, key[:13], item_id, email))
+
+
+def key_digest(key: str) -> str:
+    """The SHA-256 of a key, in hex: what the database keeps instead of the key itself.
+
+    A plain hash, not an HMAC, is enough: a key is 64 random bits and an 80-bit signature,
+    so nobody can work a key back from its digest; and a migration, which has no secret,
+    can turn the keys already stored into digests.
+    """
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def plus_address(address: str, key: str) -> str:

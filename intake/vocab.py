@@ -89,11 +89,13 @@ class EventKind(StrEnum):
     QUARANTINED = "quarantined"
     NOT_ACKNOWLEDGED = "not_acknowledged"
     ACKNOWLEDGED = "acknowledged"
+    ACK_HELD = "acknowledgement_held"  # not sent one by one: over [intake] acknowledgements_per_hour
     REVIEW_REQUESTED = "review_requested"
     DECISION = "decision"
     DRAFTER_REPLY = "drafter_reply"
     REPLY_RECEIVED = "reply_received"
     AUTOMATIC_MAIL_RECEIVED = "automatic_mail_received"
+    REPEAT_RECEIVED = "repeat_received"  # the sender's draft again, in its thread or under its subject: kept here
     MAIL_QUEUED = "mail_queued"  # any other mail queued about the item (help, notices, ready to post)
     MAIL_SENT = "mail_sent"
     MAIL_FAILED = "mail_failed"

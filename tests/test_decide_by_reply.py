@@ -30,7 +30,7 @@ from intake.commands.base import Verb
 from intake.decisions import Actor, ItemState, Rules, Ruling
 from intake.replies import Command
 from intake.reply_step import ReplyStep
-from intake.replykeys import key_from_address
+from intake.replykeys import key_digest, key_from_address
 from intake.service import Service
 from intake.store import queries
 from intake.store.db import make_engine, upgrade
@@ -421,7 +421,8 @@ def test_an_expired_key_is_refused(desk):
     reply_to = str(desk.request(CLERK, ref)["Reply-To"])
     key = key_from_address(reply_to, OUR_ADDRESS)
     with desk.service.sessions() as session, session.begin():
-        session.execute(update(ReplyKey).where(ReplyKey.key == key).values(issued_at=utcnow() - timedelta(days=31)))
+        aged = update(ReplyKey).values(issued_at=utcnow() - timedelta(days=31))
+        session.execute(aged.where(ReplyKey.digest == key_digest(str(key))))
     desk.reply(CLERK, "APPROVE", ref=ref)
     refused(desk, ref, CLERK, "APPROVE", "has expired")
     assert_unchanged(desk, ref)
@@ -431,7 +432,8 @@ def test_a_key_that_is_29_days_old_still_works(desk):
     ref = desk.submit()
     key = key_from_address(str(desk.request(CLERK, ref)["Reply-To"]), OUR_ADDRESS)
     with desk.service.sessions() as session, session.begin():
-        session.execute(update(ReplyKey).where(ReplyKey.key == key).values(issued_at=utcnow() - timedelta(days=29)))
+        aged = update(ReplyKey).values(issued_at=utcnow() - timedelta(days=29))
+        session.execute(aged.where(ReplyKey.digest == key_digest(str(key))))
     desk.reply(CLERK, "APPROVE", ref=ref)
     assert desk.status(ref) == "approved"
 

@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from test_decision_state_migration import EVENTS, ITEMS, KEYS, T0, item_row
 
+from intake.replykeys import key_digest
 from intake.resources import migrations_dir
 from intake.store.db import make_engine, make_sessions, upgrade
 from intake.store.models import Item, ReplyKey
@@ -59,6 +60,7 @@ def test_each_item_and_key_gets_the_revision_of_the_text_it_was_sent_with(databa
 
     with make_sessions(engine)() as session:
         assert {i.id: i.revision for i in session.scalars(sa.select(Item))} == {1: 3, 2: 1}
-        revisions = {k.key: k.revision for k in session.scalars(sa.select(ReplyKey))}
-        assert revisions == {"k-first": 1, "k-after-one": 2, "k-after-two": 3, "k-late": 3, "k-other": 1}
+        revisions = {k.digest: k.revision for k in session.scalars(sa.select(ReplyKey))}
+        expected = {"k-first": 1, "k-after-one": 2, "k-after-two": 3, "k-late": 3, "k-other": 1}
+        assert revisions == {key_digest(k): revision for k, revision in expected.items()}  # 0006 keeps digests only
     engine.dispose()

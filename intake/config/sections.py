@@ -20,6 +20,7 @@ from intake.config.settings import (
     Council,
     Digest,
     Imap,
+    Intake,
     Limits,
     Listener,
     Mailbox,
@@ -366,6 +367,12 @@ TABLE: tuple[Section, ...] = (
         "limits",
         (Key("attach_per_mail_bytes", int, 10 * 1024 * 1024, at_least(0)),),
         lambda v, c: Limits(**v),
+    ),
+    Section(
+        "intake",
+        "intake",
+        (Key("acknowledgements_per_hour", int, 3, at_least(1)),),
+        lambda v, c: Intake(**v),
     ),
     Section(
         "digest",

@@ -180,6 +180,13 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Intake:
+    """[intake]: how much automatic mail one sender not on the roster can draw from us."""
+
+    acknowledgements_per_hour: int = 3  # then one note a day saying the rest are not acknowledged
+
+
+@dataclass(frozen=True)
 class Person:
     """One [[people]] entry of the roster."""
 
@@ -215,6 +222,7 @@ class Settings:
     review: Review = field(default_factory=Review)
     pictures: Pictures = field(default_factory=Pictures)
     limits: Limits = field(default_factory=Limits)
+    intake: Intake = field(default_factory=Intake)
     imap: Imap | None = None
     smtp: Smtp | None = None
     listener: Listener | None = None

@@ -207,11 +207,15 @@ class OutboxBody(Base):
 
 
 class ReplyKey(Base):
-    """A reply key bound to one item and one reviewer, so a reply can be traced to both."""
+    """A reply key bound to one item and one reviewer, so a reply can be traced to both.
+
+    Only the key's digest is kept (`replykeys.key_digest`): the key itself lives in the
+    mail we sent, so a copy of the database cannot be used to decide in a member's name.
+    """
 
     __tablename__ = "reply_keys"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     email: Mapped[str] = mapped_column(String(320))
     purpose: Mapped[str] = mapped_column(String(32))

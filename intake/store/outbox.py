@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
-from intake.replykeys import new_key, plus_address
+from intake.replykeys import key_digest, new_key, plus_address
 from intake.store.db import Session
 from intake.store.history import SYSTEM_ACTOR, add_event, add_event_by_id
 from intake.store.models import Item, OutboxMessage, ReplyKey, utcnow
@@ -70,14 +70,15 @@ def queue_keyed_mail(
 ) -> OutboxMessage:
     """Queue mail to one person whose Reply-To carries a fresh key bound to them and this item.
 
-    The key is also in the context (`reply_key`), and recorded with the outbox row, so a
-    reply by plus-address or by In-Reply-To leads back to both the person and the item.
+    The key's digest is recorded with the outbox row, so a reply by plus-address or by
+    In-Reply-To leads back to both the person and the item. The key is not in the context:
+    it stays out of the body, so forwarding the text of the mail does not forward it.
     """
     key = new_key(secret, item.id, to.email)
     out = composer.compose(
         purpose,
         to,
-        {**context, "reply_key": key},
+        context,
         ref=item.ref,
         reply_to=plus_address(composer.from_address, key),
         **compose_options,
@@ -85,7 +86,12 @@ def queue_keyed_mail(
     row = queue_mail(session, item, out, event_kind)
     session.add(
         ReplyKey(
-            key=key, item_id=item.id, email=to.email.lower(), purpose=purpose, issued_at=utcnow(), outbox_id=row.id
+            digest=key_digest(key),
+            item_id=item.id,
+            email=to.email.lower(),
+            purpose=purpose,
+            issued_at=utcnow(),
+            outbox_id=row.id,
         )
     )
     return row

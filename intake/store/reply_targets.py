@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from intake.replykeys import key_from_address, verify_key
+from intake.replykeys import key_digest, key_from_address, verify_key
 from intake.store.db import Session
 from intake.store.models import Item, OutboxMessage, ReplyKey
 from intake.vocab import MatchedBy
@@ -31,7 +31,7 @@ def item_for_reply_key(
         key = key_from_address(address, our_address)
         if key is None:
             continue
-        row = session.get(ReplyKey, key)
+        row = session.get(ReplyKey, key_digest(key))
         if row is not None and verify_key(secret, key, row.item_id, row.email):
             return ReplyTarget(row.item_id, MatchedBy.KEY, row, f"reply key {key[:6]}…")
     return None

@@ -1,0 +1,92 @@
+"""What one sender has had from us lately, and the earlier item a repeat of theirs belongs to.
+
+A sender is matched by address, case and sub-address tag aside (victim+1@x is victim@x),
+so the tag cannot be used to get past the cap on acknowledgements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, distinct, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from intake.acknowledging import Lately, subject_key
+from intake.config.settings import untagged
+from intake.store.db import Session
+from intake.store.models import Event, Item, Message
+from intake.vocab import EventKind, Status
+
+UNDECIDED = (Status.IN_REVIEW, Status.QUERIED, Status.ESCALATED, Status.OPEN)
+_SUBJECT_CANDIDATES = 50  # the newest items of one sender compared by subject: a flood stays cheap
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _is(column: InstrumentedAttribute[str], sender: str) -> ColumnElement[bool]:
+    """The column holds this address, with or without a sub-address tag, in any case."""
+    plain = untagged(sender)
+    local, _, domain = plain.rpartition("@")
+    lowered = func.lower(column)
+    return or_(lowered == plain, lowered.like(f"{_like(local)}+%@{_like(domain)}", escape="\\"))
+
+
+def _from(sender: str) -> ColumnElement[bool]:
+    """Items whose sender is this address."""
+    return _is(Item.sender, sender)
+
+
+def _items_with(session: Session, sender: str, kind: str, since: datetime) -> int:
+    query = (
+        select(func.count(distinct(Item.id)))
+        .join(Event, Event.item_id == Item.id)
+        .where(_from(sender), Item.received_at >= since, Event.kind == kind)
+    )
+    return session.scalar(query) or 0
+
+
+def lately(session: Session, sender: str, hour_ago: datetime, midnight: datetime) -> Lately:
+    """How many of this sender's items were acknowledged this past hour, held back or received today."""
+    received = session.scalar(select(func.count(Item.id)).where(_from(sender), Item.received_at >= midnight)) or 0
+    return Lately(
+        acknowledged_this_hour=_items_with(session, sender, EventKind.ACKNOWLEDGED, hour_ago),
+        held_today=_items_with(session, sender, EventKind.ACK_HELD, midnight),
+        received_today=received,
+    )
+
+
+def repeat_of(
+    session: Session, sender: str, thread: Sequence[str], subject: str, hour_ago: datetime
+) -> tuple[Item, str] | None:
+    """The sender's undecided item this message repeats, and how we know; None if it is new.
+
+    A repeat answers the sender's own earlier message of the item (In-Reply-To/References),
+    or carries the same subject (Re:/Fwd: aside) within the hour.
+    """
+    if thread:
+        item = session.scalars(
+            select(Item)
+            .join(Message, Message.item_id == Item.id)
+            .where(Message.message_id.in_([m[:998] for m in thread[:50]]), _from(sender), Item.status.in_(UNDECIDED))
+            .where(_is(Message.sender, sender))
+            .order_by(Item.id.desc())
+            .limit(1)
+        ).first()
+        if item is not None:
+            return item, "in the thread of the sender's earlier message"
+    wanted = subject_key(subject)
+    if not wanted:
+        return None
+    recent = session.scalars(
+        select(Item)
+        .where(_from(sender), Item.received_at >= hour_ago, Item.status.in_(UNDECIDED))
+        .order_by(Item.id.desc())
+        .limit(_SUBJECT_CANDIDATES)
+    )
+    for item in recent:
+        if subject_key(item.subject) == wanted:
+            return item, "the same subject within the hour"
+    return None
