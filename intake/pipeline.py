@@ -167,7 +167,7 @@ class Pipeline:
                 session, msg.sender.email, [*msg.in_reply_to, *msg.references], msg.subject, utcnow() - _HOUR
             )
             if repeat is not None:
-                return self._fold(session, arrival, msg, verdict, *repeat)
+                return self._fold(session, arrival, msg, verdict, read.files, *repeat)
             return self._new_item(session, arrival, msg, verdict, read.files)
 
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
@@ -281,17 +281,45 @@ class Pipeline:
         arrival: Arrival,
         msg: InboundMessage,
         verdict: classify.Classification,
+        files: tuple[ExaminedFile, ...],
         earlier: Item,
         how: str,
     ) -> Outcome:
-        """A repeat of the sender's undecided item: kept and recorded on it, no new item, no new mail."""
+        """A repeat of the sender's undecided item: kept and recorded on it, no new item, no acknowledgement.
+
+        What it adds is not lost on the reviewers: new wording or new files go to them as the
+        drafter's words (as an answer to a query would); an exact repeat sends nothing.
+        """
         assert msg.sender is not None
         reason = f"a repeat of {earlier.ref} ({how}): recorded on it, not made a new item"
         row = self._keep(session, arrival, msg, verdict.kind, reason)
         item = items.lock_item(session, earlier.id)
         messages.file_under(row, item)
         add_event(session, item, EventKind.REPEAT_RECEIVED, msg.sender.email, f"{how}: {excerpt(msg.text)}", row)
-        return Outcome(row.id, verdict.kind, reason, ref=item.ref)
+        records = store_attachments(session, item, row, msg.attachments, files)
+        queued = 0
+        if records or " ".join(msg.text.split()) != " ".join(item.text.split()):
+            context = {
+                **item_context(self.settings, item, self.registry),
+                "reply_text": msg.text,
+                "wrote_again": True,
+                "files_kept": len(records),
+            }
+            for person in self.settings.reviewers:
+                queue_keyed_mail(
+                    session,
+                    self.composer,
+                    self.settings.security.secret,
+                    item,
+                    Recipient(person.email, person.name),
+                    Purpose.DRAFTER_REPLY,
+                    context,
+                    EventKind.MAIL_QUEUED,
+                    template="drafter-reply",
+                    auto_submitted="auto-generated",
+                )
+                queued += 1
+        return Outcome(row.id, verdict.kind, reason, ref=item.ref, mail_queued=queued)
 
     def _make_item(
         self,

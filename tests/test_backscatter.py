@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.policy import SMTP, default
 
 import pytest
-from builders import OUR_ADDRESS, auto_reply, draft, initialised_service
+from builders import OUR_ADDRESS, REVIEWERS, auto_reply, draft, initialised_service
 from sqlalchemy import func, select, update
 
 from intake.service import Service
@@ -142,7 +142,10 @@ def test_a_draft_in_the_thread_of_the_senders_earlier_draft_is_recorded_on_it(se
     )
     assert again.ref == first.ref
     assert count(service, Item) == 1
-    assert count(service, OutboxMessage) == mails  # no acknowledgement, no new review requests
+    # No acknowledgement and no new review requests; the new wording reaches each reviewer once.
+    relayed = outbox(service, "drafter-reply")
+    assert count(service, OutboxMessage) == mails + len(relayed) and len(relayed) == len(REVIEWERS)
+    assert all("wrote again about" in text_of(m) and "And here it is again" in text_of(m) for m in relayed)
     assert kinds(service, first.ref).count("repeat_received") == 1
     with service.sessions() as session:
         assert session.scalars(select(func.count(Message.id)).where(Message.item_id == Item.id)).one() == 2
@@ -154,6 +157,7 @@ def test_the_same_subject_within_the_hour_is_folded_into_one_item(service):
     }
     assert len(refs) == 1
     assert len(outbox(service, "review-request")) == 3  # one draft's worth
+    assert outbox(service, "drafter-reply") == []  # the same words again: nothing for reviewers to read
     assert kinds(service, refs.pop()).count("repeat_received") == 2
 
 
