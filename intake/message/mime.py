@@ -29,7 +29,7 @@ from intake.message.tnef import is_winmail, unpack
 POLICY = email_policy.default
 _MAX_DEPTH = 40
 _FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^<>]*>")  # not "<[^>]*>": a run of "<" without ">" made that quadratic
 
 
 @dataclass
