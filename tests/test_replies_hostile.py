@@ -51,7 +51,7 @@ def request_to(service: Service, member: str, ref: str) -> EmailMessage:
 
 
 def reply(service: Service, ref: str, body: str, *, html: str | None = None, member: str = CLERK):
-    """`member` answers their review request for `ref` (to its Reply-To key address) with `body`."""
+    """`member` answers their review request for `ref` (to its Reply-To key address) with `body` and/or `html`."""
     answering = request_to(service, member, ref)
     msg = EmailMessage()
     msg["From"] = f"Member <{member}>"
@@ -59,9 +59,12 @@ def reply(service: Service, ref: str, body: str, *, html: str | None = None, mem
     msg["Subject"] = f"Re: {answering['Subject']}"
     msg["Message-ID"] = make_msgid(domain="example.org")
     msg["In-Reply-To"] = answering["Message-ID"]
-    msg.set_content(body)
-    if html is not None:
-        msg.add_alternative(html, subtype="html")
+    if body:
+        msg.set_content(body)
+        if html is not None:
+            msg.add_alternative(html, subtype="html")
+    else:
+        msg.set_content(html or "", subtype="html")  # HTML only: its text is read from the HTML
     return service.ingest(msg.as_bytes(policy=SMTP), "smtp", envelope_recipients=[str(answering["Reply-To"])])
 
 
@@ -109,7 +112,7 @@ def test_html_style_repeating_border_top_is_read_in_bounded_time(service) -> Non
     ref = submit(service)
     style = "border-top:solid " * 36_000  # ~600 KB; the old style pattern took over 10 s on it
     started = time.perf_counter()
-    outcome = reply(service, ref, "Thanks", html=f'<div style="{style}">Thanks</div>')
+    outcome = reply(service, ref, "", html=f'<div style="{style}">Thanks</div>')
     assert time.perf_counter() - started < 5
     assert outcome.ref == ref and status(service, ref) == Status.IN_REVIEW
 
@@ -161,6 +164,6 @@ def test_reply_quoting_too_deep_for_the_quote_reader_is_recorded_on_its_item(ser
 def test_reply_with_a_thousand_nested_blockquotes_is_recorded_on_its_item(service) -> None:
     ref = submit(service)
     html = "<p>Thanks</p>" + '<blockquote type="cite">' * 1_000 + "APPROVE" + "</blockquote>" * 1_000
-    outcome = reply(service, ref, "Thanks\n" + "> " * 1_000 + "APPROVE\n", html=html)
+    outcome = reply(service, ref, "", html=html)
     assert outcome.ref == ref and status(service, ref) == Status.IN_REVIEW
     assert len(recorded_on_item(service, ref)) == 1
