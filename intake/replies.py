@@ -50,8 +50,9 @@ _WORD = re.compile(r"[^\W\d_]+")
 _VERB_END = re.compile(r"[*_~]{0,3}(?::|[.!,]?(?=\s|$))")
 # What may separate the verb from its argument: "APPROVE:", "Reject - reason", "Approve, fine".
 _SEPARATORS = re.compile(r"^[\s.,:;!*_~=|\-\u2010-\u2015]+")
-# Verbs whose first line may be a question: QUERY's argument is one; HELP decides nothing.
-_MAY_ASK = frozenset({"QUERY", "HELP"})
+# Verbs whose first line may be a question: QUERY's argument is one, ESCALATE passes a doubt to
+# the Clerk ("ESCALATE political?"), HELP decides nothing.  The verbs that decide never may.
+_MAY_ASK = frozenset({"QUERY", "ESCALATE", "HELP"})
 # A first line longer than this is prose, not a command; new text longer than TEXT_LIMIT is not read.
 COMMAND_LINE_LIMIT = 2_000
 
