@@ -35,7 +35,7 @@ POLICY = email_policy.default
 _MAX_DEPTH = 40
 MAX_KEPT_BYTES = 64 * 1024 * 1024  # the files of one message together; beyond it they are skipped, not kept
 _FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^<>]*>")  # not "<[^>]*>": a run of "<" without ">" made that quadratic
 
 
 @dataclass
