@@ -14,28 +14,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from intake import acknowledging, classify, impersonation
+from intake import classify, impersonation
 from intake.arrival import Arrival, Outcome
 from intake.commands import Registry, default_registry
-from intake.config import Person, Settings, is_address
+from intake.config import Settings, is_address
 from intake.decisions import excerpt
 from intake.errors import StorageConflict, StorageError, StorageRejected
-from intake.files import ExaminedFile, examine_files, listing
-from intake.mailcontext import item_context
+from intake.files import ExaminedFile, examine_files
 from intake.message import InboundMessage, ParseError, parse
 from intake.pictures import PictureLimits
 from intake.refs import ref_in_subject
-from intake.render import Composer, FileToAttach, Outgoing, Recipient
+from intake.render import Composer
 from intake.reply_step import ReplyStep
 from intake.store import acknowledgements, items, messages
 from intake.store.attachments import store_attachments
 from intake.store.db import Session, Sessions
 from intake.store.history import SYSTEM_ACTOR, add_event
-from intake.store.models import Attachment, Item, Message, utcnow
-from intake.store.outbox import queue_keyed_mail, queue_mail
+from intake.store.models import Item, Message, utcnow
 from intake.store.reply_targets import ReplyTarget, item_for_message_ids, item_for_ref, item_for_reply_key
 from intake.store.unit import transaction
-from intake.vocab import EventKind, Kind, Purpose, Role, Status
+from intake.submission_mail import SubmissionMail
+from intake.vocab import EventKind, Kind, Role, Status
 
 __all__ = ["Pipeline", "first_status"]
 
@@ -85,6 +84,7 @@ class Pipeline:
         # One registry for the whole desk: the commands a reply may use are the ones its mail lists.
         self.registry = registry if registry is not None else default_registry()
         self.reply_step = reply_step or ReplyStep(settings, composer, self.registry)
+        self.mail = SubmissionMail(settings, composer, self.registry)
         given = settings.pictures
         self.picture_limits = PictureLimits(
             max_side=given.max_side, max_bytes=given.max_bytes, max_pixels=given.max_pixels, max_frames=given.max_frames
@@ -269,10 +269,8 @@ class Pipeline:
                 f"cannot write {sender!r} in a mail header (non-ASCII address)",
             )
         elif sender.lower() != self.settings.mailbox.address.lower():
-            queued += self._acknowledge(session, item, msg)
-        for person in self.settings.reviewers:
-            self._queue_review_request(session, item, person, records)
-            queued += 1
+            queued += self.mail.acknowledge(session, item, msg)
+        queued += self.mail.review_requests(session, item, records)
         return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
 
     def _fold(
@@ -297,28 +295,7 @@ class Pipeline:
         messages.file_under(row, item)
         add_event(session, item, EventKind.REPEAT_RECEIVED, msg.sender.email, f"{how}: {excerpt(msg.text)}", row)
         records = store_attachments(session, item, row, msg.attachments, files)
-        queued = 0
-        if records or " ".join(msg.text.split()) != " ".join(item.text.split()):
-            context = {
-                **item_context(self.settings, item, self.registry),
-                "reply_text": msg.text,
-                "wrote_again": True,
-                "files_kept": len(records),
-            }
-            for person in self.settings.reviewers:
-                queue_keyed_mail(
-                    session,
-                    self.composer,
-                    self.settings.security.secret,
-                    item,
-                    Recipient(person.email, person.name),
-                    Purpose.DRAFTER_REPLY,
-                    context,
-                    EventKind.MAIL_QUEUED,
-                    template="drafter-reply",
-                    auto_submitted="auto-generated",
-                )
-                queued += 1
+        queued = self.mail.relay_repeat(session, item, msg, records)
         return Outcome(row.id, verdict.kind, reason, ref=item.ref, mail_queued=queued)
 
     def _make_item(
@@ -352,70 +329,6 @@ class Pipeline:
         item = self._make_item(session, row, msg, kind, Status.QUARANTINED, quarantine_reason=reason)
         add_event(session, item, EventKind.QUARANTINED, "", reason, row)
         return Outcome(row.id, Status.QUARANTINED, reason, ref=item.ref)
-
-    # --- the mail a new item causes -------------------------------------------------------
-
-    def _acknowledge(self, session: Session, item: Item, msg: InboundMessage) -> int:
-        """Acknowledge the sender, within their share if they are not on the roster; how many mails queued."""
-        assert msg.sender is not None
-        sender, per_hour = msg.sender.email, self.settings.intake.acknowledgements_per_hour
-        person = self.settings.person(sender)
-        now = utcnow()
-        midnight = now.astimezone(self.settings.council.tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        lately = acknowledgements.lately(session, sender, now - _HOUR, midnight)
-        step = acknowledging.step(person is not None, lately, per_hour)
-        if step != acknowledging.Step.SEND:
-            told = "a note saying so was sent instead" if step == acknowledging.Step.NOTE else "told so already today"
-            detail = f"{lately.acknowledged_this_hour} acknowledged to {sender} in the last hour; {told}"
-            add_event(session, item, EventKind.ACK_HELD, SYSTEM_ACTOR, detail, received_today=lately.received_today)
-        if step == acknowledging.Step.HOLD:
-            return 0
-        note = None
-        if step == acknowledging.Step.NOTE:
-            note = {"received_today": lately.received_today, "per_hour": per_hour}
-        queue_mail(session, item, self._acknowledgement(item, msg, person, note), EventKind.ACKNOWLEDGED)
-        return 1
-
-    def _acknowledgement(
-        self, item: Item, msg: InboundMessage, person: Person | None, note: dict[str, int] | None
-    ) -> Outgoing:
-        """The acknowledgement: greeting by roster name only (a display name proves nothing), and the note if due."""
-        assert msg.sender is not None
-        return self.composer.compose(
-            Purpose.ACKNOWLEDGEMENT,
-            Recipient(msg.sender.email, person.name if person else ""),
-            {
-                **item_context(self.settings, item, self.registry),
-                "greeting_name": person.name if person else "",
-                "held_note": note,
-            },
-            ref=item.ref,
-            in_reply_to=msg.message_id,
-            references=msg.references,
-        )
-
-    def _queue_review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
-        """A review request to one reviewer: every file listed, and only pictures' prepared copies attached."""
-        files = listing(records)
-        pictures = [
-            FileToAttach(
-                record.prepared_name or "picture", record.prepared_type or "", record.prepared_data, record.note
-            )
-            for record in records
-            if record.attach and record.prepared_data is not None
-        ]
-        queue_keyed_mail(
-            session,
-            self.composer,
-            self.settings.security.secret,
-            item,
-            Recipient(person.email, person.name),
-            Purpose.REVIEW_REQUEST,
-            {**item_context(self.settings, item, self.registry), "attachments": files, "pictures": len(pictures)},
-            EventKind.REVIEW_REQUESTED,
-            attachments=pictures,
-            auto_submitted="auto-generated",
-        )
 
 
 def _describe(exc: Exception) -> str:

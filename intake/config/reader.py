@@ -12,18 +12,16 @@ import tomllib
 from pathlib import Path
 from typing import Any, NoReturn
 
+from intake.config.checks import Check, kind_name, show
 from intake.config.sections import (
     REQUIRED,
     SECTIONS,
     TABLE,
     Absent,
-    Check,
     Context,
     Key,
     SecretKey,
     Section,
-    kind_name,
-    show,
 )
 from intake.config.settings import Settings
 from intake.errors import ConfigError

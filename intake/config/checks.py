@@ -1,0 +1,103 @@
+"""The checks a config key may have: each returns the problem in words, or None."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from intake.config.secret import MIN_LENGTH
+from intake.config.settings import is_address
+
+Check = Callable[[Any], "str | None"]
+
+
+def kind_name(value: Any) -> str:
+    """How a TOML value's type is named to the person who wrote it."""
+    return {
+        dict: "a table",
+        list: "a list",
+        str: "a string",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
+
+
+def show(value: Any) -> str:
+    """A value as quoted back in an error: strings in quotes, tables and lists by their kind."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value) if not isinstance(value, (dict, list)) else kind_name(value)
+
+
+def one_of(*choices: str) -> Check:
+    """The value must be one of *choices*."""
+
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}, not {show(value)}"
+
+    return check
+
+
+def port(value: int) -> str | None:
+    """A TCP port number."""
+    return None if 0 < value < 65536 else f"must be a port number between 1 and 65535, not {value}"
+
+
+def at_least(low: int) -> Check:
+    """A whole number no smaller than *low*."""
+    return lambda value: None if value >= low else f"must be at least {low}, not {value}"
+
+
+def address(value: str) -> str | None:
+    """A plain email address."""
+    return None if is_address(value) else f'must be an email address such as name@example.org, not "{value}"'
+
+
+def addresses(value: list[str]) -> str | None:
+    """A list of plain email addresses."""
+    for item in value:
+        problem = address(item)
+        if problem:
+            return problem
+    return None
+
+
+def optional_address(value: str) -> str | None:
+    """An email address, or empty."""
+    return None if value == "" else address(value)
+
+
+def timezone(value: str) -> str | None:
+    """An IANA time zone."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'must be a time zone such as "Europe/London", not "{value}"'
+    return None
+
+
+def clock(value: str) -> str | None:
+    """A time of day, HH:MM."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return None
+    return f'must be a time of day such as "08:00", not "{value}"'
+
+
+def database_url(value: str) -> str | None:
+    """A URL of a database we can use."""
+    if value.startswith(("sqlite:", "postgresql")):
+        return None
+    return f'must be a sqlite:/// or postgresql+psycopg:// URL, not "{value}"'
+
+
+def long_secret(value: str) -> str | None:
+    """A secret long enough that reply keys cannot be guessed (the same floor as secret_file)."""
+    return (
+        None
+        if not value or len(value) >= MIN_LENGTH
+        else f"gives too short a secret ({MIN_LENGTH} characters at least)"
+    )

@@ -1,0 +1,124 @@
+"""The mail a new submission causes: the acknowledgement (within a stranger's share), the review
+requests, and a repeat's new words relayed to the reviewers; queued in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from intake import acknowledging
+from intake.commands import Registry
+from intake.config import Person, Settings
+from intake.files import listing
+from intake.mailcontext import item_context
+from intake.message import InboundMessage
+from intake.render import Composer, FileToAttach, Outgoing, Recipient
+from intake.store import acknowledgements
+from intake.store.db import Session
+from intake.store.history import SYSTEM_ACTOR, add_event
+from intake.store.models import Attachment, Item, utcnow
+from intake.store.outbox import queue_keyed_mail, queue_mail
+from intake.vocab import EventKind, Purpose
+
+_HOUR = timedelta(hours=1)
+
+
+class SubmissionMail:
+    """Composes and queues the mail that a new draft, report or enquiry (or a repeat of one) causes."""
+
+    def __init__(self, settings: Settings, composer: Composer, registry: Registry) -> None:
+        self.settings = settings
+        self.composer = composer
+        self.registry = registry
+
+    def acknowledge(self, session: Session, item: Item, msg: InboundMessage) -> int:
+        """Acknowledge the sender, within their share if they are not on the roster; how many mails queued."""
+        assert msg.sender is not None
+        sender, per_hour = msg.sender.email, self.settings.intake.acknowledgements_per_hour
+        person = self.settings.person(sender)
+        now = utcnow()
+        midnight = now.astimezone(self.settings.council.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        lately = acknowledgements.lately(session, sender, now - _HOUR, midnight)
+        step = acknowledging.step(person is not None, lately, per_hour)
+        if step != acknowledging.Step.SEND:
+            told = "a note saying so was sent instead" if step == acknowledging.Step.NOTE else "told so already today"
+            detail = f"{lately.acknowledged_this_hour} acknowledged to {sender} in the last hour; {told}"
+            add_event(session, item, EventKind.ACK_HELD, SYSTEM_ACTOR, detail, received_today=lately.received_today)
+        if step == acknowledging.Step.HOLD:
+            return 0
+        note = None
+        if step == acknowledging.Step.NOTE:
+            note = {"received_today": lately.received_today, "per_hour": per_hour}
+        queue_mail(session, item, self._acknowledgement(item, msg, person, note), EventKind.ACKNOWLEDGED)
+        return 1
+
+    def _acknowledgement(
+        self, item: Item, msg: InboundMessage, person: Person | None, note: dict[str, int] | None
+    ) -> Outgoing:
+        """The acknowledgement: greeting by roster name only (a display name proves nothing), and the note if due."""
+        assert msg.sender is not None
+        return self.composer.compose(
+            Purpose.ACKNOWLEDGEMENT,
+            Recipient(msg.sender.email, person.name if person else ""),
+            {
+                **item_context(self.settings, item, self.registry),
+                "greeting_name": person.name if person else "",
+                "held_note": note,
+            },
+            ref=item.ref,
+            in_reply_to=msg.message_id,
+            references=msg.references,
+        )
+
+    def review_requests(self, session: Session, item: Item, records: list[Attachment]) -> int:
+        """A review request to each reviewer: every file listed, and only pictures' prepared copies attached."""
+        for person in self.settings.reviewers:
+            self._review_request(session, item, person, records)
+        return len(self.settings.reviewers)
+
+    def relay_repeat(self, session: Session, item: Item, msg: InboundMessage, records: list[Attachment]) -> int:
+        """A folded repeat's new words or files go to reviewers as the drafter's words; an exact repeat, nothing."""
+        if not records and " ".join(msg.text.split()) == " ".join(item.text.split()):
+            return 0
+        context = {
+            **item_context(self.settings, item, self.registry),
+            "reply_text": msg.text,
+            "wrote_again": True,
+            "files_kept": len(records),
+        }
+        for person in self.settings.reviewers:
+            queue_keyed_mail(
+                session,
+                self.composer,
+                self.settings.security.secret,
+                item,
+                Recipient(person.email, person.name),
+                Purpose.DRAFTER_REPLY,
+                context,
+                EventKind.MAIL_QUEUED,
+                template="drafter-reply",
+                auto_submitted="auto-generated",
+            )
+        return len(self.settings.reviewers)
+
+    def _review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
+        files = listing(records)
+        pictures = [
+            FileToAttach(
+                record.prepared_name or "picture", record.prepared_type or "", record.prepared_data, record.note
+            )
+            for record in records
+            if record.attach and record.prepared_data is not None
+        ]
+        queue_keyed_mail(
+            session,
+            self.composer,
+            self.settings.security.secret,
+            item,
+            Recipient(person.email, person.name),
+            Purpose.REVIEW_REQUEST,
+            {**item_context(self.settings, item, self.registry), "attachments": files, "pictures": len(pictures)},
+            EventKind.REVIEW_REQUESTED,
+            attachments=pictures,
+            auto_submitted="auto-generated",
+        )
