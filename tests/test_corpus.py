@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 import test.test_email
-from builders import settings_for
+from samples import draft
 from sqlalchemy import func, select
+from support import settings_for
 
 from intake.service import Service
 from intake.store.db import make_engine, upgrade
@@ -54,7 +55,6 @@ def test_every_cpython_test_message_is_kept_and_accounted_for(tmp_path, sqlite_u
     ids=["empty", "binary", "text", "empty-from"],
 )
 def test_garbage_is_quarantined_with_a_reason_and_the_next_message_still_works(tmp_path, sqlite_url, raw):
-    from builders import draft
 
     settings = settings_for(tmp_path, sqlite_url)
     engine = make_engine(sqlite_url)

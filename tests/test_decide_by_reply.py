@@ -18,11 +18,10 @@ from email.policy import SMTP, compat32, default
 from email.utils import make_msgid
 from pathlib import Path
 
-import builders
 import pytest
-from builders import OUR_ADDRESS, REVIEWERS, draft, settings_for
-from helpers import to_toml
+from samples import draft
 from sqlalchemy import select, update
+from support import OUR_ADDRESS, REVIEWERS, ROSTER, settings_for, to_toml
 
 from intake import cli
 from intake.commands import default_registry
@@ -42,7 +41,7 @@ CLERK, DEPUTY, SAM = REVIEWERS
 GONE, CLLR, PAT = "gone@example.org", "cllr.jones@example.org", "pat@example.org"
 JANE = "jane@example.com"
 MALLORY = "mallory@example.net"
-NAMES = {p["email"]: p["name"] for p in builders.ROSTER} | {JANE: "Jane Resident", MALLORY: "Mallory"}
+NAMES = {p["email"]: p["name"] for p in ROSTER} | {JANE: "Jane Resident", MALLORY: "Mallory"}
 DRAFT_TEXT = "Volunteers cleared the riverside path this morning. Thank you all!"
 
 REPLIES = Path(__file__).parent / "replies"
@@ -794,7 +793,7 @@ def test_show_displays_refused_attempts_with_their_reason(desk, tmp_path, sqlite
                 "database": {"url": sqlite_url},
                 "outbox": {"folder": str(tmp_path / "outbox")},
                 "security": {"secret": "test-secret-0123456789abcdef"},
-                "people": builders.ROSTER,
+                "people": ROSTER,
             }
         )
     )

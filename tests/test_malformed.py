@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
-from builders import draft, golden, settings_for, winmail_draft
+from samples import draft, golden, winmail_draft
 from sqlalchemy import func, select
+from support import settings_for
 
 from intake.service import Service
 from intake.store.db import make_engine, upgrade

@@ -6,8 +6,9 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from builders import OUR_ADDRESS, draft, settings_for
+from samples import draft
 from sqlalchemy import func, select
+from support import OUR_ADDRESS, settings_for
 
 from intake.service import Service
 from intake.store.db import make_engine, upgrade

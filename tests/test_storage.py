@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from builders import draft, settings_for
+from samples import draft
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
+from support import settings_for
 
 from intake.service import Service
 from intake.store.db import current_revision, head_revision, make_engine, upgrade
