@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from servers import free_port
 from sqlalchemy import select
-from support import TOWN_MAILBOX, TOWN_REVIEWERS, wait_for_port, wait_until, write_config
+from support import TOWN_MAILBOX, TOWN_REVIEWERS, migrated, wait_for_port, wait_until, write_config
 
 from intake.config import load
 from intake.service import Service
-from intake.store.db import make_engine, upgrade
+from intake.store.db import make_engine
 from intake.store.models import Item
 from intake.vocab import Kind, Status
 
@@ -69,12 +69,8 @@ def intake(
 
 
 def init_db(config: Path) -> None:
-    """What `init` does, in this process (the subprocess form is tested once, below)."""
-    engine = make_engine(load(config).database_url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    """What `init` does to the database, in this process: a template copy (the subprocess form is tested below)."""
+    migrated(load(config).database_url)
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:

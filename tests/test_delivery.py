@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 from servers import SmtpSink, free_port
 from sqlalchemy import select
-from support import TOWN_MAILBOX, TOWN_REVIEWERS, write_config
+from support import TOWN_MAILBOX, TOWN_REVIEWERS, migrated, write_config
 
 from intake.config import load
 from intake.delivery.folder import FolderTransport
 from intake.delivery.outbox import STALE_CLAIM, OutboxDrain, retry_delay
 from intake.delivery.smtp import SmtpTransport
 from intake.service import Service
-from intake.store.db import make_engine, upgrade
 from intake.store.models import Event, OutboxMessage, utcnow
 
 MESSAGES = Path(__file__).resolve().parent / "messages"
@@ -31,7 +30,7 @@ DRAFTER = "jane.doe@example.org"  # the sender of plain_draft.eml
 
 @pytest.fixture
 def make_service(tmp_path):
-    """Build a Service on a fresh, upgraded database with [smtp] pointing at *port* (or no [smtp])."""
+    """Build a Service with [smtp] at *port* (or none) on a fresh database copied from the migrated template."""
     services: list[Service] = []
 
     def build(database_url: str, port: int | None = None, **outbox: int) -> Service:
@@ -43,11 +42,7 @@ def make_service(tmp_path):
             outbox={"folder": "outbox", "max_attempts": 5, "retry_seconds": 60, **outbox},
         )
         settings = load(path)
-        engine = make_engine(settings.database_url)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
+        migrated(settings.database_url)
         service = Service.build(settings)
         services.append(service)
         return service
