@@ -276,8 +276,6 @@ def make_service(tmp_path: Path, database_url: str, **settings_options: Any) -> 
     return Service.build(settings_for(tmp_path, migrated(database_url), **settings_options))
 
 
-initialised_service = make_service  # the name the older test files use
-
 # --- waiting on conditions ----------------------------------------------------------------
 
 

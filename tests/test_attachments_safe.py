@@ -16,9 +16,9 @@ from email.policy import SMTP, default
 from email.utils import make_msgid
 
 import pytest
-from builders import OUR_ADDRESS, REVIEWERS, initialised_service
 from PIL import Image
 from sqlalchemy import select
+from support import OUR_ADDRESS, REVIEWERS, make_service
 
 from intake.store.models import Attachment, Item, OutboxMessage
 
@@ -109,7 +109,7 @@ def assert_only_clean_pictures(mails: list[EmailMessage], originals: list[bytes]
 
 @pytest.fixture
 def service(tmp_path, database_url):
-    svc = initialised_service(tmp_path, database_url)
+    svc = make_service(tmp_path, database_url)
     yield svc
     svc.engine.dispose()
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from builders import OUR_ADDRESS, draft, settings_for
+from samples import draft
 from sqlalchemy import select
+from support import OUR_ADDRESS, settings_for
 from test_decide_by_reply import (
     CLERK,
     CLLR,

@@ -13,8 +13,9 @@ from email.message import EmailMessage
 from email.policy import SMTP, default
 
 import pytest
-from builders import OUR_ADDRESS, REVIEWERS, auto_reply, draft, initialised_service
+from samples import auto_reply, draft
 from sqlalchemy import func, select, update
+from support import OUR_ADDRESS, REVIEWERS, make_service
 
 from intake.service import Service
 from intake.store.models import Event, Item, Message, OutboxMessage
@@ -25,7 +26,7 @@ CLLR = "cllr.jones@example.org"
 
 @pytest.fixture
 def service(tmp_path, database_url):
-    service = initialised_service(tmp_path, database_url)
+    service = make_service(tmp_path, database_url)
     yield service
     service.close()
 
@@ -99,7 +100,7 @@ def test_the_cap_is_per_hour_and_the_note_comes_once(service):
 
 
 def test_the_cap_is_configurable(tmp_path, database_url):
-    service = initialised_service(tmp_path, database_url, overrides={"intake": {"acknowledgements_per_hour": 1}})
+    service = make_service(tmp_path, database_url, overrides={"intake": {"acknowledgements_per_hour": 1}})
     try:
         for n in range(3):
             service.ingest(forged(n), "smtp")

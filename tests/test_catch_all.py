@@ -11,8 +11,9 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from builders import draft, settings_for
+from samples import draft
 from sqlalchemy import func, select
+from support import settings_for
 
 from intake.pipeline import Pipeline
 from intake.render import Composer

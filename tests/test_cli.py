@@ -18,13 +18,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE_REVIEWERS, MAILBOX, wait_for_port, wait_until, write_config
 from servers import free_port
 from sqlalchemy import select
+from support import TOWN_MAILBOX, TOWN_REVIEWERS, migrated, wait_for_port, wait_until, write_config
 
 from intake.config import load
 from intake.service import Service
-from intake.store.db import make_engine, upgrade
+from intake.store.db import make_engine
 from intake.store.models import Item
 from intake.vocab import Kind, Status
 
@@ -69,12 +69,8 @@ def intake(
 
 
 def init_db(config: Path) -> None:
-    """What `init` does, in this process (the subprocess form is tested once, below)."""
-    engine = make_engine(load(config).database_url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    """What `init` does to the database, in this process: a template copy (the subprocess form is tested below)."""
+    migrated(load(config).database_url)
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:
@@ -175,7 +171,7 @@ def test_ingest_queues_and_writes_acknowledgement_and_review_requests(desk):
     mail = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in sorted(outbox.glob("*.eml"))]
     first = [m for m in mail if f"[{refs[0]}]" in m["Subject"]]
     assert sorted((m["X-Envelope-To"], m["X-SMAT-Purpose"]) for m in first) == sorted(
-        [("<jane.doe@example.org>", "acknowledgement")] + [(f"<{r}>", "review-request") for r in ACTIVE_REVIEWERS]
+        [("<jane.doe@example.org>", "acknowledgement")] + [(f"<{r}>", "review-request") for r in TOWN_REVIEWERS]
     )
 
 
@@ -271,7 +267,14 @@ def test_missing_default_config_says_how_to_make_one(tmp_path):
 
 def test_poll_once_with_unreachable_mailbox_exits_non_zero_with_one_line(tmp_path):
     port = free_port()
-    imap = {"host": "127.0.0.1", "port": port, "security": "none", "username": MAILBOX, "password": "x", "timeout": 5}
+    imap = {
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "username": TOWN_MAILBOX,
+        "password": "x",
+        "timeout": 5,
+    }
     config = write_config(tmp_path, imap=imap)
     init_db(config)
     line = one_line_error(intake(config, "poll", "--once"))
@@ -336,7 +339,7 @@ def test_run_takes_a_draft_over_smtp_writes_mail_and_stops_cleanly(tmp_path, sig
 
         draft = EmailMessage()
         draft["From"] = "Cllr Example <cllr@town.example>"
-        draft["To"] = MAILBOX
+        draft["To"] = TOWN_MAILBOX
         draft["Subject"] = "Draft: road closure on Shortmead Street"
         draft["Message-ID"] = "<road-closure-1@town.example>"
         draft.set_content("Shortmead Street is closed on Sunday for resurfacing.\n")
@@ -350,7 +353,7 @@ def test_run_takes_a_draft_over_smtp_writes_mail_and_stops_cleanly(tmp_path, sig
         files = wait_until(four_files, timeout=20, what="4 .eml files in the outbox folder")
         mail = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]
         assert sorted((m["X-Envelope-To"], m["X-SMAT-Purpose"]) for m in mail) == sorted(
-            [("<cllr@town.example>", "acknowledgement")] + [(f"<{r}>", "review-request") for r in ACTIVE_REVIEWERS]
+            [("<cllr@town.example>", "acknowledgement")] + [(f"<{r}>", "review-request") for r in TOWN_REVIEWERS]
         )
         refs = {re.search(r"\[(SMAT-\d{4}-\d{4})\]", m["Subject"]).group(1) for m in mail}
         assert len(refs) == 1

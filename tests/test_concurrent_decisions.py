@@ -6,8 +6,9 @@ import threading
 from email import message_from_bytes
 from email.policy import default
 
-from builders import draft, initialised_service
+from samples import draft
 from sqlalchemy import select
+from support import make_service
 
 from intake.service import Service
 from intake.store.models import Event, Item, OutboxMessage
@@ -15,7 +16,7 @@ from intake.store.models import Event, Item, OutboxMessage
 
 def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
     # Two services on one database, as two instances would be.
-    first = initialised_service(tmp_path, database_url)
+    first = make_service(tmp_path, database_url)
     second = Service.build(first.settings)
     try:
         for round_ in range(3):
@@ -84,7 +85,7 @@ def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
 
 def test_one_key_used_twice_at_once_makes_one_query(tmp_path, database_url):
     # The key is found before the item is locked; its uses must be read again once it is.
-    first = initialised_service(tmp_path, database_url)
+    first = make_service(tmp_path, database_url)
     second = Service.build(first.settings)
     try:
         for round_ in range(3):
@@ -134,7 +135,7 @@ def test_one_key_used_twice_at_once_makes_one_query(tmp_path, database_url):
 
 
 def test_two_instances_taking_in_the_same_message_make_one_item(tmp_path, database_url):
-    first = initialised_service(tmp_path, database_url)
+    first = make_service(tmp_path, database_url)
     second = Service.build(first.settings)
     try:
         for round_ in range(3):

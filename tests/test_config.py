@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from helpers import MAILBOX, base_config, to_toml, write_config
+from support import TOWN_MAILBOX, base_config, to_toml, write_config
 
 from intake.config import ConfigError, ensure_secret_file, from_dict, load
 
@@ -105,7 +105,7 @@ def test_unknown_key_names_file_and_key_with_suggestion(tmp_path):
 
 
 def test_misspelt_required_key_is_named_as_a_typo(tmp_path):
-    imap = {"hostname": "imap.town.example", "username": MAILBOX, "password": "x"}
+    imap = {"hostname": "imap.town.example", "username": TOWN_MAILBOX, "password": "x"}
     message = config_error(write_config(tmp_path, imap=imap))
     assert "[imap] hostname is not a known key (did you mean host?)" in message
 
@@ -187,14 +187,19 @@ def test_duplicate_person_is_named_whatever_the_case(tmp_path):
 
 def test_password_env_naming_unset_variable_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv("SMAT_TEST_UNSET_PASSWORD", raising=False)
-    imap = {"host": "imap.town.example", "username": MAILBOX, "password_env": "SMAT_TEST_UNSET_PASSWORD"}
+    imap = {"host": "imap.town.example", "username": TOWN_MAILBOX, "password_env": "SMAT_TEST_UNSET_PASSWORD"}
     message = config_error(write_config(tmp_path, imap=imap))
     assert "[imap] password_env names the environment variable SMAT_TEST_UNSET_PASSWORD, which is not set" in message
 
 
 def test_password_env_reads_the_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("SMAT_TEST_PASSWORD", "s3cret")
-    imap = {"host": "imap.town.example", "username": MAILBOX, "password_env": "SMAT_TEST_PASSWORD", "security": "none"}
+    imap = {
+        "host": "imap.town.example",
+        "username": TOWN_MAILBOX,
+        "password_env": "SMAT_TEST_PASSWORD",
+        "security": "none",
+    }
     settings = load(write_config(tmp_path, imap=imap))
     assert settings.imap is not None
     assert settings.imap.password == "s3cret"
@@ -202,7 +207,7 @@ def test_password_env_reads_the_variable(tmp_path, monkeypatch):
 
 
 def test_imap_without_any_password_is_refused(tmp_path):
-    message = config_error(write_config(tmp_path, imap={"host": "imap.town.example", "username": MAILBOX}))
+    message = config_error(write_config(tmp_path, imap={"host": "imap.town.example", "username": TOWN_MAILBOX}))
     assert "[imap] password is required" in message
 
 
@@ -224,7 +229,7 @@ def test_invalid_timezone_is_named(tmp_path):
     assert '[council] timezone must be a time zone such as "Europe/London", not "Mars/Olympus"' in message
 
 
-IMAP = {"host": "imap.town.example", "username": MAILBOX, "password": "x"}
+IMAP = {"host": "imap.town.example", "username": TOWN_MAILBOX, "password": "x"}
 
 
 @pytest.mark.parametrize(

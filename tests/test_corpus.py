@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-import test.test_email
-from builders import settings_for
+from samples import cpython_corpus, draft
 from sqlalchemy import func, select
 
-from intake.service import Service
-from intake.store.db import make_engine, upgrade
 from intake.store.models import Item, Message
-
-CORPUS = Path(os.path.dirname(test.test_email.__file__)) / "data"
-FILES = sorted(p for p in CORPUS.glob("msg_*.txt"))
 
 
 def test_the_corpus_is_there():
-    assert len(FILES) >= 40
+    assert len(cpython_corpus()) >= 40
 
 
-def test_every_cpython_test_message_is_kept_and_accounted_for(tmp_path, sqlite_url):
-    settings = settings_for(tmp_path, sqlite_url)
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    service = Service.build(settings)
+def test_every_cpython_test_message_is_kept_and_accounted_for(service_for, sqlite_url):
+    service = service_for(sqlite_url)
     outcomes = {}
-    for path in FILES:
-        outcomes[path.name] = service.ingest(path.read_bytes(), "file", f"file:{path.name}")
+    for name, raw in cpython_corpus():
+        outcomes[name] = service.ingest(raw, "file", f"file:{name}")
     with service.sessions() as session:
         kept = session.scalar(select(func.count()).select_from(Message))
         rows = session.scalars(select(Message)).all()
@@ -41,11 +29,9 @@ def test_every_cpython_test_message_is_kept_and_accounted_for(tmp_path, sqlite_u
                 item = session.get(Item, row.item_id)
                 assert item.status == "quarantined" and item.quarantine_reason
         raw_back = {row.source_key: row.raw for row in rows}
-    assert kept == len(FILES)
-    for path in FILES:
-        assert raw_back[f"file:{path.name}"] == path.read_bytes()  # the bytes exactly as received
-    service.close()
-    engine.dispose()
+    assert kept == len(cpython_corpus())
+    for name, raw in cpython_corpus():
+        assert raw_back[f"file:{name}"] == raw  # the bytes exactly as received
 
 
 @pytest.mark.parametrize(
@@ -53,13 +39,8 @@ def test_every_cpython_test_message_is_kept_and_accounted_for(tmp_path, sqlite_u
     [b"", b"\x00\x01\x02", b"not an email at all", b"From: \r\n\r\n"],
     ids=["empty", "binary", "text", "empty-from"],
 )
-def test_garbage_is_quarantined_with_a_reason_and_the_next_message_still_works(tmp_path, sqlite_url, raw):
-    from builders import draft
-
-    settings = settings_for(tmp_path, sqlite_url)
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    service = Service.build(settings)
+def test_garbage_is_quarantined_with_a_reason_and_the_next_message_still_works(service_for, sqlite_url, raw):
+    service = service_for(sqlite_url)
     bad = service.ingest(raw, "file")
     good = service.ingest(draft(), "file")
     assert bad.classification == "quarantined" and bad.reason
@@ -68,5 +49,3 @@ def test_garbage_is_quarantined_with_a_reason_and_the_next_message_still_works(t
         item = session.scalars(select(Item).where(Item.ref == bad.ref)).one()
         assert item.status == "quarantined"
         assert session.get(Message, bad.message_db_id).raw == raw
-    service.close()
-    engine.dispose()

@@ -18,11 +18,10 @@ from email.policy import SMTP, compat32, default
 from email.utils import make_msgid
 from pathlib import Path
 
-import builders
 import pytest
-from builders import OUR_ADDRESS, REVIEWERS, draft, settings_for
-from helpers import to_toml
+from samples import draft
 from sqlalchemy import select, update
+from support import OUR_ADDRESS, REVIEWERS, ROSTER, migrated, settings_data, settings_for, to_toml
 
 from intake import cli
 from intake.commands import default_registry
@@ -33,7 +32,6 @@ from intake.reply_step import ReplyStep
 from intake.replykeys import key_digest, key_from_address
 from intake.service import Service
 from intake.store import queries
-from intake.store.db import make_engine, upgrade
 from intake.store.models import Event, Item, OutboxMessage, ReplyKey, utcnow
 from intake.views import item_text
 from intake.vocab import OPEN_DRAFT, REVIEWER_ROLES
@@ -42,7 +40,7 @@ CLERK, DEPUTY, SAM = REVIEWERS
 GONE, CLLR, PAT = "gone@example.org", "cllr.jones@example.org", "pat@example.org"
 JANE = "jane@example.com"
 MALLORY = "mallory@example.net"
-NAMES = {p["email"]: p["name"] for p in builders.ROSTER} | {JANE: "Jane Resident", MALLORY: "Mallory"}
+NAMES = {p["email"]: p["name"] for p in ROSTER} | {JANE: "Jane Resident", MALLORY: "Mallory"}
 DRAFT_TEXT = "Volunteers cleared the riverside path this morning. Thank you all!"
 
 REPLIES = Path(__file__).parent / "replies"
@@ -172,9 +170,8 @@ def text_of(msg: EmailMessage) -> str:
 
 
 def new_service(settings) -> Service:
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    engine.dispose()
+    """A service on its database, migrated by a copy of the template when empty."""
+    migrated(settings.database_url)
     return Service.build(settings)
 
 
@@ -786,18 +783,7 @@ def test_show_displays_refused_attempts_with_their_reason(desk, tmp_path, sqlite
     assert "POSTED accepted: Facebook https://facebook.com/testham/posts/1" in shown  # where it went out (policy 6.6)
 
     config = tmp_path / "show.toml"
-    config.write_text(
-        to_toml(
-            {
-                "council": {"name": "Testham Town Council", "phone": "01234 567890", "email": "office@example.org"},
-                "mailbox": {"address": OUR_ADDRESS},
-                "database": {"url": sqlite_url},
-                "outbox": {"folder": str(tmp_path / "outbox")},
-                "security": {"secret": "test-secret-0123456789abcdef"},
-                "people": builders.ROSTER,
-            }
-        )
-    )
+    config.write_text(to_toml(settings_data(tmp_path, sqlite_url)))  # the desk's own config, as a file
     assert cli.main(["--config", str(config), "show", ref.lower()]) == 0
     out = capsys.readouterr().out
     assert re.search(rf"decision\s+{re.escape(CLLR)}\s+APPROVE refused: only the Town Clerk", out)

@@ -13,16 +13,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers import ACTIVE_REVIEWERS, MAILBOX, write_config
 from servers import SmtpSink, free_port
 from sqlalchemy import select
+from support import TOWN_MAILBOX, TOWN_REVIEWERS, migrated, write_config
 
 from intake.config import load
 from intake.delivery.folder import FolderTransport
 from intake.delivery.outbox import STALE_CLAIM, OutboxDrain, retry_delay
 from intake.delivery.smtp import SmtpTransport
 from intake.service import Service
-from intake.store.db import make_engine, upgrade
 from intake.store.models import Event, OutboxMessage, utcnow
 
 MESSAGES = Path(__file__).resolve().parent / "messages"
@@ -31,7 +30,7 @@ DRAFTER = "jane.doe@example.org"  # the sender of plain_draft.eml
 
 @pytest.fixture
 def make_service(tmp_path):
-    """Build a Service on a fresh, upgraded database with [smtp] pointing at *port* (or no [smtp])."""
+    """Build a Service with [smtp] at *port* (or none) on a fresh database copied from the migrated template."""
     services: list[Service] = []
 
     def build(database_url: str, port: int | None = None, **outbox: int) -> Service:
@@ -43,11 +42,7 @@ def make_service(tmp_path):
             outbox={"folder": "outbox", "max_attempts": 5, "retry_seconds": 60, **outbox},
         )
         settings = load(path)
-        engine = make_engine(settings.database_url)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
+        migrated(settings.database_url)
         service = Service.build(settings)
         services.append(service)
         return service
@@ -74,7 +69,7 @@ def add_row(service: Service, recipients: list[str], purpose: str = "decision") 
     """One outbox row, due now, with no item behind it."""
     msg = email.message.EmailMessage()
     msg_id = f"{uuid.uuid4().hex}@town.example"
-    msg["From"] = MAILBOX
+    msg["From"] = TOWN_MAILBOX
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = "[SMAT-2026-0001] test"
     msg["Message-ID"] = f"<{msg_id}>"
@@ -83,7 +78,7 @@ def add_row(service: Service, recipients: list[str], purpose: str = "decision") 
         row = OutboxMessage(
             purpose=purpose,
             message_id=msg_id,
-            mail_from=MAILBOX,
+            mail_from=TOWN_MAILBOX,
             recipients=recipients,
             raw=msg.as_bytes(policy=email.policy.SMTP),
             status="pending",
@@ -112,8 +107,8 @@ def test_each_pending_message_is_sent_once_and_a_second_drain_sends_nothing(make
     report = service.drain.deliver_due()
     assert (report.sent, report.deferred, report.failed, report.waiting, report.problem) == (4, 0, 0, 0, "")
     captured = smtp_sink.wait_for(4)
-    assert sorted(r for c in captured for r in c.rcpt_tos) == sorted([DRAFTER, *ACTIVE_REVIEWERS])
-    assert all(c.mail_from == MAILBOX for c in captured)
+    assert sorted(r for c in captured for r in c.rcpt_tos) == sorted([DRAFTER, *TOWN_REVIEWERS])
+    assert all(c.mail_from == TOWN_MAILBOX for c in captured)
     assert all(f"[{ref}]" in c.message["Subject"] for c in captured)
 
     again = service.drain.deliver_due(now=utcnow() + timedelta(days=1))
@@ -242,7 +237,7 @@ def test_relay_down_reports_the_problem_and_loses_nothing(make_service, database
     with SmtpSink(port=port) as sink:
         report = service.drain.deliver_due(now=utcnow() + timedelta(hours=2))
         assert (report.sent, report.waiting, report.problem) == (4, 0, "")
-        assert sorted(r for c in sink.wait_for(4) for r in c.rcpt_tos) == sorted([DRAFTER, *ACTIVE_REVIEWERS])
+        assert sorted(r for c in sink.wait_for(4) for r in c.rcpt_tos) == sorted([DRAFTER, *TOWN_REVIEWERS])
     assert {r.status for r in rows(service)} == {"sent"}
 
 
@@ -307,11 +302,11 @@ def test_folder_transport_writes_one_parseable_eml_per_message(make_service, dat
     by_rcpt = {}
     for path in files:
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        assert msg["X-Envelope-From"] == f"<{MAILBOX}>"
+        assert msg["X-Envelope-From"] == f"<{TOWN_MAILBOX}>"
         assert f"[{ref}]" in msg["Subject"]
         assert msg["Message-ID"].endswith("@town.example>")
         by_rcpt[msg["X-Envelope-To"].strip("<>")] = msg["X-SMAT-Purpose"]
-    assert by_rcpt == {DRAFTER: "acknowledgement", **{r: "review-request" for r in ACTIVE_REVIEWERS}}
+    assert by_rcpt == {DRAFTER: "acknowledgement", **{r: "review-request" for r in TOWN_REVIEWERS}}
 
     # nothing is written twice
     assert service.drain.deliver_due(now=utcnow() + timedelta(days=1)).sent == 0

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from builders import OUR_ADDRESS, draft, settings_for
+from samples import draft
 from sqlalchemy import select
+from support import OUR_ADDRESS, settings_for
 
 from intake.replykeys import key_digest, key_from_address
 from intake.resources import migrations_dir

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import random
-
-from builders import draft, golden, settings_for, winmail_draft
+from samples import draft, golden, mutations, winmail_draft
 from sqlalchemy import func, select
 
-from intake.service import Service
-from intake.store.db import make_engine, upgrade
 from intake.store.models import Message
 
 SEEDS = [
@@ -32,34 +28,11 @@ NASTY = [
 ]
 
 
-def mutate(raw: bytes, rng: random.Random) -> bytes:
-    data = bytearray(raw)
-    for _ in range(rng.randint(1, 8)):
-        choice = rng.random()
-        pos = rng.randrange(len(data) + 1)
-        if choice < 0.3 and data:
-            del data[pos : pos + rng.randint(1, 40)]
-        elif choice < 0.6:
-            data[pos:pos] = rng.choice(NASTY)
-        elif choice < 0.8 and data:
-            data[pos % len(data)] = rng.randrange(256)
-        else:
-            cut = rng.randrange(len(data) + 1)
-            data = data[:cut]
-    return bytes(data)
-
-
-def test_three_hundred_malformed_messages_crash_nothing_and_are_all_kept(tmp_path, sqlite_url):
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    service = Service.build(settings_for(tmp_path, sqlite_url))
-    rng = random.Random(20261128)
-    for n in range(300):
-        raw = mutate(rng.choice(SEEDS), rng)
+def test_three_hundred_malformed_messages_crash_nothing_and_are_all_kept(service_for, sqlite_url):
+    service = service_for(sqlite_url)
+    for n, raw in enumerate(mutations(SEEDS, NASTY, count=300, seed=20261128)):
         outcome = service.ingest(raw, "file", f"fuzz:{n}")
         assert outcome.classification in {"draft", "report", "enquiry", "reply", "automatic", "own", "quarantined"}
         assert not outcome.reason.startswith("internal error"), (n, outcome.reason)  # a bug, not bad input
     with service.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Message)) == 300
-    service.close()
-    engine.dispose()

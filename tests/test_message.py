@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import base64
-import glob
 import hashlib
 import json
-import os
-import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from samples import cpython_corpus, mutations
 
 from intake.message import Address, Attachment, InboundMessage, ParseError, mime, parse
 
@@ -492,22 +490,12 @@ def test_unexpected_internal_failure_is_wrapped_in_parse_error(monkeypatch: pyte
     assert caught.value.reason == "could not read the message: RuntimeError: kaboom"
 
 
-def _cpython_email_data() -> list[str]:
-    try:
-        import test.test_email as cpython_email_tests
-    except ImportError:
-        return []
-    data = os.path.join(os.path.dirname(cpython_email_tests.__file__), "data")
-    return sorted(glob.glob(os.path.join(data, "msg_*.txt")))
-
-
-CPYTHON_MESSAGES = _cpython_email_data()
+CPYTHON_MESSAGES = cpython_corpus()
 
 
 @pytest.mark.skipif(not CPYTHON_MESSAGES, reason="CPython's test.test_email data is not installed")
-@pytest.mark.parametrize("path", CPYTHON_MESSAGES, ids=[os.path.basename(p) for p in CPYTHON_MESSAGES])
-def test_every_cpython_email_test_message_parses_or_raises_parse_error(path: str) -> None:
-    raw = Path(path).read_bytes()
+@pytest.mark.parametrize("raw", [raw for _, raw in CPYTHON_MESSAGES], ids=[name for name, _ in CPYTHON_MESSAGES])
+def test_every_cpython_email_test_message_parses_or_raises_parse_error(raw: bytes) -> None:
     try:
         msg = parse(raw)
     except ParseError as exc:
@@ -524,16 +512,15 @@ def test_cpython_headerless_digest_is_the_one_parse_error() -> None:
     if not CPYTHON_MESSAGES:
         pytest.skip("CPython's test.test_email data is not installed")
     failed = []
-    for path in CPYTHON_MESSAGES:
+    for name, raw in CPYTHON_MESSAGES:
         try:
-            parse(Path(path).read_bytes())
+            parse(raw)
         except ParseError:
-            failed.append(os.path.basename(path))
+            failed.append(name)
     assert failed == ["msg_19.txt"]
 
 
 def test_mutated_messages_only_ever_raise_parse_error() -> None:
-    rng = random.Random(20240604)
     seeds = [p.read_bytes() for p in GOLDEN] + [tnef_mail((TNEF_DIR / "two-files.tnef").read_bytes())]
     snippets = [
         b"\n",
@@ -554,19 +541,9 @@ def test_mutated_messages_only_ever_raise_parse_error() -> None:
         b"\x00",
         b"\xff",
     ]
-    for _ in range(400):
-        raw = bytearray(rng.choice(seeds))
-        for _ in range(rng.randint(1, 12)):
-            pos = rng.randrange(len(raw) + 1)
-            roll = rng.random()
-            if roll < 0.4 and raw:
-                raw[min(pos, len(raw) - 1)] = rng.randrange(256)
-            elif roll < 0.7:
-                raw[pos:pos] = rng.choice(snippets)
-            else:
-                del raw[pos : pos + rng.randint(1, 40)]
+    for raw in mutations(seeds, snippets, count=400, seed=20240604, max_edits=12):
         try:
-            msg = parse(bytes(raw))
+            msg = parse(raw)
         except ParseError:
             continue
         assert "\n" not in msg.subject and "\r" not in msg.subject

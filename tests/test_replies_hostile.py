@@ -15,8 +15,9 @@ from email.policy import SMTP, default
 from email.utils import make_msgid
 
 import pytest
-from builders import REVIEWERS, draft, initialised_service
+from samples import draft
 from sqlalchemy import select
+from support import REVIEWERS, make_service
 
 from intake.service import Service
 from intake.store.models import Event, Item, OutboxMessage
@@ -29,7 +30,7 @@ ATTRIBUTION_LIKE = "On 1" + " 1" * 100_000
 
 @pytest.fixture
 def service(tmp_path, database_url):
-    service = initialised_service(tmp_path, database_url)
+    service = make_service(tmp_path, database_url)
     yield service
     service.close()
 

@@ -6,24 +6,18 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from builders import OUR_ADDRESS, draft, settings_for
+from samples import draft
 from sqlalchemy import func, select
+from support import OUR_ADDRESS
 
-from intake.service import Service
-from intake.store.db import make_engine, upgrade
 from intake.store.models import Event, Item, OutboxMessage
 from intake.store.reply_targets import item_for_message_ids, item_for_ref, item_for_reply_key
 from intake.vocab import MatchedBy
 
 
 @pytest.fixture
-def service(tmp_path, database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    engine.dispose()
-    service = Service.build(settings_for(tmp_path, database_url))
-    yield service
-    service.close()
+def service(service_for, database_url):
+    return service_for(database_url)
 
 
 def sent(service, purpose):

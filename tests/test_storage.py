@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from builders import draft, settings_for
+from samples import draft
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from intake.service import Service
 from intake.store.db import current_revision, head_revision, make_engine, upgrade
 from intake.store.models import Base
 
@@ -40,20 +39,16 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):
     engine.dispose()
 
 
-def test_item_history_cannot_be_changed_or_deleted(database_url, tmp_path):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    service = Service.build(settings_for(tmp_path, database_url))
+def test_item_history_cannot_be_changed_or_deleted(service_for, database_url):
+    service = service_for(database_url)
     service.ingest(draft(), "file")
     for statement in ("UPDATE events SET detail = 'forged'", "DELETE FROM events"):
         with pytest.raises(DatabaseError, match="append-only"):
-            with engine.begin() as conn:
+            with service.engine.begin() as conn:
                 conn.execute(text(statement))
-    service.close()
-    engine.dispose()
 
 
-def test_attachments_are_stored_under_generated_names(sqlite_url, tmp_path):
+def test_attachments_are_stored_under_generated_names(service_for, sqlite_url):
     from email.message import EmailMessage
 
     from intake.store.models import Attachment
@@ -64,17 +59,13 @@ def test_attachments_are_stored_under_generated_names(sqlite_url, tmp_path):
     msg["Subject"] = "Photo"
     msg.set_content("See attached")
     msg.add_attachment(b"\xff\xd8\xff\xe0", maintype="image", subtype="jpeg", filename="../../etc/passwd")
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    service = Service.build(settings_for(tmp_path, sqlite_url))
+    service = service_for(sqlite_url)
     service.ingest(msg.as_bytes(), "file")
     with service.sessions() as session:
         [attachment] = session.scalars(select(Attachment)).all()
     assert "/" not in attachment.filename and ".." not in attachment.filename
     assert attachment.stored_name.endswith(".jpg") and len(attachment.stored_name) == 36
     assert attachment.data == b"\xff\xd8\xff\xe0"
-    service.close()
-    engine.dispose()
 
 
 def test_upgrading_from_the_first_schema_keeps_queued_mail(database_url):
@@ -106,7 +97,7 @@ def test_upgrading_from_the_first_schema_keeps_queued_mail(database_url):
     engine.dispose()
 
 
-def test_a_second_message_under_the_same_source_key_is_a_storage_conflict_and_commits_nothing(database_url):
+def test_a_second_message_under_the_same_source_key_is_a_storage_conflict_and_commits_nothing(migrated_url):
     from intake.arrival import Arrival
     from intake.errors import StorageConflict
     from intake.store import messages
@@ -114,8 +105,7 @@ def test_a_second_message_under_the_same_source_key_is_a_storage_conflict_and_co
     from intake.store.models import Message
     from intake.store.unit import reading, transaction
 
-    engine = make_engine(database_url)
-    upgrade(engine)
+    engine = make_engine(migrated_url)
     sessions = make_sessions(engine)
     arrival = Arrival(b"Subject: once\r\n\r\nhello\r\n", "imap", "imap:box:1:7")
     with transaction(sessions) as session:

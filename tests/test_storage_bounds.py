@@ -8,6 +8,7 @@ read in under 2 s on the same machine.  A large photo went to each reviewer at f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -18,9 +19,10 @@ from email.policy import SMTP, default
 from email.utils import make_msgid
 
 import pytest
-from builders import OUR_ADDRESS, REVIEWERS, draft, initialised_service
 from PIL import Image
+from samples import draft
 from sqlalchemy import func, select
+from support import OUR_ADDRESS, REVIEWERS
 
 from intake import pipeline
 from intake.message import mime
@@ -70,17 +72,9 @@ def outbox(service, purpose: str) -> list[bytes]:
 
 
 @pytest.fixture
-def make_service(tmp_path, database_url):
-    made = []
-
-    def make(**sections):
-        svc = initialised_service(tmp_path, database_url, **sections)
-        made.append(svc)
-        return svc
-
-    yield make
-    for svc in made:
-        svc.engine.dispose()
+def make_service(service_for, database_url):
+    """Services on this test's database, built with the given config sections (closed after the test)."""
+    return functools.partial(service_for, database_url)
 
 
 def test_a_file_forwarded_ten_deep_is_stored_once(make_service):
@@ -165,10 +159,10 @@ def test_pictures_beyond_the_per_mail_limit_are_kept_not_attached(make_service):
     assert [row.attach for row in stored(service, outcome.ref)] == [True, False]
 
 
-def test_reading_a_message_holds_no_write_lock(tmp_path, monkeypatch):
+def test_reading_a_message_holds_no_write_lock(tmp_path, monkeypatch, service_for):
     """The slow part (parsing, examining files) runs before the write transaction (SQLite's lock)."""
     database = tmp_path / "smat.db"
-    service = initialised_service(tmp_path, f"sqlite:///{database}")
+    service = service_for(f"sqlite:///{database}")
     could_write: list[bool] = []
     real_parse = pipeline.parse
 
