@@ -9,16 +9,17 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from intake.arrival import Outcome
 from intake.config import Settings
 from intake.delivery.folder import FolderTransport
+from intake.delivery.graph import GraphTransport
 from intake.delivery.outbox import DeliveryReport, OutboxDrain
 from intake.delivery.smtp import SmtpTransport
 from intake.delivery.transport import Transport
-from intake.errors import IntakeError
+from intake.errors import ConfigError, IntakeError
 from intake.pipeline import Pipeline
 from intake.render import Composer
 from intake.resources import templates_dir
@@ -92,8 +93,19 @@ class Service:
         self.engine.dispose()
 
 
-def make_transport(settings: Settings) -> Transport:
-    """SMTP through the relay if [smtp] is configured, else .eml files in the [outbox] folder."""
+def make_transport(settings: Settings, token_for_graph: Callable[[bool], str] | None = None) -> Transport:
+    """Microsoft Graph if [graph] is configured, else SMTP through [smtp], else .eml files in the [outbox] folder.
+
+    `token_for_graph(force_refresh)` gives Graph its OAuth 2.0 access token (from [oauth2]).
+    """
+    if settings.graph is not None:
+        if token_for_graph is None:
+            raise ConfigError(
+                f"{settings.path}: [graph] needs [oauth2]: Microsoft Graph takes OAuth 2.0 tokens only, "
+                "so add an [oauth2] section for the app registration."
+            )
+        graph = settings.graph
+        return GraphTransport(graph.user, token_for_graph, graph.base_url, graph.timeout)
     if settings.smtp is not None:
         return SmtpTransport(settings.smtp)
     return FolderTransport(settings.outbox.folder)
@@ -182,6 +194,8 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
 
 
 def _where_mail_goes(settings: Settings) -> str:
+    if settings.graph is not None:
+        return f"out through Microsoft Graph as {settings.graph.user}"
     if settings.smtp is not None:
         return f"out through {settings.smtp.host}:{settings.smtp.port}"
     return f"into the folder {settings.outbox.folder}"

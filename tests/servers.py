@@ -592,3 +592,161 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# --------------------------------------------------------------------------------------
+# Microsoft Graph stand-in
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class GraphCall:
+    """One request to the stand-in: whose mailbox, the bearer token, the decoded MIME, the status answered."""
+
+    path: str
+    user: str
+    token: str
+    content_type: str
+    raw: bytes
+    status: int
+
+    @property
+    def message(self) -> email.message.EmailMessage:
+        return email.message_from_bytes(self.raw, policy=email.policy.default)
+
+
+@dataclass
+class GraphAnswer:
+    """A scripted answer: status, extra headers, and Graph's error (code, message) as its JSON body."""
+
+    status: int
+    headers: dict[str, str]
+    code: str = ""
+    message: str = ""
+
+
+class GraphStandIn:
+    """A Microsoft Graph stand-in on 127.0.0.1 for ``POST /v1.0/users/{id}/sendMail`` (MIME send).
+
+    Answers as Graph does: 401 ``InvalidAuthenticationToken`` unless the bearer token is in
+    ``tokens``; 400 ``ErrorMimeContentInvalidBase64String`` unless the body is base64 sent as
+    text/plain; else the next scripted answer (``answer(429, {"Retry-After": "30"})``, ``answer(400,
+    code=…, message=…)``), else 202. Every request is kept in ``calls``, the accepted ones in ``sent``.
+    """
+
+    PREFIX = "/v1.0/users/"
+
+    def __init__(self, tokens: tuple[str, ...] | list[str] = ("graph-token",), host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = 0
+        self.tokens = set(tokens)
+        self.answers: list[GraphAnswer] = []
+        self.calls: list[GraphCall] = []
+        self._cond = threading.Condition()
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The [graph] base_url that reaches this stand-in."""
+        return f"http://{self.host}:{self.port}/v1.0"
+
+    @property
+    def sent(self) -> list[GraphCall]:
+        """The calls answered 202: the messages Graph would have sent."""
+        with self._cond:
+            return [c for c in self.calls if c.status == 202]
+
+    def answer(self, status: int, headers: dict[str, str] | None = None, code: str = "", message: str = "") -> None:
+        """Answer the next well-formed, authorised request with this instead of 202."""
+        with self._cond:
+            self.answers.append(GraphAnswer(status, dict(headers or {}), code, message))
+
+    def wait_for(self, n: int = 1, timeout: float = 10) -> list[GraphCall]:
+        """Wait until at least *n* messages were accepted; returns them."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: sum(c.status == 202 for c in self.calls) >= n, timeout=timeout):
+                raise TimeoutError(f"Graph stand-in accepted {len(self.sent)} message(s) in {timeout}s, expected {n}")
+        return self.sent
+
+    def _handle(self, path: str, headers, body: bytes) -> tuple[GraphAnswer, GraphCall | None]:
+        import base64
+        import binascii
+        from urllib.parse import unquote
+
+        if not (path.startswith(self.PREFIX) and path.endswith("/sendMail")):
+            return GraphAnswer(404, {}, "ResourceNotFound", f"Resource not found for the segment {path!r}."), None
+        user = unquote(path[len(self.PREFIX) : -len("/sendMail")])
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        content_type = headers.get("Content-Type") or ""
+        raw = b""
+        if scheme != "Bearer" or token not in self.tokens:
+            answer = GraphAnswer(401, {}, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
+        else:
+            try:
+                raw = base64.b64decode(body, validate=True) if content_type.startswith("text/plain") else b""
+            except binascii.Error:
+                raw = b""
+            if not raw:
+                answer = GraphAnswer(
+                    400, {}, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."
+                )
+            else:
+                with self._cond:
+                    answer = self.answers.pop(0) if self.answers else GraphAnswer(202, {})
+        call = GraphCall(path, user, token, content_type, raw, answer.status)
+        with self._cond:
+            self.calls.append(call)
+            self._cond.notify_all()
+        return answer, call
+
+    def start(self) -> GraphStandIn:
+        if self._server is not None:
+            return self
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                answer, _call = stand_in._handle(self.path, self.headers, body)
+                payload = b""
+                if answer.code:
+                    payload = json.dumps({"error": {"code": answer.code, "message": answer.message}}).encode()
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                if payload:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet
+                pass
+
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="graph-stand-in", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> GraphStandIn:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<GraphStandIn {self.host}:{self.port} calls={len(self.calls)}>"

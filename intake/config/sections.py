@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from intake.config.checks import (
     Check,
@@ -30,6 +31,7 @@ from intake.config.secret import read_secret_file
 from intake.config.settings import (
     Council,
     Digest,
+    Graph,
     Imap,
     Intake,
     Limits,
@@ -153,6 +155,19 @@ def _security(values: Values, context: Context) -> Security:
 
 
 SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def graph_url(value: str) -> str | None:
+    """An https:// address for Graph; http:// only to a server on this machine (a test stand-in).
+
+    The access token travels with every request: never in clear over a network.
+    """
+    parts = urlsplit(value)
+    if parts.hostname and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)):
+        return None
+    return f'must be an https:// address such as "https://graph.microsoft.com/v1.0", not "{value}"'
+
 
 TABLE: tuple[Section, ...] = (
     Section(
@@ -219,6 +234,17 @@ TABLE: tuple[Section, ...] = (
             Key("timeout", int, 30, at_least(1)),
         ),
         lambda v, c: Smtp(**v),
+        absent=Absent.NONE,
+    ),
+    Section(
+        "graph",
+        "graph",
+        (
+            Key("user", str, check=address),
+            Key("base_url", str, "https://graph.microsoft.com/v1.0", graph_url),
+            Key("timeout", int, 30, at_least(1)),
+        ),
+        lambda v, c: Graph(**v),
         absent=Absent.NONE,
     ),
     Section(

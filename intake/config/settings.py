@@ -101,6 +101,15 @@ class Smtp:
 
 
 @dataclass(frozen=True)
+class Graph:
+    """[graph]: send through Microsoft Graph instead of [smtp], as this mailbox, with tokens from [oauth2]."""
+
+    user: str
+    base_url: str = "https://graph.microsoft.com/v1.0"
+    timeout: int = 30
+
+
+@dataclass(frozen=True)
 class Outbox:
     """[outbox]: where mail waits, and how long delivery keeps trying."""
 
@@ -225,6 +234,7 @@ class Settings:
     intake: Intake = field(default_factory=Intake)
     imap: Imap | None = None
     smtp: Smtp | None = None
+    graph: Graph | None = None
     listener: Listener | None = None
     base_dir: Path = field(default=Path("."))
 
