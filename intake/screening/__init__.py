@@ -10,7 +10,9 @@ words. Pure: no database, no network.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING
 
 from intake.screening import defamation, links, offensive, personal_data, pictures, platform_fit, political
@@ -18,10 +20,11 @@ from intake.screening.base import SEVERITIES, Draft, Flag, Rule
 
 if TYPE_CHECKING:
     from intake.config import Settings
+    from intake.files import ExaminedFile
 
 RULES: tuple[Rule, ...] = (personal_data, offensive, political, defamation, pictures, links, platform_fit)
 
-__all__ = ["RULES", "SEVERITIES", "Draft", "Flag", "Rule", "by_severity", "screen"]
+__all__ = ["RULES", "SEVERITIES", "Draft", "Flag", "Rule", "by_severity", "screen", "screen_submission"]
 
 
 def screen(draft: Draft, settings: Settings) -> tuple[Flag, ...]:
@@ -41,3 +44,11 @@ def by_severity(flags: list[dict[str, str]]) -> list[dict[str, str]]:
     """Stored flags for reviewers: high first, then warn, then info, otherwise as raised."""
     order = {severity: rank for rank, severity in enumerate(reversed(SEVERITIES))}
     return sorted(flags, key=lambda flag: order.get(flag.get("severity", ""), len(order)))
+
+
+def screen_submission(
+    subject: str, text: str, files: Sequence[ExaminedFile], received: date, settings: Settings
+) -> list[dict[str, str]]:
+    """A new submission's flags as stored on its item: its files count as pictures when proven to be ones."""
+    pictures = sum(1 for file in files if file.examined.prepared is not None)
+    return [flag.as_dict() for flag in screen(Draft(subject, text, pictures, received), settings)]

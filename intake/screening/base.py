@@ -29,8 +29,8 @@ class Draft:
 
     @property
     def words(self) -> str:
-        """Subject and text as one string, the subject first."""
-        return f"{self.subject}\n{self.text}" if self.subject else self.text
+        """Subject and text as one string, the subject a paragraph of its own."""
+        return f"{self.subject}\n\n{self.text}" if self.subject else self.text
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,14 @@ class Rule(Protocol):
 
 
 def around(text: str, start: int, end: int, width: int = EXCERPT) -> str:
-    """The words around text[start:end] on one line, with an ellipsis where cut."""
+    """The words around text[start:end] in its paragraph, on one line, with an ellipsis where cut."""
     pad = max(0, (width - (end - start)) // 2)
-    lo, hi = max(0, start - pad), min(len(text), end + pad)
+    first, last = text.rfind("\n\n", 0, start) + 2, text.find("\n\n", end)  # within its paragraph
+    lo = max(0, start - pad, first if first > 1 else 0)
+    hi = min(len(text), end + pad, last if last >= 0 else len(text))
     snippet = " ".join(text[lo:hi].split())
-    return f"{'…' if lo > 0 else ''}{snippet}{'…' if hi < len(text) else ''}"
+    cut_before, cut_after = lo > max(first, 0) if first > 1 else lo > 0, hi < (last if last >= 0 else len(text))
+    return f"{'…' if cut_before else ''}{snippet}{'…' if cut_after else ''}"
 
 
 def words_pattern(words: Sequence[str]) -> re.Pattern[str] | None:

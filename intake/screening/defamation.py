@@ -81,7 +81,7 @@ _NOT_ACCUSATIONS = re.compile(
 )
 _TITLE = r"(?:Cllr|Councillor|Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|Rev|Revd|Father|PC|Sgt)\.?"
 _NAME = re.compile(
-    r"\b" + _TITLE + r"\s+[A-Z][A-Za-z'-]+"
+    r"\b" + _TITLE + r"\s+[A-Z][A-Za-z'-]+(?:\s+[A-Z][A-Za-z'-]+)?"
     r"|(?<![.!?]\s)(?<!^)\b[A-Z][a-z'-]+(?:\s+[A-Z][A-Za-z'&-]+)+"
     r"|\b[A-Z][A-Za-z&'-]+(?:\s+[A-Z][A-Za-z&'-]+)*\s+(?:Ltd|Limited|plc|PLC|LLP|Builders|Contractors|Services)\b",
     re.MULTILINE,

@@ -60,7 +60,7 @@ def check(draft: Draft, config: Settings) -> list[Flag]:
             kind = "plain http link (not secure): use https"
         elif host.removeprefix("mobile.") in _SOCIAL and _personal(parts.path, parts.query, own):
             kind = "link to a personal social media account"
-        elif host == "linkedin.com" and parts.path.lower().startswith("/in/"):
+        elif (host == "linkedin.com" or host.endswith(".linkedin.com")) and parts.path.lower().startswith("/in/"):
             kind = "link to a personal social media account"
         if kind and kind not in seen:
             seen[kind] = Flag(ID, SECTION, SEVERITY, f"{kind}: {around(text, match.start(), match.end())}")
