@@ -79,9 +79,10 @@ _NOT_ACCUSATIONS = re.compile(
     r"scam\s+(?:awareness|alert|warning)|beware\s+of|be\s+aware\s+of|report\s+(?:it|any|all|suspicious)|lies\s+(?:in|on|at|within|behind)",
     re.IGNORECASE,
 )
-_TITLE = r"(?:Cllr|Councillor|Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady|Rev|Revd|Father|PC|Sgt)\.?"
+# A title names someone however it is typed: "councillor davies" as well as "Cllr Davies".
+_TITLE = r"(?i:cllr|councillor|mayor|mr|mrs|ms|miss|dr|sir|dame|lord|lady|rev|revd|father|pc|sgt)\.?"
 _NAME = re.compile(
-    r"\b" + _TITLE + r"\s+[A-Z][A-Za-z'-]+(?:\s+[A-Z][A-Za-z'-]+)?"
+    r"\b" + _TITLE + r"\s+[A-Za-z][A-Za-z'-]+(?:\s+[A-Z][A-Za-z'-]+)?"
     r"|(?<![.!?]\s)(?<!^)\b[A-Z][a-z'-]+(?:\s+[A-Z][A-Za-z'&-]+)+"
     r"|\b[A-Z][A-Za-z&'-]+(?:\s+[A-Z][A-Za-z&'-]+)*\s+(?:Ltd|Limited|plc|PLC|LLP|Builders|Contractors|Services)\b",
     re.MULTILINE,

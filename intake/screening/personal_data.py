@@ -26,7 +26,8 @@ DESCRIPTION = "e-mail addresses, phone numbers, home addresses, NI numbers, date
 
 _STREET = (
     r"(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Drive|Dr|Way|Crescent|Gardens|Court|Place|Grove|Terrace|"
-    r"Walk|Mews|Rise|View|Row|Hill|Green|Square|Park)"
+    r"Walk|Mews|Rise|View|Row|Hill|Green|Square|Park|End|Chase|Croft|Parade|Yard|Meadows?|Wharf|Gate|Approach|"
+    r"Vale|Mead|Fields?|Boulevard|Paddock|Orchard)"
 )
 _HOUSE = re.compile(r"\b(?:Flat\s+\d+[A-Za-z]?,?\s+)?\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][a-z']+\s+){1,3}" + _STREET + r"\b")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
