@@ -77,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest", help="take in one message from a file (or - for standard input), as if it had arrived by mail"
     )
     p.add_argument("file", metavar="FILE.eml", help="the raw message")
+
+    p = commands.add_parser(
+        "check",
+        help="screen one message (a file, or - for standard input) against the social media policy and print "
+        "the flags reviewers would see; changes nothing and needs no database",
+    )
+    p.add_argument("file", metavar="FILE.eml", help="the raw message")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="screen as if it arrived on this day (default: today)")
+    p.add_argument("--json", action="store_true", help="print the flags as one JSON array")
     return parser
 
 
@@ -213,6 +222,44 @@ def cmd_ingest(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(settings: config.Settings, args: argparse.Namespace) -> int:
+    """Screen a message as a new draft would be screened, print the flags (high first); nothing is stored."""
+    from datetime import date, datetime
+
+    from intake.files import examine_files
+    from intake.message import ParseError, parse
+    from intake.pictures import PictureLimits
+    from intake.screening import by_severity, screen_submission
+    from intake.views import json_text
+
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        day = date.fromisoformat(args.date) if args.date else datetime.now(settings.council.tz).date()
+    except OSError as exc:
+        raise IntakeError(f"{args.file}: cannot be read ({exc.strerror}).") from None
+    except ValueError:
+        raise IntakeError(f"--date {args.date!r} is not a date such as 2027-04-12.") from None
+    try:
+        msg = parse(raw)
+    except ParseError as exc:
+        raise IntakeError(f"{args.file}: could not be parsed: {exc.reason}.") from None
+    given = settings.pictures
+    limits = PictureLimits(
+        max_side=given.max_side, max_bytes=given.max_bytes, max_pixels=given.max_pixels, max_frames=given.max_frames
+    )
+    files = examine_files(msg.attachments, limits, settings.limits.attach_per_mail_bytes)
+    flags = by_severity(screen_submission(msg.subject, msg.text, files, day, settings))
+    if args.json:
+        print(json_text(flags))
+    elif not flags:
+        print("no policy flags: screening found nothing to point out (reviewers still read every draft)")
+    else:
+        print(f"{len(flags)} policy flag{'' if len(flags) == 1 else 's'}:")
+        for flag in flags:
+            print(f"  {flag['severity'].upper():<5} {flag['rule']} (policy {flag['section']}): {flag['excerpt']}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
     "init": cmd_init,
     "run": _with_service(cmd_run, needs_secret=True),
@@ -221,4 +268,5 @@ COMMANDS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
     "items": _with_service(cmd_items),
     "show": _with_service(cmd_show),
     "ingest": _with_service(cmd_ingest, needs_secret=True),
+    "check": cmd_check,
 }

@@ -12,6 +12,7 @@ from typing import Any
 
 from intake.commands import Registry, Verb, default_registry
 from intake.config import Settings
+from intake.screening import by_severity
 from intake.store.models import Item
 from intake.vocab import ROLE_LABELS, Role
 
@@ -57,5 +58,6 @@ def item_context(settings: Settings, item: Item, registry: Registry | None = Non
         "role_label": ROLE_LABELS.get(item.sender_role, item.sender_role),
         "received_at": received.strftime("%A %d %B %Y, %H:%M"),
         "text": item.text,
+        "flags": by_severity(list(item.flags or [])),  # the policy flags, high first (review requests)
         "commands_for": commands_for(settings, item, registry if registry is not None else default_registry()),
     }

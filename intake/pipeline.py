@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from intake import classify, impersonation
+from intake import classify, impersonation, screening
 from intake.arrival import Arrival, Outcome
 from intake.commands import Registry, default_registry
 from intake.config import Settings, is_address
@@ -255,6 +255,9 @@ class Pipeline:
         row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
         item = self._make_item(session, row, msg, verdict.kind, first_status(verdict.kind))
         item.flags = impersonation.flags(self.settings, msg.sender.name, msg.sender.email)  # a name not theirs
+        if verdict.kind == Kind.DRAFT:  # the policy's screening, appended: the impersonation flag stays
+            day = row.received_at.astimezone(self.settings.council.tz).date()
+            item.flags = [*item.flags, *screening.screen_submission(item.subject, item.text, files, day, self.settings)]
         sender = msg.sender.email
         add_event(session, item, EventKind.RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
         records = store_attachments(session, item, row, msg.attachments, files)

@@ -14,6 +14,7 @@ from intake.config.reader import from_dict, load
 from intake.config.secret import ensure_secret_file
 from intake.config.sections import SECTIONS, SECURITY_MODES
 from intake.config.settings import (
+    Account,
     Council,
     Digest,
     Imap,
@@ -21,9 +22,11 @@ from intake.config.settings import (
     Listener,
     Mailbox,
     Outbox,
+    Period,
     Person,
     Pictures,
     Review,
+    Screening,
     Security,
     Settings,
     Smtp,
@@ -35,6 +38,7 @@ from intake.errors import ConfigError
 __all__ = [
     "SECTIONS",
     "SECURITY_MODES",
+    "Account",
     "ConfigError",
     "Council",
     "Digest",
@@ -43,9 +47,11 @@ __all__ = [
     "Listener",
     "Mailbox",
     "Outbox",
+    "Period",
     "Person",
     "Pictures",
     "Review",
+    "Screening",
     "Security",
     "Settings",
     "Smtp",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from intake.config import screening
 from intake.config.checks import (
     Check,
     address,
@@ -80,7 +81,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Key:
-    """One key: name, type (str, int, bool, list of str), default (or REQUIRED), check, or default from earlier keys."""
+    """One key: name, type (str, int, bool, list of str; `object`: only its check), default, check, or default_from."""
 
     name: str
     kind: type
@@ -321,6 +322,19 @@ TABLE: tuple[Section, ...] = (
         "digest",
         (Key("time", str, "08:00", clock),),
         lambda v, c: Digest(**v),
+    ),
+    Section(
+        "screening",
+        "screening",
+        (
+            # Tables and lists of tables: `object` keys are checked by their check alone.
+            Key("off", object, (), screening.rules_list),
+            Key("severity", object, {}, screening.severity_table),
+            Key("words", object, {}, screening.words_table),
+            Key("pre_election", object, (), screening.periods),
+            Key("accounts", object, (), screening.accounts),
+        ),
+        lambda v, c: screening.build(v),
     ),
     Section(
         "people",

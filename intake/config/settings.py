@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -196,6 +197,49 @@ class Intake:
 
 
 @dataclass(frozen=True)
+class Period:
+    """One pre-election period, both days included: party-political drafts are high then."""
+
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class Account:
+    """One of the council's social media accounts, for the platform-fit rule."""
+
+    platform: str  # a key of config.screening.PLATFORMS: "x", "instagram", "facebook", …
+    handle: str = ""
+
+
+@dataclass(frozen=True)
+class Screening:
+    """[screening]: rules switched off, severities changed, extra words per rule, election periods, accounts."""
+
+    off: tuple[str, ...] = ()
+    severity: tuple[tuple[str, str], ...] = ()  # (rule, "info" | "warn" | "high")
+    words: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (rule, the council's own words for it)
+    pre_election: tuple[Period, ...] = ()
+    accounts: tuple[Account, ...] = ()
+
+    def is_on(self, rule: str) -> bool:
+        """Whether a rule runs."""
+        return rule not in self.off
+
+    def severity_of(self, rule: str, default: str) -> str:
+        """The severity a rule's ordinary flags carry: the configured one, else the rule's default."""
+        return dict(self.severity).get(rule, default)
+
+    def words_for(self, rule: str) -> tuple[str, ...]:
+        """The council's own words for a rule (offensive terms, parties, accusations, …)."""
+        return dict(self.words).get(rule, ())
+
+    def in_pre_election(self, day: date | None) -> bool:
+        """Whether a day falls in a configured pre-election period."""
+        return day is not None and any(p.start <= day <= p.end for p in self.pre_election)
+
+
+@dataclass(frozen=True)
 class Person:
     """One [[people]] entry of the roster."""
 
@@ -232,6 +276,7 @@ class Settings:
     pictures: Pictures = field(default_factory=Pictures)
     limits: Limits = field(default_factory=Limits)
     intake: Intake = field(default_factory=Intake)
+    screening: Screening = field(default_factory=Screening)
     imap: Imap | None = None
     smtp: Smtp | None = None
     graph: Graph | None = None
