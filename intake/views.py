@@ -120,6 +120,8 @@ def item_text(item: Item, tz: tzinfo) -> str:
     ]
     if item.status == "quarantined":
         lines.append(f"Quarantined because: {item.quarantine_reason}")
+    for flag in d["flags"]:  # what screening says, so the terminal shows what reviewers were shown
+        lines.append(f"Flag:      {flag['severity']}  {flag['rule']} (section {flag['section']}): {flag['excerpt']}")
     for a in d["attachments"]:
         lines.append(f"File:      {a['filename']} ({a['content_type']}, {a['size']} bytes)")
     lines = [terminal_safe(line) for line in lines]

@@ -108,3 +108,13 @@ def test_reports_are_not_screened_as_drafts(service):
     outcome = service.ingest(draft(subject="Report: broken bench", body="Ring me on 07700 900461."), "file")
     assert stored(service, outcome.ref)["kind"] == "report"
     assert stored(service, outcome.ref)["flags"] == []
+
+
+def test_show_prints_each_flag_for_the_operator(service):
+    from intake.views import item_text
+
+    ref = service.ingest(draft(subject="Dog found", body="Ring Sarah on 07700 900461 about the terrier."), "smtp").ref
+    with service.sessions() as session:
+        item = session.scalars(select(Item).where(Item.ref == ref)).one()
+        shown = item_text(item, service.settings.council.tz)
+    assert "Flag:" in shown and "personal_data" in shown and "07700 900461" in shown
