@@ -101,3 +101,10 @@ def long_secret(value: str) -> str | None:
         if not value or len(value) >= MIN_LENGTH
         else f"gives too short a secret ({MIN_LENGTH} characters at least)"
     )
+
+
+def token_url(value: str) -> str | None:
+    """An http(s) URL of a token endpoint, or empty for the provider's own."""
+    if value == "" or value.startswith(("https://", "http://")):
+        return None
+    return f'must be an https:// URL of the token endpoint, not "{value}"'

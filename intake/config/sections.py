@@ -25,7 +25,9 @@ from intake.config.checks import (
     optional_address,
     port,
     timezone,
+    token_url,
 )
+from intake.config.oauth import PROVIDERS, build_oauth2, credentials
 from intake.config.secret import read_secret_file
 from intake.config.settings import (
     Council,
@@ -92,7 +94,7 @@ class SecretKey:
     """A secret given inline as NAME or, better, as NAME_env naming an environment variable ("" if neither)."""
 
     name: str
-    required: bool
+    required: bool | Callable[[Values], bool]  # or decided by the keys read before it
     check: Check | None = None
 
 
@@ -153,7 +155,7 @@ def _security(values: Values, context: Context) -> Security:
 
 
 SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
-
+AUTH_MODES = ("password", "oauth2")
 TABLE: tuple[Section, ...] = (
     Section(
         "council",
@@ -190,7 +192,8 @@ TABLE: tuple[Section, ...] = (
             Key("host", str),
             Key("port", int, check=port, default_from=lambda v: 993 if v["security"] == "ssl" else 143),
             Key("username", str),
-            SecretKey("password", required=True),
+            Key("auth", str, "password", one_of(*AUTH_MODES)),
+            SecretKey("password", required=lambda v: v["auth"] == "password"),
             Key("folder", str, "INBOX"),
             Key("processed_folder", str, "Processed"),
             Key("idle", bool, True),
@@ -215,11 +218,75 @@ TABLE: tuple[Section, ...] = (
             Key("host", str),
             Key("port", int, check=port, default_from=lambda v: SMTP_PORTS[v["security"]]),
             Key("username", str, ""),
+            Key("auth", str, "password", one_of(*AUTH_MODES)),
             SecretKey("password", required=False),
             Key("timeout", int, 30, at_least(1)),
         ),
         lambda v, c: Smtp(**v),
         absent=Absent.NONE,
+        rules=(
+            Rule(
+                "username",
+                'is required when auth = "oauth2" (the mailbox that sends)',
+                lambda v: bool(v["auth"] == "oauth2" and not v["username"]),
+            ),
+        ),
+    ),
+    Section(
+        "oauth2",
+        "oauth2",
+        (
+            Key("provider", str, check=one_of(*PROVIDERS)),
+            Key("tenant_id", str, ""),
+            Key("client_id", str, ""),
+            SecretKey("client_secret", required=False),
+            Key("client_secret_file", str, ""),
+            Key("certificate_file", str, ""),
+            Key("key_file", str, ""),
+            Key("user", str, "", optional_address),
+            Key("token_url", str, "", token_url),
+            Key("scope", str, ""),
+        ),
+        build_oauth2,
+        absent=Absent.NONE,
+        rules=(
+            Rule(
+                "client_id",
+                "is required: the application (client) ID of the app registration",
+                lambda v: bool(v["provider"] != "google" and not v["client_id"]),
+            ),
+            Rule(
+                "tenant_id",
+                "is required for Microsoft 365: the directory (tenant) ID from Entra ID",
+                lambda v: bool(v["provider"] == "microsoft" and not v["tenant_id"] and not v["token_url"]),
+            ),
+            Rule(
+                "token_url",
+                'is required when provider = "generic"',
+                lambda v: bool(v["provider"] == "generic" and not v["token_url"]),
+            ),
+            Rule(
+                "key_file",
+                "is required for Google: the service account's JSON key file",
+                lambda v: bool(v["provider"] == "google" and not v["key_file"]),
+            ),
+            Rule(
+                "client_secret_env",
+                "is required: give the app's secret as client_secret_env (or client_secret_file, or certificate_file)",
+                lambda v: bool(v["provider"] != "google" and credentials(v) == 0),
+            ),
+            Rule(
+                "client_secret_file",
+                "conflicts with another credential: give one of client_secret_env, client_secret_file, "
+                "certificate_file (microsoft) or key_file (google)",
+                lambda v: credentials(v) > 1,
+            ),
+            Rule(
+                "certificate_file",
+                'is for provider = "microsoft" only',
+                lambda v: bool(v["certificate_file"] and v["provider"] != "microsoft"),
+            ),
+        ),
     ),
     Section(
         "outbox",
