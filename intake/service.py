@@ -19,6 +19,7 @@ from intake.delivery.outbox import DeliveryReport, OutboxDrain
 from intake.delivery.smtp import SmtpTransport
 from intake.delivery.transport import Transport
 from intake.errors import IntakeError
+from intake.oauth2 import TokenSource
 from intake.pipeline import Pipeline
 from intake.render import Composer
 from intake.resources import templates_dir
@@ -41,6 +42,7 @@ class Service:
     wake_delivery: threading.Event = field(default_factory=threading.Event)
     # ImapSource timing (retry_seconds, poll_seconds, …); empty keeps its defaults, tests shorten them
     imap_timing: dict[str, float] = field(default_factory=dict)
+    tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
 
     @classmethod
     def build(cls, settings: Settings, log: logging.Logger | None = None, check_schema: bool = True) -> Service:
@@ -57,8 +59,11 @@ class Service:
         )
         wake = threading.Event()
         pipeline = Pipeline(settings, sessions, composer, log.getChild("pipeline"), on_mail_queued=wake.set)
-        drain = OutboxDrain(sessions, lambda: make_transport(settings), settings.outbox, log.getChild("delivery"))
-        return cls(settings, engine, sessions, pipeline, drain, log, wake)
+        tokens = make_tokens(settings)
+        drain = OutboxDrain(
+            sessions, lambda: make_transport(settings, tokens), settings.outbox, log.getChild("delivery")
+        )
+        return cls(settings, engine, sessions, pipeline, drain, log, wake, tokens=tokens)
 
     def ingest(
         self, raw: bytes, source: str, source_key: str | None = None, envelope_recipients: Sequence[str] = ()
@@ -75,6 +80,7 @@ class Service:
             lambda raw, source, key: self.pipeline.ingest(raw, source, key),
             self.sessions,
             self.log.getChild("imap"),
+            tokens=self.tokens,
             **self.imap_timing,
         )
 
@@ -92,10 +98,18 @@ class Service:
         self.engine.dispose()
 
 
-def make_transport(settings: Settings) -> Transport:
+def make_tokens(settings: Settings) -> TokenSource | None:
+    """The OAuth 2.0 token source if [oauth2] is configured (Google acts as the [imap] or [smtp] user)."""
+    if settings.oauth2 is None:
+        return None
+    user = (settings.imap.username if settings.imap else "") or (settings.smtp.username if settings.smtp else "")
+    return TokenSource(settings.oauth2, user or settings.mailbox.address)
+
+
+def make_transport(settings: Settings, tokens: TokenSource | None = None) -> Transport:
     """SMTP through the relay if [smtp] is configured, else .eml files in the [outbox] folder."""
     if settings.smtp is not None:
-        return SmtpTransport(settings.smtp)
+        return SmtpTransport(settings.smtp, tokens)
     return FolderTransport(settings.outbox.folder)
 
 
