@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -874,7 +875,9 @@ class OAuthSmtpSink(SmtpSink):
 
         class OAuthController(Controller):
             def factory(self):
-                return BigSMTP(self.handler, **self.SMTP_kwargs)
+                with warnings.catch_warnings():  # AUTH without TLS: on purpose, on 127.0.0.1
+                    warnings.simplefilter("ignore", UserWarning)
+                    return BigSMTP(self.handler, **self.SMTP_kwargs)
 
         if not self.port:
             self.port = free_port(self.host)
