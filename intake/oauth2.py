@@ -117,7 +117,7 @@ def make_fetch(settings: OAuth2, user: str) -> Fetch:
     if settings.provider == "google":
         return _google(settings, user)
     if settings.provider == "microsoft" and not settings.token_url:
-        return _msal(settings, f"{MICROSOFT_LOGIN}/{settings.tenant_id}")
+        return msal_fetch(settings, f"{MICROSOFT_LOGIN}/{settings.tenant_id}")
     return _client_credentials(settings)
 
 
@@ -172,8 +172,8 @@ def unavailable(settings: OAuth2, exc: BaseException) -> TokenUnavailable:
 # --- the three grants ------------------------------------------------------------------------
 
 
-def _msal(settings: OAuth2, authority: str, **msal_options: Any) -> Fetch:
-    """Microsoft 365 through MSAL's ConfidentialClientApplication (secret or certificate)."""
+def msal_fetch(settings: OAuth2, authority: str, **msal_options: Any) -> Fetch:
+    """Microsoft 365 through MSAL's ConfidentialClientApplication (secret or certificate); options go to MSAL."""
     import msal  # type: ignore[import-untyped]
 
     credential: Any = settings.client_secret

@@ -624,10 +624,13 @@ class TokenServer:
     ``revoke_all()`` makes every token so far invalid (as an expiry would).
     """
 
-    def __init__(self, clients: dict[str, tuple[str, str]] | None = None, host: str = "127.0.0.1") -> None:
-        # client id -> (secret, the mailbox it may act as)
+    def __init__(
+        self, clients: dict[str, tuple[str, str]] | None = None, host: str = "127.0.0.1", ssl_context=None
+    ) -> None:
+        # client id -> (secret, the mailbox it may act as); ssl_context: serve https (for MSAL, which insists)
         self.clients = dict(clients or {"smat-app": ("app-secret-value-0123", Dovecot.DEFAULT_USER)})
         self.host = host
+        self.ssl_context = ssl_context
         self.port = 0
         self.expires_in = 3600
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (user, expires at, time.time())
@@ -639,8 +642,19 @@ class TokenServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def base_url(self) -> str:
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
+
+    @property
     def token_url(self) -> str:
-        return f"http://{self.host}:{self.port}/token"
+        return f"{self.base_url}/token"
+
+    def _claims(self, jwt: str) -> dict:
+        import base64
+        import json
+
+        payload = jwt.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
     def issue(self, user: str) -> str:
         token = "tok-" + uuid.uuid4().hex + "-" + os.urandom(600).hex()
@@ -659,15 +673,22 @@ class TokenServer:
             self.tokens = {t: (u, 0.0) for t, (u, _) in self.tokens.items()}
 
     def _grant(self, form: dict[str, str], basic: tuple[str, str] | None) -> tuple[int, dict]:
-        import base64
-        import json
 
         grant = form.get("grant_type", "")
         with self._lock:
             self.grants.append(grant)
         if self.token_failure is not None:
             return self.token_failure
-        if grant == "client_credentials":
+        if grant == "client_credentials" and "client_assertion" in form:  # a certificate's signed JWT (MSAL)
+            try:
+                claims = self._claims(form["client_assertion"])
+            except (IndexError, ValueError):
+                return 400, {"error": "invalid_client", "error_description": "AADSTS700027: bad assertion"}
+            known = self.clients.get(claims.get("sub", ""))
+            if known is None or claims.get("iss") != claims.get("sub"):
+                return 401, {"error": "invalid_client", "error_description": "AADSTS700027: unknown client"}
+            user = known[1]
+        elif grant == "client_credentials":
             client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
             known = self.clients.get(client_id)
             if known is None:
@@ -681,8 +702,7 @@ class TokenServer:
             user = known[1]
         elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
             try:
-                payload = form["assertion"].split(".")[1]
-                claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                claims = self._claims(form["assertion"])
             except (KeyError, IndexError, ValueError):
                 return 400, {"error": "invalid_grant", "error_description": "Invalid JWT"}
             if claims.get("scope") != "https://mail.google.com/":
@@ -736,6 +756,17 @@ class TokenServer:
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                if parts.path.endswith("/v2.0/.well-known/openid-configuration"):  # MSAL's discovery
+                    tenant = parts.path.split("/")[1]
+                    self._answer(
+                        200,
+                        {
+                            "token_endpoint": provider.token_url,
+                            "authorization_endpoint": f"{provider.base_url}/{tenant}/oauth2/v2.0/authorize",
+                            "issuer": f"{provider.base_url}/{tenant}/v2.0",
+                        },
+                    )
+                    return
                 if parts.path != "/tokeninfo":
                     self._answer(404, {"error": "not_found"})
                     return
@@ -751,6 +782,8 @@ class TokenServer:
 
         self._server = ThreadingHTTPServer((self.host, 0), Handler)
         self.port = self._server.server_address[1]
+        if self.ssl_context is not None:
+            self._server.socket = self.ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="token-server", daemon=True)
         self._thread.start()
         return self
