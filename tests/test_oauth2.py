@@ -268,3 +268,49 @@ def test_smtp_oauth2_needs_the_sending_mailbox(tmp_path):
 
 def test_microsoft_scope_is_outlooks_default():
     assert MICROSOFT_SCOPE == "https://outlook.office365.com/.default"
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def example_with(provider_heading: str) -> str:
+    """config.example.toml with [imap] and [smtp] uncommented for OAuth 2.0, and one provider's [oauth2] block."""
+    lines: list[str] = []
+    mode, seen_heading = "", False
+    for line in (REPO / "config.example.toml").read_text().splitlines():
+        if line in ("# [imap]", "# [smtp]"):
+            mode = "section"
+        elif line.startswith(provider_heading):
+            seen_heading = True
+        elif line == "# [oauth2]" and seen_heading and mode != "done-oauth2":
+            mode, seen_heading = "oauth2", False
+        elif not line.startswith("# ") or (mode == "oauth2" and line == "#"):
+            mode = "done-oauth2" if mode == "oauth2" else ""
+        if mode in ("section", "oauth2"):
+            line = line[2:].replace('auth = "password"', 'auth = "oauth2"')
+            if line.startswith("password_env"):
+                continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def test_the_examples_microsoft_365_block_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMAT_OAUTH_SECRET", SECRET)
+    path = tmp_path / "config.toml"
+    path.write_text(example_with("# Microsoft 365 (Exchange Online)"))
+    settings = config.load(path)
+    assert settings.imap is not None and settings.imap.auth == "oauth2" and settings.imap.password == ""
+    assert settings.smtp is not None and settings.smtp.auth == "oauth2"
+    assert settings.oauth2 is not None and settings.oauth2.provider == "microsoft"
+    assert settings.oauth2.client_secret == SECRET
+
+
+def test_the_examples_google_block_loads(tmp_path):
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "google-service-account.json").write_text("{}")
+    path = tmp_path / "config.toml"
+    path.write_text(example_with("# Google Workspace, with"))
+    settings = config.load(path)
+    assert settings.oauth2 is not None and settings.oauth2.provider == "google"
+    assert settings.oauth2.key_file == tmp_path / "var" / "google-service-account.json"
+    assert settings.oauth2.user == "smat.info@biggleswadetowncouncil.gov.uk"
