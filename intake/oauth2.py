@@ -68,7 +68,7 @@ class TokenSource:
     ) -> None:
         self.settings = settings
         self.user = settings.user or user  # google: the mailbox the service account acts as
-        self._fetch = fetch or make_fetch(settings, self.user)
+        self._fetch = fetch  # made on first use: commands that need no token never read a key file
         self._clock = clock
         self._lock = threading.Lock()
         self._token = ""
@@ -78,6 +78,8 @@ class TokenSource:
         """A token valid for a while yet; a new one when forced or near expiry. TokenRefused/TokenUnavailable."""
         with self._lock:
             if force_refresh or not self._token or self._clock() >= self._renew_at:
+                if self._fetch is None:
+                    self._fetch = make_fetch(self.settings, self.user)
                 grant = self._fetch(force_refresh)
                 if not grant.access_token:
                     raise TokenUnavailable(f"{self.where}: answered without an access token")

@@ -145,7 +145,7 @@ def test_a_file_that_is_no_service_account_key_is_named(tmp_path):
     key_file = tmp_path / "key.json"
     key_file.write_text("{}")
     with pytest.raises(TokenRefused, match=r"\[oauth2\] key_file: .* is not a service account's JSON key"):
-        TokenSource(OAuth2(provider="google", key_file=key_file), USER)
+        TokenSource(OAuth2(provider="google", key_file=key_file), USER).token()
 
 
 # --- MSAL, for real: it insists on an https authority it can discover ------------------------
