@@ -210,6 +210,7 @@ def _certificate(settings: OAuth2) -> dict[str, str]:
     """MSAL's certificate credential from one PEM file holding the private key and the certificate."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import Encoding
 
     assert settings.certificate_file is not None
     pem = settings.certificate_file.read_bytes()
@@ -219,15 +220,9 @@ def _certificate(settings: OAuth2) -> dict[str, str]:
         raise refused(settings, "invalid_client", "the file holds no PEM certificate") from None
     return {
         "private_key": pem.decode("ascii", "replace"),
-        "thumbprint": cert.fingerprint(hashes.SHA1()).hex(),  # noqa: S303 - the thumbprint Entra ID shows
-        "public_certificate": cert.public_bytes(_pem()).decode("ascii"),
+        "thumbprint": cert.fingerprint(hashes.SHA1()).hex(),  # SHA-1: the thumbprint Entra ID shows and expects
+        "public_certificate": cert.public_bytes(Encoding.PEM).decode("ascii"),
     }
-
-
-def _pem() -> Any:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return Encoding.PEM
 
 
 def _client_credentials(settings: OAuth2) -> Fetch:
