@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 
@@ -20,6 +20,7 @@ from intake.errors import IntakeError
 
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
 GOOGLE_SCOPE = "https://mail.google.com/"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"  # Microsoft Graph (sendMail): a token source of its own
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 MAX_MARGIN_SECONDS = 300  # renew this long before expiry (a tenth of a short token's life at most)
 
@@ -65,8 +66,10 @@ class TokenSource:
         *,
         fetch: Fetch | None = None,
         clock: Callable[[], float] = time.monotonic,
+        scope: str = "",
     ) -> None:
-        self.settings = settings
+        # scope: another resource than [oauth2] scope, e.g. GRAPH_SCOPE for Graph's sendMail
+        self.settings = replace(settings, scope=scope) if scope else settings
         self.user = settings.user or user  # google: the mailbox the service account acts as
         self._fetch = fetch  # made on first use: commands that need no token never read a key file
         self._clock = clock

@@ -635,6 +635,7 @@ class TokenServer:
         self.expires_in = 3600
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (user, expires at, time.time())
         self.grants: list[str] = []  # the grant types asked for, in order
+        self.scopes: list[str] = []  # the scope each request asked for
         self.checks = 0  # tokeninfo and introspection requests answered
         self.token_failure: tuple[int, dict] | None = None  # answer every /token with this (status, body)
         self._lock = threading.Lock()
@@ -677,6 +678,7 @@ class TokenServer:
         grant = form.get("grant_type", "")
         with self._lock:
             self.grants.append(grant)
+            self.scopes.append(form.get("scope", ""))
         if self.token_failure is not None:
             return self.token_failure
         if grant == "client_credentials" and "client_assertion" in form:  # a certificate's signed JWT (MSAL)

@@ -88,9 +88,18 @@ def test_the_client_credentials_grant_gets_a_token_the_provider_accepts_for_the_
     assert token not in repr(source) and SECRET not in repr(source)
 
 
+def test_a_second_source_may_ask_for_another_resource_such_as_graph(provider):
+    from intake.oauth2 import GRAPH_SCOPE
+
+    source = TokenSource(oauth(token_url=provider.token_url), scope=GRAPH_SCOPE)
+    assert provider.user_of(source.token()) == USER
+    assert provider.scopes == [GRAPH_SCOPE]
+
+
 def test_microsoft_with_a_token_url_uses_the_plain_grant_and_outlooks_scope(provider):
     source = TokenSource(oauth("microsoft", tenant_id="t", token_url=provider.token_url))
     assert provider.user_of(source.token()) == USER
+    assert provider.scopes == [MICROSOFT_SCOPE]
 
 
 def test_a_wrong_secret_is_one_sentence_naming_the_file_and_the_setting(provider):
