@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ref", metavar="REF", help="the item's reference, e.g. SMAT-2026-0042")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
+    commands.add_parser(
+        "status",
+        help="health for operators and monitoring: database at the newest migration, a login to the mailbox "
+        "(IMAP) and to the relay (SMTP) that changes nothing; exits non-zero with one line per problem",
+    )
+
     p = commands.add_parser(
         "ingest", help="take in one message from a file (or - for standard input), as if it had arrived by mail"
     )
@@ -106,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         for noisy in ("apscheduler", "mail.log", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Token requests and answers pass through these: their debug output is never wanted, even with -v.
+    for carrier in ("msal", "urllib3", "requests_oauthlib", "authlib", "google.auth"):
+        logging.getLogger(carrier).setLevel(logging.WARNING)
     try:
         settings = config.load(config_path(args.config))
         return COMMANDS[args.command](settings, args)
@@ -260,6 +269,16 @@ def cmd_check(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(settings: config.Settings, args: argparse.Namespace) -> int:
+    from intake.service import make_tokens
+    from intake.status import check_all
+
+    checks = check_all(settings, make_tokens(settings), logging.getLogger("intake.status"))
+    for check in checks:
+        print(check.line(), file=sys.stdout if check.ok else sys.stderr)
+    return 0 if all(check.ok for check in checks) else 1
+
+
 COMMANDS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
     "init": cmd_init,
     "run": _with_service(cmd_run, needs_secret=True),
@@ -269,4 +288,5 @@ COMMANDS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
     "show": _with_service(cmd_show),
     "ingest": _with_service(cmd_ingest, needs_secret=True),
     "check": cmd_check,
+    "status": cmd_status,
 }

@@ -20,6 +20,7 @@ from intake.delivery.outbox import DeliveryReport, OutboxDrain
 from intake.delivery.smtp import SmtpTransport
 from intake.delivery.transport import Transport
 from intake.errors import ConfigError, IntakeError
+from intake.oauth2 import GRAPH_SCOPE, TokenSource
 from intake.pipeline import Pipeline
 from intake.render import Composer
 from intake.resources import templates_dir
@@ -42,6 +43,7 @@ class Service:
     wake_delivery: threading.Event = field(default_factory=threading.Event)
     # ImapSource timing (retry_seconds, poll_seconds, …); empty keeps its defaults, tests shorten them
     imap_timing: dict[str, float] = field(default_factory=dict)
+    tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
 
     @classmethod
     def build(cls, settings: Settings, log: logging.Logger | None = None, check_schema: bool = True) -> Service:
@@ -58,8 +60,13 @@ class Service:
         )
         wake = threading.Event()
         pipeline = Pipeline(settings, sessions, composer, log.getChild("pipeline"), on_mail_queued=wake.set)
-        drain = OutboxDrain(sessions, lambda: make_transport(settings), settings.outbox, log.getChild("delivery"))
-        return cls(settings, engine, sessions, pipeline, drain, log, wake)
+        tokens = make_tokens(settings)
+        graph_tokens = make_graph_tokens(settings)
+        graph_token = graph_tokens.token if graph_tokens is not None else None
+        drain = OutboxDrain(
+            sessions, lambda: make_transport(settings, tokens, graph_token), settings.outbox, log.getChild("delivery")
+        )
+        return cls(settings, engine, sessions, pipeline, drain, log, wake, tokens=tokens)
 
     def ingest(
         self, raw: bytes, source: str, source_key: str | None = None, envelope_recipients: Sequence[str] = ()
@@ -76,6 +83,7 @@ class Service:
             lambda raw, source, key: self.pipeline.ingest(raw, source, key),
             self.sessions,
             self.log.getChild("imap"),
+            tokens=self.tokens,
             **self.imap_timing,
         )
 
@@ -93,21 +101,44 @@ class Service:
         self.engine.dispose()
 
 
-def make_transport(settings: Settings, token_for_graph: Callable[[bool], str] | None = None) -> Transport:
+def make_tokens(settings: Settings) -> TokenSource | None:
+    """The OAuth 2.0 token source if [oauth2] is configured (Google acts as the [imap] or [smtp] user)."""
+    if settings.oauth2 is None:
+        return None
+    user = (settings.imap.username if settings.imap else "") or (settings.smtp.username if settings.smtp else "")
+    return TokenSource(settings.oauth2, user or settings.mailbox.address)
+
+
+def make_graph_tokens(settings: Settings) -> TokenSource | None:
+    """Graph's own token source (its scope is Graph's, not IMAP's), if [graph] is configured; checked at start."""
+    if settings.graph is None:
+        return None
+    if settings.oauth2 is None:
+        raise ConfigError(
+            f"{settings.path}: [graph] needs [oauth2]: Microsoft Graph takes OAuth 2.0 tokens only, "
+            "so add an [oauth2] section for the app registration."
+        )
+    return TokenSource(settings.oauth2, settings.graph.user, scope=GRAPH_SCOPE)
+
+
+def make_transport(
+    settings: Settings, tokens: TokenSource | None = None, graph_token: Callable[[bool], str] | None = None
+) -> Transport:
     """Microsoft Graph if [graph] is configured, else SMTP through [smtp], else .eml files in the [outbox] folder.
 
-    `token_for_graph(force_refresh)` gives Graph its OAuth 2.0 access token (from [oauth2]).
+    `tokens` logs in to the relay with XOAUTH2 ([smtp] auth = "oauth2"); `graph_token(force_refresh)` gives
+    Graph its access token.
     """
     if settings.graph is not None:
-        if token_for_graph is None:
+        if graph_token is None:
             raise ConfigError(
                 f"{settings.path}: [graph] needs [oauth2]: Microsoft Graph takes OAuth 2.0 tokens only, "
                 "so add an [oauth2] section for the app registration."
             )
         graph = settings.graph
-        return GraphTransport(graph.user, token_for_graph, graph.base_url, graph.timeout)
+        return GraphTransport(graph.user, graph_token, graph.base_url, graph.timeout)
     if settings.smtp is not None:
-        return SmtpTransport(settings.smtp)
+        return SmtpTransport(settings.smtp, tokens)
     return FolderTransport(settings.outbox.folder)
 
 

@@ -11,6 +11,11 @@ Fixture names are a contract for the rest of the suite:
 - ``sqlite_url``   function: an empty SQLite database URL only
 - ``migrated_url`` function, parametrised like ``database_url``: a database at the newest
   migration, copied from a template migrated once per session (``support.migrated``)
+- ``token_server`` session: the OAuth 2.0 test provider (``servers.TokenServer``)
+- ``oauth_provider`` function: that provider, reset (token life 3600 s, no scripted failure)
+- ``oauth_dovecot`` session: a Dovecot that also takes XOAUTH2 checked against it
+- ``oauth_mailbox`` function: that Dovecot, emptied
+- ``oauth_sink``   function: an SMTP sink that requires AUTH XOAUTH2 with the provider's tokens
 - ``service_for``  function: ``service_for(url, imap=…, smtp=…, …)`` builds a ``Service`` on
   that database (migrated by template copy if empty), closed after the test
 
@@ -36,7 +41,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 import support  # noqa: E402
-from servers import Dovecot, Postgres, SmtpSink, pid_alive  # noqa: E402
+from servers import Dovecot, OAuthDovecot, OAuthSmtpSink, Postgres, SmtpSink, TokenServer, pid_alive  # noqa: E402
 
 _MEMORY = Path("/dev/shm")
 _TMP_PREFIX = "smat-pytest-"
@@ -97,6 +102,39 @@ def mailbox(dovecot):
 @pytest.fixture
 def smtp_sink():
     with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def token_server():
+    with TokenServer() as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_provider(token_server):
+    token_server.expires_in = 3600
+    token_server.token_failure = None
+    token_server.grants.clear()
+    yield token_server
+    token_server.token_failure = None
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot(token_server):
+    with OAuthDovecot(token_server) as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_mailbox(oauth_dovecot, oauth_provider):
+    oauth_dovecot.clear()
+    yield oauth_dovecot
+
+
+@pytest.fixture
+def oauth_sink(oauth_provider):
+    with OAuthSmtpSink(oauth_provider) as sink:
         yield sink
 
 

@@ -16,6 +16,7 @@ Debian 12 machine; ``scripts/test`` installs the packages and starts PostgreSQL.
 from __future__ import annotations
 
 import atexit
+import collections
 import email
 import email.message
 import email.policy
@@ -32,10 +33,25 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Captured", "Dovecot", "Postgres", "PostgresUnavailable", "SmtpSink", "free_port", "pid_alive"]
+__all__ = [
+    "Captured",
+    "Dovecot",
+    "GraphAnswer",
+    "GraphCall",
+    "GraphStandIn",
+    "OAuthDovecot",
+    "OAuthSmtpSink",
+    "Postgres",
+    "PostgresUnavailable",
+    "SmtpSink",
+    "TokenServer",
+    "free_port",
+    "pid_alive",
+]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -750,3 +766,320 @@ class GraphStandIn:
 
     def __repr__(self) -> str:
         return f"<GraphStandIn {self.host}:{self.port} calls={len(self.calls)}>"
+
+
+# --------------------------------------------------------------------------------------
+# OAuth 2.0: a token provider, Dovecot checking its tokens, an SMTP sink taking XOAUTH2
+# --------------------------------------------------------------------------------------
+
+
+class TokenServer:
+    """A small OAuth 2.0 provider on 127.0.0.1 (plain http), the only simulated part of the OAuth tests.
+
+    ``POST /token`` grants the client-credentials grant (client id and secret in the form body
+    or HTTP Basic) and the JWT-bearer grant of a Google service account (its ``sub`` is the
+    user); a wrong secret is answered 401 ``invalid_client`` with Microsoft's AADSTS7000215 text.
+    ``GET /tokeninfo?access_token=…`` and ``POST /introspect`` answer Dovecot: the token's user
+    as ``email``, or 401 / ``{"active": false}`` for an unknown, expired or revoked token.
+    Tokens are about 1.2 KB, like Microsoft's. ``expires_in`` sets the life of new tokens;
+    ``revoke_all()`` makes every token so far invalid (as an expiry would).
+    """
+
+    def __init__(
+        self, clients: dict[str, tuple[str, str]] | None = None, host: str = "127.0.0.1", ssl_context=None
+    ) -> None:
+        # client id -> (secret, the mailbox it may act as); ssl_context: serve https (for MSAL, which insists)
+        self.clients = dict(clients or {"smat-app": ("app-secret-value-0123", Dovecot.DEFAULT_USER)})
+        self.host = host
+        self.ssl_context = ssl_context
+        self.port = 0
+        self.expires_in = 3600
+        self.tokens: dict[str, tuple[str, float]] = {}  # token -> (user, expires at, time.time())
+        self.grants: list[str] = []  # the grant types asked for, in order
+        self.scopes: list[str] = []  # the scope each request asked for
+        self.checks = 0  # tokeninfo and introspection requests answered
+        self.token_failure: tuple[int, dict] | None = None  # answer every /token with this (status, body)
+        self._lock = threading.Lock()
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/token"
+
+    def _claims(self, jwt: str) -> dict:
+        import base64
+        import json
+
+        payload = jwt.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+    def issue(self, user: str) -> str:
+        token = "tok-" + uuid.uuid4().hex + "-" + os.urandom(600).hex()
+        with self._lock:
+            self.tokens[token] = (user, time.time() + self.expires_in)
+        return token
+
+    def user_of(self, token: str) -> str | None:
+        """The user a token is valid for now, or None."""
+        with self._lock:
+            user, until = self.tokens.get(token, ("", 0.0))
+        return user if user and time.time() < until else None
+
+    def revoke_all(self) -> None:
+        with self._lock:
+            self.tokens = {t: (u, 0.0) for t, (u, _) in self.tokens.items()}
+
+    def _grant(self, form: dict[str, str], basic: tuple[str, str] | None) -> tuple[int, dict]:
+
+        grant = form.get("grant_type", "")
+        with self._lock:
+            self.grants.append(grant)
+            self.scopes.append(form.get("scope", ""))
+        if self.token_failure is not None:
+            return self.token_failure
+        if grant == "client_credentials" and "client_assertion" in form:  # a certificate's signed JWT (MSAL)
+            try:
+                claims = self._claims(form["client_assertion"])
+            except (IndexError, ValueError):
+                return 400, {"error": "invalid_client", "error_description": "AADSTS700027: bad assertion"}
+            known = self.clients.get(claims.get("sub", ""))
+            if known is None or claims.get("iss") != claims.get("sub"):
+                return 401, {"error": "invalid_client", "error_description": "AADSTS700027: unknown client"}
+            user = known[1]
+        elif grant == "client_credentials":
+            client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
+            known = self.clients.get(client_id)
+            if known is None:
+                return 400, {"error": "unauthorized_client", "error_description": f"AADSTS700016: no app {client_id}"}
+            if secret != known[0]:
+                return 401, {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret "
+                    "being sent in the request is the client secret value, not the client secret ID.",
+                }
+            user = known[1]
+        elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            try:
+                claims = self._claims(form["assertion"])
+            except (KeyError, IndexError, ValueError):
+                return 400, {"error": "invalid_grant", "error_description": "Invalid JWT"}
+            if claims.get("scope") != "https://mail.google.com/":
+                return 400, {"error": "invalid_scope", "error_description": "Invalid scope"}
+            user = claims.get("sub") or claims.get("iss", "")
+        else:
+            return 400, {"error": "unsupported_grant_type", "error_description": grant}
+        return 200, {"access_token": self.issue(user), "token_type": "Bearer", "expires_in": self.expires_in}
+
+    def start(self) -> TokenServer:
+        import base64
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # quiet: tokens travel in these requests
+                pass
+
+            def _answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _form(self) -> dict[str, str]:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                return {k: v[0] for k, v in parse_qs(raw).items()}
+
+            def do_POST(self) -> None:
+                path = urlsplit(self.path).path
+                form = self._form()
+                if path == "/token":
+                    basic = None
+                    header = self.headers.get("Authorization", "")
+                    if header.startswith("Basic "):
+                        user, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+                        basic = (user, secret)
+                    self._answer(*provider._grant(form, basic))
+                elif path == "/introspect":
+                    provider.checks += 1
+                    user = provider.user_of(form.get("token", ""))
+                    self._answer(200, {"active": True, "email": user} if user else {"active": False})
+                else:
+                    self._answer(404, {"error": "not_found"})
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path.endswith("/v2.0/.well-known/openid-configuration"):  # MSAL's discovery
+                    tenant = parts.path.split("/")[1]
+                    self._answer(
+                        200,
+                        {
+                            "token_endpoint": provider.token_url,
+                            "authorization_endpoint": f"{provider.base_url}/{tenant}/oauth2/v2.0/authorize",
+                            "issuer": f"{provider.base_url}/{tenant}/v2.0",
+                        },
+                    )
+                    return
+                if parts.path != "/tokeninfo":
+                    self._answer(404, {"error": "not_found"})
+                    return
+                provider.checks += 1
+                token = parse_qs(parts.query).get("access_token", [""])[0]
+                header = self.headers.get("Authorization", "")
+                token = token or header.removeprefix("Bearer ")
+                user = provider.user_of(token)
+                if user:
+                    self._answer(200, {"email": user, "active": True})
+                else:
+                    self._answer(401, {"error": "invalid_token"})
+
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        self.port = self._server.server_address[1]
+        if self.ssl_context is not None:
+            self._server.socket = self.ssl_context.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="token-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> TokenServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+_OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {base}/oauth2.conf
+}}
+passdb {{
+  driver = passwd-file
+  mechanisms = plain login
+"""
+
+
+class OAuthDovecot(Dovecot):
+    """The private Dovecot, also taking XOAUTH2 and OAUTHBEARER checked against a TokenServer.
+
+    Started as the password Dovecot (so the helpers that log in with passwords keep working), then
+    given an ``oauth2`` passdb (tokeninfo and introspection on the TokenServer) and reloaded.
+    """
+
+    def __init__(self, tokens: TokenServer, **options) -> None:
+        super().__init__(**options)
+        self.tokens = tokens
+
+    def start(self) -> OAuthDovecot:
+        if self.proc is not None:
+            return self
+        super().start()
+        base = self.base
+        (base / "oauth2.conf").write_text(
+            f"tokeninfo_url = http://{self.tokens.host}:{self.tokens.port}/tokeninfo?access_token=\n"
+            f"introspection_url = http://{self.tokens.host}:{self.tokens.port}/introspect\n"
+            "introspection_mode = post\nusername_attribute = email\n"
+        )
+        os.chmod(base / "oauth2.conf", 0o644)
+        text = self.conf.read_text()
+        text = text.replace("auth_mechanisms = plain login", "auth_mechanisms = plain login xoauth2 oauthbearer")
+        text = text.replace("passdb {\n  driver = passwd-file\n", _OAUTH2_PASSDB.format(base=base))
+        self.conf.write_text(text)
+        subprocess.run(
+            ["doveadm", "-c", str(self.conf), "reload"],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=20,
+        )
+        deadline = time.monotonic() + self.start_timeout
+        while True:  # the reload is done when a new login process offers XOAUTH2
+            client = imaplib.IMAP4(self.host, self.port, timeout=2)
+            try:
+                if "AUTH=XOAUTH2" in client.capabilities:
+                    return self
+            finally:
+                client.shutdown()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"dovecot did not offer XOAUTH2 after reload\n{self._logs()}")
+            time.sleep(0.05)
+
+
+class OAuthSmtpSink(SmtpSink):
+    """An SmtpSink that requires AUTH XOAUTH2 with a token the TokenServer issued for the login user.
+
+    A refused token gets the XOAUTH2 error challenge (334 with a JSON status), then 535, as Gmail
+    and Exchange answer. Line limits are raised to RFC 4954's 12,288 octets for AUTH: aiosmtpd's
+    defaults (512-byte commands) refuse a Microsoft-sized token. ``logins`` keeps (user, accepted).
+    """
+
+    def __init__(self, tokens: TokenServer, **options) -> None:
+        super().__init__(**options)
+        self.tokens = tokens
+        self.logins: list[tuple[str, bool]] = []
+
+    def start(self) -> OAuthSmtpSink:
+        if self._controller is not None:
+            return self
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import SMTP
+
+        class BigSMTP(SMTP):
+            command_size_limit = 12288
+            command_size_limits = collections.defaultdict(lambda: 12288)  # the base's refers to SMTP's 512
+            line_length_limit = 12288 + 1001
+
+        sink = self
+
+        class Handler(_SinkHandler):
+            async def auth_XOAUTH2(self, server, args):
+                import base64
+                import json
+
+                from aiosmtpd.smtp import AuthResult
+
+                if len(args) > 1:
+                    blob = base64.b64decode(args[1])
+                else:
+                    blob = await server.challenge_auth("")
+                fields = dict(part.split("=", 1) for part in blob.decode().split("\x01") if "=" in part)
+                user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+                accepted = bool(user) and sink.tokens.user_of(token) == user
+                sink.logins.append((user, accepted))
+                if accepted:
+                    return AuthResult(success=True, auth_data=user)
+                await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"}))
+                return AuthResult(success=False, handled=False)
+
+        class OAuthController(Controller):
+            def factory(self):
+                with warnings.catch_warnings():  # AUTH without TLS: on purpose, on 127.0.0.1
+                    warnings.simplefilter("ignore", UserWarning)
+                    return BigSMTP(self.handler, **self.SMTP_kwargs)
+
+        if not self.port:
+            self.port = free_port(self.host)
+        options = {"auth_required": True, "auth_require_tls": False, **self.smtp_options}
+        self._controller = OAuthController(
+            Handler(self), hostname=self.host, port=self.port, server_hostname="sink.test", **options
+        )
+        self._controller.start()
+        return self

@@ -51,7 +51,7 @@ def graph():
 def graph_service(service_for, url: str, graph: GraphStandIn, tokens: Tokens) -> Service:
     """A Service with [graph] pointing at the stand-in, its token from *tokens* (the lead wires [oauth2] here)."""
     service = service_for(url, graph={"user": OUR_ADDRESS, "base_url": graph.base_url, "timeout": 5})
-    service.drain.transport_factory = lambda: make_transport(service.settings, tokens)
+    service.drain.transport_factory = lambda: make_transport(service.settings, graph_token=tokens)
     return service
 
 
@@ -262,7 +262,7 @@ def test_make_transport_wants_a_token_for_graph(tmp_path):
     assert settings.graph is not None and settings.graph.base_url == "https://graph.microsoft.com/v1.0"
     with pytest.raises(ConfigError, match=r"config\.toml: \[graph\] needs \[oauth2\]"):
         make_transport(settings)
-    transport = make_transport(settings, Tokens())
+    transport = make_transport(settings, graph_token=Tokens())
     assert isinstance(transport, GraphTransport) and transport.url.endswith(f"/users/{OUR_ADDRESS}/sendMail")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from intake.config.secret import MIN_LENGTH
@@ -101,3 +102,24 @@ def long_secret(value: str) -> str | None:
         if not value or len(value) >= MIN_LENGTH
         else f"gives too short a secret ({MIN_LENGTH} characters at least)"
     )
+
+
+def token_url(value: str) -> str | None:
+    """An http(s) URL of a token endpoint, or empty for the provider's own."""
+    if value == "" or value.startswith(("https://", "http://")):
+        return None
+    return f'must be an https:// URL of the token endpoint, not "{value}"'
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def graph_url(value: str) -> str | None:
+    """An https:// address for Graph; http:// only to a server on this machine (a test stand-in).
+
+    The access token travels with every request: never in clear over a network.
+    """
+    parts = urlsplit(value)
+    if parts.hostname and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)):
+        return None
+    return f'must be an https:// address such as "https://graph.microsoft.com/v1.0", not "{value}"'

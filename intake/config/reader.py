@@ -13,17 +13,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from intake.config.checks import Check, kind_name, show
-from intake.config.sections import (
-    REQUIRED,
-    SECTIONS,
-    TABLE,
-    Absent,
-    Context,
-    Key,
-    SecretKey,
-    Section,
-)
+from intake.config.sections import SECTIONS, TABLE
 from intake.config.settings import Settings
+from intake.config.table import REQUIRED, Absent, Context, Key, SecretKey, Section
 from intake.errors import ConfigError
 
 
@@ -56,6 +48,9 @@ def from_dict(data: dict[str, Any], file: Path) -> Settings:
             raise ConfigError(f"{file}: [{name}] is not a known section{suggestion}.")
     context = Context(file=file, base=file.resolve().parent)
     fields = {section.field: _read(section, data, context) for section in TABLE}
+    for name in ("imap", "smtp"):
+        if getattr(fields[name], "auth", "") == "oauth2" and fields["oauth2"] is None:
+            raise ConfigError(f'{file}: [{name}] auth = "oauth2" needs an [oauth2] section (where tokens come from).')
     return Settings(path=file, base_dir=context.base, **fields)
 
 
@@ -112,7 +107,7 @@ class _Table:
         """Every key in the table's order, the section's rules, no unknown keys; then build the settings."""
         values: dict[str, Any] = {}
         for key in section.keys:
-            values[key.name] = self.secret(key) if isinstance(key, SecretKey) else self.get(key, values)
+            values[key.name] = self.secret(key, values) if isinstance(key, SecretKey) else self.get(key, values)
         for rule in section.rules:
             if rule.broken(values):
                 self.fail(rule.key, rule.problem)
@@ -144,9 +139,10 @@ class _Table:
         self.check(key.name, value, key.check)
         return value
 
-    def secret(self, key: SecretKey) -> str:
+    def secret(self, key: SecretKey, earlier: dict[str, Any]) -> str:
         """A secret given inline as KEY or, better, as KEY_env naming an environment variable."""
         name = key.name
+        required = key.required(earlier) if callable(key.required) else key.required
         inline = self.get(Key(name, str, None), {})
         env_name = self.get(Key(f"{name}_env", str, None), {})
         if inline is not None and env_name is not None:
@@ -158,7 +154,7 @@ class _Table:
                 self.fail(f"{name}_env", f"names the environment variable {env_name}, which is not set")
         elif inline is not None:
             value = inline
-        elif key.required:
+        elif required:
             self.fail(
                 name,
                 f"is required: set {name}_env to the name of an environment variable holding it (or {name} inline)",

@@ -7,27 +7,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from intake.config import screening
 from intake.config.checks import (
-    Check,
     address,
     addresses,
     at_least,
     clock,
     database_url,
+    graph_url,
     long_secret,
     one_of,
     optional_address,
     port,
     timezone,
+    token_url,
 )
+from intake.config.oauth import PROVIDERS, build_oauth2, credentials
 from intake.config.secret import read_secret_file
 from intake.config.settings import (
     Council,
@@ -46,88 +43,10 @@ from intake.config.settings import (
     Smtp,
     untagged,
 )
+from intake.config.table import Absent, Context, Key, Rule, SecretKey, Section, Values
 from intake.vocab import ROSTER_ROLES
 
 SECURITY_MODES = ("ssl", "starttls", "none")
-
-Values = Mapping[str, Any]
-
-
-class Absent(Enum):
-    """What a section left out of the file means."""
-
-    REQUIRED = "required"  # an error
-    NONE = "none"  # the feature is off: the setting is None (or no entries)
-    DEFAULTS = "defaults"  # read as an empty table: every key takes its default
-
-
-class _Required:
-    """The default of a key that must be given."""
-
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED: Any = _Required()
-
-
-@dataclass(frozen=True)
-class Context:
-    """What building a section may need besides its values: the file (for errors) and its folder."""
-
-    file: Path
-    base: Path
-
-
-@dataclass(frozen=True)
-class Key:
-    """One key: name, type (str, int, bool, list of str; `object`: only its check), default, check, or default_from."""
-
-    name: str
-    kind: type
-    default: Any = REQUIRED
-    check: Check | None = None
-    default_from: Callable[[Values], Any] | None = None
-
-
-@dataclass(frozen=True)
-class SecretKey:
-    """A secret given inline as NAME or, better, as NAME_env naming an environment variable ("" if neither)."""
-
-    name: str
-    required: bool
-    check: Check | None = None
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A check across a section's keys: when `broken(values)`, *key* is named with *problem*."""
-
-    key: str
-    problem: str
-    broken: Callable[[Values], bool]
-
-
-@dataclass(frozen=True)
-class Section:
-    """One TOML section: its keys, what its absence means, and how its values become settings.
-
-    `field` is the Settings attribute it fills. A `many` section is an array of tables
-    ([[people]]), each entry read with the same keys; `unique` names the keys (a string, or a
-    list of strings) whose values no two may share across all entries, compared as `same` makes
-    them, with the problem said of the second.
-    """
-
-    name: str
-    field: str
-    keys: tuple[Key | SecretKey, ...]
-    build: Callable[[Values, Context], Any]
-    absent: Absent = Absent.DEFAULTS
-    rules: tuple[Rule, ...] = ()
-    many: bool = False
-    unique: tuple[tuple[str, ...], str] | None = None
-    same: Callable[[str], str] = str.lower
-
 
 # --- builders: the values of one section as its settings -----------------------------------
 
@@ -156,20 +75,7 @@ def _security(values: Values, context: Context) -> Security:
 
 
 SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def graph_url(value: str) -> str | None:
-    """An https:// address for Graph; http:// only to a server on this machine (a test stand-in).
-
-    The access token travels with every request: never in clear over a network.
-    """
-    parts = urlsplit(value)
-    if parts.hostname and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)):
-        return None
-    return f'must be an https:// address such as "https://graph.microsoft.com/v1.0", not "{value}"'
-
-
+AUTH_MODES = ("password", "oauth2")
 TABLE: tuple[Section, ...] = (
     Section(
         "council",
@@ -206,7 +112,8 @@ TABLE: tuple[Section, ...] = (
             Key("host", str),
             Key("port", int, check=port, default_from=lambda v: 993 if v["security"] == "ssl" else 143),
             Key("username", str),
-            SecretKey("password", required=True),
+            Key("auth", str, "password", one_of(*AUTH_MODES)),
+            SecretKey("password", required=lambda v: v["auth"] == "password"),
             Key("folder", str, "INBOX"),
             Key("processed_folder", str, "Processed"),
             Key("idle", bool, True),
@@ -231,11 +138,75 @@ TABLE: tuple[Section, ...] = (
             Key("host", str),
             Key("port", int, check=port, default_from=lambda v: SMTP_PORTS[v["security"]]),
             Key("username", str, ""),
+            Key("auth", str, "password", one_of(*AUTH_MODES)),
             SecretKey("password", required=False),
             Key("timeout", int, 30, at_least(1)),
         ),
         lambda v, c: Smtp(**v),
         absent=Absent.NONE,
+        rules=(
+            Rule(
+                "username",
+                'is required when auth = "oauth2" (the mailbox that sends)',
+                lambda v: bool(v["auth"] == "oauth2" and not v["username"]),
+            ),
+        ),
+    ),
+    Section(
+        "oauth2",
+        "oauth2",
+        (
+            Key("provider", str, check=one_of(*PROVIDERS)),
+            Key("tenant_id", str, ""),
+            Key("client_id", str, ""),
+            SecretKey("client_secret", required=False),
+            Key("client_secret_file", str, ""),
+            Key("certificate_file", str, ""),
+            Key("key_file", str, ""),
+            Key("user", str, "", optional_address),
+            Key("token_url", str, "", token_url),
+            Key("scope", str, ""),
+        ),
+        build_oauth2,
+        absent=Absent.NONE,
+        rules=(
+            Rule(
+                "client_id",
+                "is required: the application (client) ID of the app registration",
+                lambda v: bool(v["provider"] != "google" and not v["client_id"]),
+            ),
+            Rule(
+                "tenant_id",
+                "is required for Microsoft 365: the directory (tenant) ID from Entra ID",
+                lambda v: bool(v["provider"] == "microsoft" and not v["tenant_id"] and not v["token_url"]),
+            ),
+            Rule(
+                "token_url",
+                'is required when provider = "generic"',
+                lambda v: bool(v["provider"] == "generic" and not v["token_url"]),
+            ),
+            Rule(
+                "key_file",
+                "is required for Google: the service account's JSON key file",
+                lambda v: bool(v["provider"] == "google" and not v["key_file"]),
+            ),
+            Rule(
+                "client_secret_env",
+                "is required: give the app's secret as client_secret_env (or client_secret_file, or certificate_file)",
+                lambda v: bool(v["provider"] != "google" and credentials(v) == 0),
+            ),
+            Rule(
+                "client_secret_file",
+                "conflicts with another credential: give one of client_secret_env, client_secret_file, "
+                "certificate_file (microsoft) or key_file (google)",
+                lambda v: credentials(v) > 1,
+            ),
+            Rule(
+                "certificate_file",
+                'is for provider = "microsoft" only',
+                lambda v: bool(v["certificate_file"] and v["provider"] != "microsoft"),
+            ),
+        ),
     ),
     Section(
         "graph",

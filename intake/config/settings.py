@@ -79,9 +79,10 @@ class Imap:
 
     host: str
     username: str
-    password: str
+    password: str = field(default="", repr=False)
     port: int = 993
     security: str = "ssl"
+    auth: str = "password"  # "password" | "oauth2" (XOAUTH2 with a token from [oauth2])
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     idle: bool = True
@@ -97,8 +98,30 @@ class Smtp:
     port: int = 587
     security: str = "starttls"
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     timeout: int = 30
+    auth: str = "password"  # "password" | "oauth2" (AUTH XOAUTH2 with a token from [oauth2])
+
+
+@dataclass(frozen=True)
+class OAuth2:
+    """[oauth2]: where the service gets OAuth 2.0 tokens for IMAP and SMTP (client-credentials grant).
+
+    The credential (client secret, certificate or service-account key) is never shown in repr;
+    `credential_key` names the setting that holds it, so that a refusal can say what to check.
+    """
+
+    provider: str  # "microsoft" | "google" | "generic"
+    client_id: str = ""
+    tenant_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    certificate_file: Path | None = None  # microsoft: PEM holding the private key and its certificate
+    key_file: Path | None = None  # google: the service account's JSON key
+    user: str = ""  # google: the mailbox the service account acts as (default: the [imap] username)
+    token_url: str = ""
+    scope: str = ""
+    credential_key: str = "client_secret_env"
+    config_file: Path = Path("config.toml")
 
 
 @dataclass(frozen=True)
@@ -280,6 +303,7 @@ class Settings:
     imap: Imap | None = None
     smtp: Smtp | None = None
     graph: Graph | None = None
+    oauth2: OAuth2 | None = None
     listener: Listener | None = None
     base_dir: Path = field(default=Path("."))
 

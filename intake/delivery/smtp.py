@@ -1,4 +1,4 @@
-"""Delivery through an SMTP relay (ssl, starttls or none; login if configured)."""
+"""Delivery through an SMTP relay (ssl, starttls or none; a password login, or AUTH XOAUTH2 with an OAuth 2.0 token)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from intake.config import Smtp
 from intake.delivery.transport import PermanentFailure, TemporaryFailure
+from intake.errors import IntakeError
+from intake.oauth2 import TokenSource, xoauth2_string
 
 
 class SmtpTransport:
@@ -17,8 +19,9 @@ class SmtpTransport:
     part of a message undelivered; recipients refused one by one are returned and recorded.
     """
 
-    def __init__(self, settings: Smtp) -> None:
+    def __init__(self, settings: Smtp, tokens: TokenSource | None = None) -> None:
         self.settings = settings
+        self.tokens = tokens  # [smtp] auth = "oauth2": where access tokens come from
         self._conn: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
@@ -33,13 +36,42 @@ class SmtpTransport:
                 conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
                     conn.starttls(context=ssl.create_default_context())
-            if s.username:
+            if s.auth == "oauth2":
+                self._xoauth2(conn)
+            elif s.username:
                 conn.login(s.username, s.password)
         except smtplib.SMTPAuthenticationError as exc:
-            raise TemporaryFailure(f"{where} refused our login ({exc.smtp_code} {_text(exc.smtp_error)})") from exc
+            advice = (
+                "; check [smtp] username and that the app may send as this mailbox (SMTP.SendAsApp, SMTP AUTH "
+                "enabled for the mailbox, or Google's domain-wide delegation)"
+                if s.auth == "oauth2"
+                else ""
+            )
+            raise TemporaryFailure(
+                f"{where} refused our login ({exc.smtp_code} {_text(exc.smtp_error)}){advice}"
+            ) from exc
+        except IntakeError as exc:  # no token: the provider refused us or is down, said in one sentence
+            raise TemporaryFailure(str(exc)) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise TemporaryFailure(f"{where} cannot be reached: {exc}") from exc
         return conn
+
+    def check_login(self) -> None:
+        """EHLO, STARTTLS and AUTH as configured, then QUIT: sends nothing (`smat-intake status`); TemporaryFailure."""
+        conn = self._connect()
+        try:
+            conn.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+
+    def _xoauth2(self, conn: smtplib.SMTP) -> None:
+        """AUTH XOAUTH2; a refused token (expired or revoked early) is renewed once and tried again."""
+        if self.tokens is None:
+            raise IntakeError(f'[smtp] auth = "oauth2" but no token source was given for {self.settings.host}')
+        try:
+            xoauth2(conn, self.settings.username, self.tokens.token())
+        except smtplib.SMTPAuthenticationError:
+            xoauth2(conn, self.settings.username, self.tokens.token(force_refresh=True))
 
     def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
         reused = self._conn is not None
@@ -81,6 +113,23 @@ class SmtpTransport:
             except (OSError, smtplib.SMTPException):
                 pass
             self._conn = None
+
+
+def xoauth2(conn: smtplib.SMTP, user: str, token: str) -> None:
+    """AUTH XOAUTH2 with the token in the initial response; an error challenge (334) is answered empty,
+    as the mechanism asks, so the server ends with 535 and smtplib raises SMTPAuthenticationError."""
+    answered: list[bool] = []
+
+    def respond(challenge: bytes | None = None) -> str:
+        if answered:
+            return ""  # the server's 334 carries a JSON error; the reply to it is empty
+        answered.append(True)
+        return xoauth2_string(user, token)
+
+    conn.ehlo_or_helo_if_needed()
+    if "auth" not in conn.esmtp_features:
+        raise smtplib.SMTPNotSupportedError("the relay offers no AUTH")
+    conn.auth("XOAUTH2", respond, initial_response_ok=True)
 
 
 def _text(value: bytes | str) -> str:

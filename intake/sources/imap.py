@@ -31,7 +31,8 @@ from imap_tools.utils import encode_folder
 
 from intake.arrival import Outcome
 from intake.config import Imap
-from intake.errors import MailboxUnreachable, StorageError
+from intake.errors import IntakeError, MailboxUnreachable, StorageError
+from intake.oauth2 import TokenSource
 from intake.store import mailbox
 from intake.store.db import Sessions
 from intake.store.unit import transaction
@@ -51,6 +52,10 @@ class RawMailMessage(MailMessage):
         self.raw: bytes = raw
         self._raw_uid_data = uid_data
         self._raw_flag_data = flag_data
+
+
+class _Refused(Exception):
+    """The server said NO to our login (LOGIN or AUTHENTICATE)."""
 
 
 @dataclass
@@ -77,6 +82,7 @@ class ImapSource:
         max_retry_seconds: float = MAX_RETRY_SECONDS,
         idle_renew_seconds: float = IDLE_RENEW_SECONDS,
         poll_seconds: float | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         # Timing: the first wait before reconnecting (doubling up to max_retry_seconds), how
         # long one IDLE lasts, and the poll interval without IDLE (default: [imap] poll_seconds).
@@ -85,6 +91,7 @@ class ImapSource:
         self.idle_renew_seconds = idle_renew_seconds
         self.poll_seconds = settings.poll_seconds if poll_seconds is None else poll_seconds
         self.settings = settings
+        self.tokens = tokens  # [imap] auth = "oauth2": where access tokens come from
         self.ingest = ingest
         self.sessions = sessions
         self.log = log or logging.getLogger("intake.imap")
@@ -101,25 +108,7 @@ class ImapSource:
     def connect(self) -> BaseMailBox:
         """Log in and select the folder; MailboxUnreachable with one clear sentence if we cannot."""
         s = self.settings
-        try:
-            if s.security == "ssl":
-                box: BaseMailBox = MailBox(s.host, s.port, timeout=s.timeout, ssl_context=ssl.create_default_context())
-            elif s.security == "starttls":
-                box = MailBoxStartTls(s.host, s.port, timeout=s.timeout, ssl_context=ssl.create_default_context())
-            else:
-                box = MailBoxUnencrypted(s.host, s.port, timeout=s.timeout)
-        except (OSError, imaplib.IMAP4.error) as exc:
-            raise MailboxUnreachable(f"{self.where} cannot be reached: {exc}") from exc
-        try:
-            box.login(s.username, s.password, initial_folder=None)
-        except MailboxLoginError as exc:
-            _logout(box)
-            raise MailboxUnreachable(
-                f"{self.where} refused the login for {s.username}; check [imap] username and password"
-            ) from exc
-        except (OSError, imaplib.IMAP4.error) as exc:
-            _logout(box)
-            raise MailboxUnreachable(f"{self.where} dropped the connection while logging in: {exc}") from exc
+        box = self.login()
         box.email_message_class = RawMailMessage
         _refresh_capabilities(box)
         try:
@@ -131,6 +120,79 @@ class ImapSource:
             _logout(box)
             raise MailboxUnreachable(f"{self.where}: cannot open the folder {s.folder}: {exc}") from exc
         return box
+
+    def check_login(self) -> None:
+        """Log in and out, touching no folder or message (`smat-intake status`); MailboxUnreachable if not."""
+        _logout(self.login())
+
+    def login(self) -> BaseMailBox:
+        """A logged-in connection, no folder selected.
+
+        With OAuth 2.0 a refused token is renewed once and the login tried again on a new
+        connection: a token can expire or be revoked while a long IDLE holds the old session.
+        """
+        s = self.settings
+        fresh = False
+        while True:
+            box = self._open()
+            try:
+                self._login(box, fresh)
+                break
+            except _Refused as exc:
+                _logout(box)
+                if s.auth == "oauth2" and not fresh:
+                    self.log.info("%s refused the OAuth 2.0 token; logging in again with a new one", self.where)
+                    fresh = True
+                    continue
+                raise MailboxUnreachable(self._refusal()) from exc
+            except IntakeError as exc:  # no token: the provider refused us or is down; one sentence already
+                _logout(box)
+                raise MailboxUnreachable(str(exc)) from exc
+            except (OSError, imaplib.IMAP4.error) as exc:
+                _logout(box)
+                raise MailboxUnreachable(f"{self.where} dropped the connection while logging in: {exc}") from exc
+        return box
+
+    def _open(self) -> BaseMailBox:
+        """A connection, not yet logged in."""
+        s = self.settings
+        try:
+            if s.security == "ssl":
+                return MailBox(s.host, s.port, timeout=s.timeout, ssl_context=ssl.create_default_context())
+            if s.security == "starttls":
+                return MailBoxStartTls(s.host, s.port, timeout=s.timeout, ssl_context=ssl.create_default_context())
+            return MailBoxUnencrypted(s.host, s.port, timeout=s.timeout)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnreachable(f"{self.where} cannot be reached: {exc}") from exc
+
+    def _login(self, box: BaseMailBox, fresh: bool) -> None:
+        """LOGIN with the password, or AUTHENTICATE XOAUTH2 with a token (a new one when *fresh*)."""
+        s = self.settings
+        try:
+            if s.auth != "oauth2":
+                box.login(s.username, s.password, initial_folder=None)
+                return
+            if self.tokens is None:
+                raise IntakeError(f'[imap] auth = "oauth2" but no token source was given for {self.where}')
+            token = self.tokens.token(force_refresh=fresh)
+            box.xoauth2(s.username, token, initial_folder=None)
+        except MailboxLoginError as exc:
+            raise _Refused() from exc
+        except imaplib.IMAP4.error as exc:  # imaplib's AUTHENTICATE raises this on NO (abort: a dropped line)
+            if s.auth != "oauth2" or isinstance(exc, imaplib.IMAP4.abort):
+                raise
+            raise _Refused() from exc
+
+    def _refusal(self) -> str:
+        """Why a login was refused, naming the settings to check."""
+        s = self.settings
+        if s.auth != "oauth2":
+            return f"{self.where} refused the login for {s.username}; check [imap] username and password"
+        return (
+            f"{self.where} refused the OAuth 2.0 login for {s.username} even with a new token; check [imap] username "
+            "and that the app may open this mailbox (IMAP.AccessAsApp and the mailbox granted to its service "
+            "principal, or Google's domain-wide delegation)"
+        )
 
     # --- one pass -------------------------------------------------------------------------
 
