@@ -49,8 +49,20 @@ def graph():
 
 
 def graph_service(service_for, url: str, graph: GraphStandIn, tokens: Tokens) -> Service:
-    """A Service with [graph] pointing at the stand-in, its token from *tokens* (the lead wires [oauth2] here)."""
-    service = service_for(url, graph={"user": OUR_ADDRESS, "base_url": graph.base_url, "timeout": 5})
+    """A Service with [graph] pointing at the stand-in, its token from *tokens* in place of [oauth2]'s provider.
+
+    [oauth2] must be there for the service to start (test_graph_oauth.py runs the real provider); its
+    token source is never asked here, because the drain's transport takes *tokens* instead.
+    """
+    unused_provider = {
+        "provider": "generic",
+        "client_id": "x",
+        "client_secret": "never-asked-0123456789",
+        "token_url": "http://127.0.0.1:9/token",
+    }
+    service = service_for(
+        url, graph={"user": OUR_ADDRESS, "base_url": graph.base_url, "timeout": 5}, oauth2=unused_provider
+    )
     service.drain.transport_factory = lambda: make_transport(service.settings, graph_token=tokens)
     return service
 
