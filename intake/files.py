@@ -124,10 +124,10 @@ def examine_files(
 def _over_limit(size: int, message_over: bool, sizes: SizeLimits) -> str:
     """Why a file is not read because of its size or its message's, in words; '' when it may be read."""
     if message_over and sizes.message_bytes is not None:
-        most = size_label(sizes.message_bytes)
+        most = limit_label(sizes.message_bytes)
         return f"kept on the system, not read or sent on: the message was larger than the limit of {most}"
     if sizes.attachment_bytes is not None and size > sizes.attachment_bytes:
-        most = size_label(sizes.attachment_bytes)
+        most = limit_label(sizes.attachment_bytes)
         return f"kept on the system, not read or sent on: it is larger than the limit of {most} for one file"
     return ""
 
@@ -180,6 +180,11 @@ def listing(files: Sequence[StoredFile]) -> list[dict[str, object]]:
     ]
 
 
+def limit_label(size: int) -> str:
+    """A configured limit as people read it: 25 MB for a whole number of megabytes, else as size_label."""
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 and size % (1024 * 1024) == 0 else size_label(size)
+
+
 def size_label(size: int) -> str:
     """A byte count as people read it: 512 bytes, 40 KB, 2.5 MB."""
     if size < 1024:
@@ -197,11 +202,11 @@ def size_flags(files: Sequence[ExaminedFile], sizes: SizeLimits, message_size: i
     over = sum(1 for f in files if f.over_limit)
     files_words = f"{over} file{'' if over == 1 else 's'}"
     if sizes.message_bytes is not None and message_size > sizes.message_bytes:
-        excerpt = f"This message was larger than the council's limit of {size_label(sizes.message_bytes)}"
+        excerpt = f"This message was larger than the council's limit of {limit_label(sizes.message_bytes)}"
         verb = "is" if over == 1 else "are"
         excerpt += f"; its {files_words} {verb} kept on the system and not sent on." if over else "; it is kept whole."
     elif over and sizes.attachment_bytes is not None:
-        most = size_label(sizes.attachment_bytes)
+        most = limit_label(sizes.attachment_bytes)
         excerpt = (
             f"{files_words} larger than the council's limit of {most} for one file: kept on the system, not sent on."
         )

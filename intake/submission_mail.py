@@ -9,7 +9,7 @@ from datetime import timedelta
 from intake import acknowledging
 from intake.commands import Registry
 from intake.config import Person, Settings
-from intake.files import SIZE_RULE, listing, size_label
+from intake.files import SIZE_RULE, limit_label, listing
 from intake.mailcontext import item_context
 from intake.message import InboundMessage
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
@@ -76,7 +76,7 @@ class SubmissionMail:
         if not any(flag.get("rule") == SIZE_RULE for flag in item.flags or []):
             return None
         limits = self.settings.limits
-        return {"message": size_label(limits.message_bytes), "file": size_label(limits.attachment_bytes)}
+        return {"message": limit_label(limits.message_bytes), "file": limit_label(limits.attachment_bytes)}
 
     def review_requests(self, session: Session, item: Item, records: list[Attachment]) -> int:
         """A review request to each reviewer: every file listed; pictures' prepared copies and documents attached."""
