@@ -20,7 +20,7 @@ from intake.commands import Registry, default_registry
 from intake.config import Settings, is_address
 from intake.decisions import excerpt
 from intake.errors import StorageConflict, StorageError, StorageRejected
-from intake.files import ExaminedFile, examine_files
+from intake.files import ExaminedFile, SizeLimits, examine_files, size_flags
 from intake.message import InboundMessage, ParseError, parse
 from intake.pictures import PictureLimits
 from intake.refs import ref_in_subject
@@ -89,6 +89,8 @@ class Pipeline:
         self.picture_limits = PictureLimits(
             max_side=given.max_side, max_bytes=given.max_bytes, max_pixels=given.max_pixels, max_frames=given.max_frames
         )
+        bounds = settings.limits
+        self.sizes = SizeLimits(bounds.attach_per_mail_bytes, bounds.attachment_bytes, bounds.message_bytes)
 
     # --- the entry point ------------------------------------------------------------------
 
@@ -142,8 +144,9 @@ class Pipeline:
             msg = parse(arrival.raw)
         except ParseError as exc:
             return _Read(None, problem=f"could not be parsed: {exc.reason}")
-        limits = self.picture_limits
-        return _Read(msg, files=examine_files(msg.attachments, limits, self.settings.limits.attach_per_mail_bytes))
+        per_mail, size = self.sizes.per_mail_bytes, len(arrival.raw)
+        files = examine_files(msg.attachments, self.picture_limits, per_mail, sizes=self.sizes, message_size=size)
+        return _Read(msg, files=files)
 
     def _process(self, session: Session, arrival: Arrival, read: _Read, progress: _Progress) -> Outcome:
         """Everything one message causes, in the caller's transaction."""
@@ -258,6 +261,7 @@ class Pipeline:
         if verdict.kind == Kind.DRAFT:  # the policy's screening, appended: the impersonation flag stays
             day = row.received_at.astimezone(self.settings.council.tz).date()
             item.flags = [*item.flags, *screening.screen_submission(item.subject, item.text, files, day, self.settings)]
+        item.flags = [*item.flags, *size_flags(files, self.sizes, len(arrival.raw))]  # over a limit: kept, marked
         sender = msg.sender.email
         add_event(session, item, EventKind.RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
         records = store_attachments(session, item, row, msg.attachments, files)

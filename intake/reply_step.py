@@ -166,11 +166,18 @@ class ReplyStep:
                 context,
                 EventKind.MAIL_QUEUED,
                 template=notice.template,
-                attachments=(files or []) if notice.pictures else [],
+                attachments=[*(files or []), *self._documents(session, item, notice)] if notice.pictures else [],
                 **self._threading(session, item, msg, notice),
             )
             reply_facts.bind_key_to_revision(session, row, item.revision)  # what an approval by it approves
         return len(decision.notices)
+
+    @staticmethod
+    def _documents(session: Session, item: Item, notice: Notice) -> list[FileToAttach]:
+        """A review request sent again carries the documents the first one did; ready-to-post, pictures only."""
+        if notice.purpose != Purpose.REVIEW_REQUEST:
+            return []
+        return [FileToAttach(d.filename, d.content_type, d.data, d.note) for d in reply_facts.documents(session, item)]
 
     @staticmethod
     def _threading(session: Session, item: Item, msg: InboundMessage, notice: Notice) -> dict[str, Any]:

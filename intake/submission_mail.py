@@ -9,7 +9,7 @@ from datetime import timedelta
 from intake import acknowledging
 from intake.commands import Registry
 from intake.config import Person, Settings
-from intake.files import listing
+from intake.files import SIZE_RULE, limit_label, listing
 from intake.mailcontext import item_context
 from intake.message import InboundMessage
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
@@ -64,14 +64,22 @@ class SubmissionMail:
                 **item_context(self.settings, item, self.registry),
                 "greeting_name": person.name if person else "",
                 "held_note": note,
+                "size_note": self._size_note(item),
             },
             ref=item.ref,
             in_reply_to=msg.message_id,
             references=msg.references,
         )
 
+    def _size_note(self, item: Item) -> dict[str, str] | None:
+        """The limits to name in the acknowledgement when the message or a file of it was over one; else None."""
+        if not any(flag.get("rule") == SIZE_RULE for flag in item.flags or []):
+            return None
+        limits = self.settings.limits
+        return {"message": limit_label(limits.message_bytes), "file": limit_label(limits.attachment_bytes)}
+
     def review_requests(self, session: Session, item: Item, records: list[Attachment]) -> int:
-        """A review request to each reviewer: every file listed, and only pictures' prepared copies attached."""
+        """A review request to each reviewer: every file listed; pictures' prepared copies and documents attached."""
         for person in self.settings.reviewers:
             self._review_request(session, item, person, records)
         return len(self.settings.reviewers)
@@ -103,12 +111,16 @@ class SubmissionMail:
 
     def _review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
         files = listing(records)
-        pictures = [
+        # A picture goes as its re-encoded copy; an ordinary document as it came, by the name we chose.
+        sent = [
             FileToAttach(
-                record.prepared_name or "picture", record.prepared_type or "", record.prepared_data, record.note
+                record.prepared_name or "attachment",
+                record.prepared_type or "application/octet-stream",
+                record.prepared_data if record.prepared_data is not None else record.data,
+                record.note,
             )
             for record in records
-            if record.attach and record.prepared_data is not None
+            if record.attach and record.prepared_name
         ]
         queue_keyed_mail(
             session,
@@ -117,8 +129,8 @@ class SubmissionMail:
             item,
             Recipient(person.email, person.name),
             Purpose.REVIEW_REQUEST,
-            {**item_context(self.settings, item, self.registry), "attachments": files, "pictures": len(pictures)},
+            {**item_context(self.settings, item, self.registry), "attachments": files},
             EventKind.REVIEW_REQUESTED,
-            attachments=pictures,
+            attachments=sent,
             auto_submitted="auto-generated",
         )

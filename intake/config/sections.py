@@ -279,7 +279,11 @@ TABLE: tuple[Section, ...] = (
     Section(
         "limits",
         "limits",
-        (Key("attach_per_mail_bytes", int, 10 * 1024 * 1024, at_least(0)),),
+        (
+            Key("attach_per_mail_bytes", int, 10 * 1024 * 1024, at_least(0)),
+            Key("message_bytes", int, 25 * 1024 * 1024, at_least(1024)),
+            Key("attachment_bytes", int, 20 * 1024 * 1024, at_least(1024)),
+        ),
         lambda v, c: Limits(**v),
     ),
     Section(

@@ -207,9 +207,11 @@ class Pictures:
 
 @dataclass(frozen=True)
 class Limits:
-    """[limits]: what one mail we send may carry; larger files are listed as kept, not attached."""
+    """[limits]: what one mail we send may carry, and the largest message and file we read."""
 
-    attach_per_mail_bytes: int = 10 * 1024 * 1024
+    attach_per_mail_bytes: int = 10 * 1024 * 1024  # beyond it, files are listed as kept, not attached
+    message_bytes: int = 25 * 1024 * 1024  # a larger message is kept whole, its files neither read nor sent on
+    attachment_bytes: int = 20 * 1024 * 1024  # a larger file is kept, neither read nor sent on
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ class ExaminedPart(Protocol):
     def note(self) -> str: ...
     @property
     def attach(self) -> bool: ...
+    @property
+    def sent_name(self) -> str | None: ...
+    @property
+    def sent_type(self) -> str | None: ...
 
 
 def store_attachments(
@@ -89,10 +93,10 @@ def store_attachments(
             content_format=found.examined.format[:64],
             withheld=found.examined.withhold,
             note=found.note,
-            prepared_name=prepared.filename if prepared else None,
-            prepared_type=prepared.content_type if prepared else None,
+            prepared_name=found.sent_name,  # a picture's copy or a document sent as it came, by our name
+            prepared_type=found.sent_type,
             prepared_data=prepared.data if prepared else None,
-            attach=found.attach and prepared is not None,
+            attach=found.attach and found.sent_name is not None,
         )
         session.add(record)
         stored.append(record)

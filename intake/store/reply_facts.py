@@ -154,3 +154,17 @@ def pictures(session: Session, item: Item) -> list[PreparedPicture]:
         for a in rows
         if (data := a.prepared_data) is not None
     ]
+
+
+def documents(session: Session, item: Item) -> list[PreparedPicture]:
+    """The ordinary documents (PDF, macro-free Office, text) a review request carries as they came, by our name."""
+    rows = session.scalars(
+        select(Attachment)
+        .where(Attachment.item_id == item.id, Attachment.attach.is_(True), Attachment.prepared_data.is_(None))
+        .order_by(Attachment.id)
+    )
+    return [
+        PreparedPicture(a.prepared_name, a.prepared_type or "application/octet-stream", a.data, a.note)
+        for a in rows
+        if a.prepared_name
+    ]
