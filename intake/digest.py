@@ -142,6 +142,7 @@ class Section:
     title: str
     lines: tuple[str, ...]
     empty: str = "None."
+    note: str = ""  # said after the lines, whatever their number
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class Digest:
         for section in self.sections:
             out += ["", f"{section.title} ({len(section.lines)})"]
             out += [f"  - {line}" for line in section.lines] or [f"  {section.empty}"]
+            out += [f"  {section.note}"] if section.note else []
         return "\n".join(out) + "\n"
 
 
@@ -273,12 +275,10 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
             tuple(
                 f"{q.ref} from {q.sender or '(no sender)'} “{q.subject or '(no subject)'}” at {when(q.at)}: {q.reason}"
                 for q in facts.quarantined
-            )
-            + (
-                (f"{_n(facts.still_quarantined, 'item')} in quarantine in all, waiting for you.",)
-                if facts.still_quarantined
-                else ()
             ),
+            note=f"{_n(facts.still_quarantined, 'item')} in quarantine in all, waiting for you."
+            if facts.still_quarantined
+            else "",
         ),
         Section("Mail not delivered or waiting over an hour", tuple(_mail(m, facts.end) for m in facts.mail)),
         Section(

@@ -206,8 +206,8 @@ def test_flags_quarantine_mail_problems_and_held_acknowledgements_are_listed():
     assert section(digest, "High flags").lines == ("SMAT-2026-0004 “Party”: political (policy 6.5): vote for",)
     assert section(digest, "Quarantined").lines == (
         "SMAT-2026-0005 from (no sender) “(no subject)” at 06:00: could not be parsed: no headers",
-        "3 items in quarantine in all, waiting for you.",
     )
+    assert section(digest, "Quarantined").note == "3 items in quarantine in all, waiting for you."
     assert section(digest, "Mail not").lines == (
         "acknowledgement about SMAT-2026-0004 to a@b.c could not be delivered: 550 no such user",
         "digest to clerk@example.org waiting 2 hours, 3 attempts (last error: 451 busy)",
