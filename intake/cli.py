@@ -80,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = commands.add_parser(
+        "digest",
+        help="the Town Clerk's digest for today: print it (changes nothing) or queue and deliver it (once a day)",
+    )
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--print", action="store_true", dest="print_it", help="print today's digest as text")
+    how.add_argument(
+        "--send", action="store_true", help="queue and deliver today's digest; says so if it was already sent today"
+    )
+
+    p = commands.add_parser(
         "ingest", help="take in one message from a file (or - for standard input), as if it had arrived by mail"
     )
     p.add_argument("file", metavar="FILE.eml", help="the raw message")
@@ -220,6 +230,25 @@ def cmd_show(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(service: Service, args: argparse.Namespace) -> int:
+    """Print today's digest, or send it unless today's has gone already (that is no error: exit 0)."""
+    from intake.digest_mail import preview_digest
+
+    if args.print_it:
+        print(preview_digest(service.settings, service.sessions).as_text(), end="")
+        return 0
+    result = service.send_digest()
+    if not result.sent:
+        print(f"the digest for {result.day:%Y-%m-%d} was already sent (to {', '.join(result.recipients)})")
+        return 0
+    report = service.deliver()
+    print(
+        f"digest for {result.day:%Y-%m-%d} queued for {', '.join(result.recipients)}; sent {report.sent}"
+        + (f", {report.waiting} waiting for the relay" if report.waiting else "")
+    )
+    return 0
+
+
 def cmd_ingest(service: Service, args: argparse.Namespace) -> int:
     try:
         raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
@@ -286,6 +315,7 @@ COMMANDS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
     "deliver": _with_service(cmd_deliver, needs_secret=True),
     "items": _with_service(cmd_items),
     "show": _with_service(cmd_show),
+    "digest": _with_service(cmd_digest),
     "ingest": _with_service(cmd_ingest, needs_secret=True),
     "check": cmd_check,
     "status": cmd_status,

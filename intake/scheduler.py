@@ -1,16 +1,32 @@
-"""The scheduled jobs (APScheduler 3.x), in the council's time zone."""
+"""The scheduled jobs (APScheduler 3.x), in the council's time zone: the outbox sweep and the Clerk's digest."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from intake.config import Settings
 
+DIGEST_JOB = "digest"
+DIGEST_GRACE_SECONDS = 6 * 3600  # a digest missed by a short outage still goes the same morning
 
-def make_scheduler(settings: Settings, sweep_outbox: Callable[[], None]) -> BackgroundScheduler:
-    """A scheduler with the outbox retry sweep; later jobs (the Clerk's digest) join here."""
+
+def digest_trigger(settings: Settings) -> CronTrigger:
+    """Every day at [digest] time in the council's time zone (summer time included)."""
+    hour, minute = (int(part) for part in settings.digest.time.split(":"))
+    return CronTrigger(hour=hour, minute=minute, timezone=settings.council.tz)
+
+
+def make_scheduler(
+    settings: Settings, sweep_outbox: Callable[[], None], send_digest: Callable[[], None] | None = None
+) -> BackgroundScheduler:
+    """A scheduler with the outbox retry sweep and, when given, the daily digest.
+
+    The digest job may fire on every instance sharing a database: the digests table lets
+    only one of them send it.
+    """
     scheduler = BackgroundScheduler(timezone=settings.council.tz)
     scheduler.add_job(
         sweep_outbox,
@@ -20,4 +36,13 @@ def make_scheduler(settings: Settings, sweep_outbox: Callable[[], None]) -> Back
         max_instances=1,
         coalesce=True,
     )
+    if send_digest is not None:
+        scheduler.add_job(
+            send_digest,
+            digest_trigger(settings),
+            id=DIGEST_JOB,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=DIGEST_GRACE_SECONDS,
+        )
     return scheduler

@@ -11,6 +11,7 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from intake.arrival import Outcome
 from intake.config import Settings
@@ -19,6 +20,7 @@ from intake.delivery.graph import GraphTransport
 from intake.delivery.outbox import DeliveryReport, OutboxDrain
 from intake.delivery.smtp import SmtpTransport
 from intake.delivery.transport import Transport
+from intake.digest_mail import DigestRun, send_digest
 from intake.errors import ConfigError, IntakeError
 from intake.oauth2 import GRAPH_SCOPE, TokenSource
 from intake.pipeline import Pipeline
@@ -95,6 +97,13 @@ class Service:
                 "mail delayed, not lost: %s; %d message(s) wait and will be retried", report.problem, report.waiting
             )
         return report
+
+    def send_digest(self, now: datetime | None = None) -> DigestRun:
+        """Queue today's digest for the Clerk (once a day, whichever instance asks) and wake delivery."""
+        result = send_digest(self.settings, self.sessions, self.pipeline.composer, now)
+        if result.sent:
+            self.wake_delivery.set()
+        return result
 
     def close(self) -> None:
         """Close the database connections."""
@@ -178,7 +187,15 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
     if settings.listener is not None:
         listener = make_listener(settings.listener, service.pipeline.ingest, log.getChild("listener"))
 
-    scheduler = make_scheduler(settings, service.wake_delivery.set)
+    def digest_job() -> None:
+        try:
+            result = service.send_digest()
+        except Exception:  # noqa: BLE001 - the scheduler goes on; tomorrow's digest still comes
+            log.exception("the daily digest could not be built or queued")
+            return
+        log.info("digest for %s %s", result.day, "queued" if result.sent else "was already sent")
+
+    scheduler = make_scheduler(settings, service.wake_delivery.set, digest_job)
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s; stopping", signal.Signals(signum).name)

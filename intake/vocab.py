@@ -72,6 +72,7 @@ class Purpose(StrEnum):
     READY_TO_POST = "ready-to-post"
     HELP = "help"
     DRAFTER_REPLY = "drafter-reply"
+    DIGEST = "digest"  # the Town Clerk's daily digest: about no one item
 
 
 class MatchedBy(StrEnum):

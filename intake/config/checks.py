@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -86,6 +87,17 @@ def clock(value: str) -> str | None:
     if match and int(match[1]) < 24 and int(match[2]) < 60:
         return None
     return f'must be a time of day such as "08:00", not "{value}"'
+
+
+def iso_date(value: str) -> str | None:
+    """A calendar date, YYYY-MM-DD (empty: none given)."""
+    if not value:
+        return None
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return f'must be a date such as "2027-05-01", not "{value}"'
+    return None if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else f'must be a date such as "2027-05-01", not "{value}"'
 
 
 def database_url(value: str) -> str | None:

@@ -17,6 +17,7 @@ from intake.config.checks import (
     clock,
     database_url,
     graph_url,
+    iso_date,
     long_secret,
     one_of,
     optional_address,
@@ -295,7 +296,12 @@ TABLE: tuple[Section, ...] = (
     Section(
         "digest",
         "digest",
-        (Key("time", str, "08:00", clock),),
+        (
+            Key("time", str, "08:00", clock),
+            Key("overdue_hours", int, 48, at_least(1)),
+            Key("policy_review", str, "", iso_date),
+            Key("to_deputy", bool, False),
+        ),
         lambda v, c: Digest(**v),
     ),
     Section(

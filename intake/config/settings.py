@@ -190,9 +190,12 @@ class Review:
 
 @dataclass(frozen=True)
 class Digest:
-    """[digest]: when the Town Clerk's daily digest is sent."""
+    """[digest]: when the Town Clerk's daily digest is sent, what counts as overdue, the policy's review date."""
 
-    time: str = "08:00"
+    time: str = "08:00"  # local time, every day
+    overdue_hours: int = 48  # a draft waiting longer than this is listed as overdue
+    policy_review: str = ""  # the policy's yearly review date, YYYY-MM-DD; a reminder from 30 days before
+    to_deputy: bool = False  # also send it to the Deputy Town Clerk (design.md: the Clerk reads it)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ must match them (a test compares the two).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -60,6 +61,7 @@ class Message(Base):
     """One message exactly as received: the raw bytes are kept, they may become public record."""
 
     __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_received_at", "received_at"),)  # the digest counts a period's mail
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(16))  # imap | smtp | lmtp | file
@@ -146,6 +148,7 @@ class Event(Base):
     """One line of an item's append-only history: who did what, when, and why."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_kind_at", "kind", "at"),)  # the digest reads a period's lines of a kind
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
@@ -244,3 +247,21 @@ class RefCounter(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Digest(Base):
+    """One Town Clerk's digest per local day: the unique day is what stops a second one being sent.
+
+    Inserted in the transaction that queues the digest mail, so a second instance (or a
+    restart) that built the same day's digest fails on the day and queues nothing.
+    """
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)  # in the council's time zone
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())  # the next digest starts here
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    summary: Mapped[str] = mapped_column(Text, default="")  # the reconciliation line, as sent
