@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
@@ -22,6 +22,8 @@ MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
 GOOGLE_SCOPE = "https://mail.google.com/"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"  # Microsoft Graph (sendMail): a token source of its own
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
+OAUTHBEARER = "OAUTHBEARER"  # SASL mechanisms for a bearer token: RFC 7628's, used where offered
+XOAUTH2 = "XOAUTH2"  # Google's and Microsoft's older one, the fallback
 MAX_MARGIN_SECONDS = 300  # renew this long before expiry (a tenth of a short token's life at most)
 
 
@@ -50,6 +52,33 @@ Fetch = Callable[[bool], Grant]  # force a new token from the provider (no libra
 def xoauth2_string(user: str, token: str) -> str:
     """The SASL XOAUTH2 initial response, before base64: user, bearer token, two ^A at the end."""
     return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def oauthbearer_string(user: str, token: str, host: str, port: int) -> str:
+    """The SASL OAUTHBEARER initial response (RFC 7628 §3.1), before base64: GS2 header, host, port, token."""
+    return f"n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01"
+
+
+def sasl_mechanism(offered: Iterable[str]) -> str:
+    """OAUTHBEARER (RFC 7628, the standard) where the server offers it, else XOAUTH2 (what Microsoft offers)."""
+    return OAUTHBEARER if OAUTHBEARER in {m.upper() for m in offered} else XOAUTH2
+
+
+def sasl_responder(mechanism: str, user: str, token: str, host: str, port: int) -> Callable[..., str]:
+    """Answers the server's SASL challenges for IMAP and SMTP alike: the initial response first; then the
+    server's JSON error challenge gets what the mechanism asks for (^A for OAUTHBEARER, RFC 7628 §3.2.3;
+    empty for XOAUTH2), after which the server refuses and the caller renews the token once."""
+    answered: list[bool] = []
+
+    def respond(challenge: bytes | None = None) -> str:
+        if answered:
+            return "\x01" if mechanism == OAUTHBEARER else ""
+        answered.append(True)
+        if mechanism == OAUTHBEARER:
+            return oauthbearer_string(user, token, host, port)
+        return xoauth2_string(user, token)
+
+    return respond
 
 
 class TokenSource:

@@ -983,9 +983,16 @@ class OAuthDovecot(Dovecot):
     given an ``oauth2`` passdb (tokeninfo and introspection on the TokenServer) and reloaded.
     """
 
-    def __init__(self, tokens: TokenServer, **options) -> None:
+    def __init__(self, tokens: TokenServer, mechanisms: str = "xoauth2 oauthbearer", **options) -> None:
         super().__init__(**options)
         self.tokens = tokens
+        self.mechanisms = mechanisms  # the SASL mechanisms for tokens it offers, e.g. "xoauth2" alone
+
+    def oauth_logins(self) -> list[str]:
+        """The mechanism of each token login so far, from Dovecot's log ("Login: user=<…>, method=…")."""
+        text = self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
+        methods = re.findall(r"imap-login: (?:Info: )?Login: user=<[^>]*>, method=([A-Z0-9-]+)", text)
+        return [m for m in methods if m in ("XOAUTH2", "OAUTHBEARER")]
 
     def start(self) -> OAuthDovecot:
         if self.proc is not None:
@@ -999,8 +1006,9 @@ class OAuthDovecot(Dovecot):
         )
         os.chmod(base / "oauth2.conf", 0o644)
         text = self.conf.read_text()
-        text = text.replace("auth_mechanisms = plain login", "auth_mechanisms = plain login xoauth2 oauthbearer")
-        text = text.replace("passdb {\n  driver = passwd-file\n", _OAUTH2_PASSDB.format(base=base))
+        text = text.replace("auth_mechanisms = plain login", f"auth_mechanisms = plain login {self.mechanisms}")
+        passdb = _OAUTH2_PASSDB.format(base=base).replace("xoauth2 oauthbearer", self.mechanisms)
+        text = text.replace("passdb {\n  driver = passwd-file\n", passdb)
         self.conf.write_text(text)
         subprocess.run(
             ["doveadm", "-c", str(self.conf), "reload"],
@@ -1011,10 +1019,11 @@ class OAuthDovecot(Dovecot):
             timeout=20,
         )
         deadline = time.monotonic() + self.start_timeout
-        while True:  # the reload is done when a new login process offers XOAUTH2
+        wanted = {f"AUTH={m.upper()}" for m in self.mechanisms.split()}
+        while True:  # the reload is done when a new login process offers XOAUTH2 (or the mechanisms asked for)
             client = imaplib.IMAP4(self.host, self.port, timeout=2)
             try:
-                if "AUTH=XOAUTH2" in client.capabilities:
+                if wanted <= set(client.capabilities):
                     return self
             finally:
                 client.shutdown()
@@ -1024,17 +1033,22 @@ class OAuthDovecot(Dovecot):
 
 
 class OAuthSmtpSink(SmtpSink):
-    """An SmtpSink that requires AUTH XOAUTH2 with a token the TokenServer issued for the login user.
+    """An SmtpSink that requires AUTH XOAUTH2 (or OAUTHBEARER, when in ``offer``) with a token the TokenServer
+    issued for the login user; ``mechanisms`` keeps which one each login used.
 
     A refused token gets the XOAUTH2 error challenge (334 with a JSON status), then 535, as Gmail
     and Exchange answer. Line limits are raised to RFC 4954's 12,288 octets for AUTH: aiosmtpd's
     defaults (512-byte commands) refuse a Microsoft-sized token. ``logins`` keeps (user, accepted).
     """
 
-    def __init__(self, tokens: TokenServer, **options) -> None:
+    def __init__(self, tokens: TokenServer, offer: tuple[str, ...] = ("XOAUTH2",), **options) -> None:
+        # offer: the token mechanisms in EHLO's AUTH line: XOAUTH2 alone (as Exchange Online), or with OAUTHBEARER
         super().__init__(**options)
         self.tokens = tokens
+        self.offer = offer
         self.logins: list[tuple[str, bool]] = []
+        self.mechanisms: list[str] = []  # the mechanism of each login, beside ``logins``
+        self.error_replies: list[bytes] = []  # what the client answered to each OAUTHBEARER error challenge
 
     def start(self) -> OAuthSmtpSink:
         if self._controller is not None:
@@ -1064,9 +1078,45 @@ class OAuthSmtpSink(SmtpSink):
                 user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
                 accepted = bool(user) and sink.tokens.user_of(token) == user
                 sink.logins.append((user, accepted))
+                sink.mechanisms.append("XOAUTH2")
                 if accepted:
                     return AuthResult(success=True, auth_data=user)
                 await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"}))
+                return AuthResult(success=False, handled=False)
+
+            async def auth_OAUTHBEARER(self, server, args):
+                """RFC 7628: GS2 header with a=user, then ^A-separated host, port and auth; the error
+                challenge must be answered with a single ^A (§3.2.3) before the 535."""
+                import base64
+                import json
+
+                from aiosmtpd.smtp import AuthResult
+
+                blob = base64.b64decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
+                header, _, rest = blob.decode().partition("\x01")
+                gs2 = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+                fields = dict(part.split("=", 1) for part in rest.split("\x01") if "=" in part)
+                user, token = gs2.get("a", ""), fields.get("auth", "").removeprefix("Bearer ")
+                accepted = (
+                    header.startswith("n,")
+                    and blob.endswith(b"\x01\x01")
+                    and fields.get("host") == sink.host
+                    and fields.get("port") == str(sink.port)
+                    and bool(user)
+                    and sink.tokens.user_of(token) == user
+                )
+                sink.logins.append((user, accepted))
+                sink.mechanisms.append("OAUTHBEARER")
+                if accepted:
+                    return AuthResult(success=True, auth_data=user)
+                error = {"status": "invalid_token", "scope": "https://mail.google.com/", "schemes": "bearer"}
+                reply = await server.challenge_auth(json.dumps(error))
+                if not isinstance(reply, bytes):  # "*" or not base64: aiosmtpd has answered 501 already
+                    sink.error_replies.append(b"")
+                    return AuthResult(success=False, handled=True)
+                sink.error_replies.append(reply)
+                if reply != b"\x01":
+                    return AuthResult(success=False, handled=False, message="501 5.5.2 the error challenge needs ^A")
                 return AuthResult(success=False, handled=False)
 
         class OAuthController(Controller):
@@ -1077,7 +1127,10 @@ class OAuthSmtpSink(SmtpSink):
 
         if not self.port:
             self.port = free_port(self.host)
+        excluded = [m for m in ("XOAUTH2", "OAUTHBEARER") if m not in self.offer]
         options = {"auth_required": True, "auth_require_tls": False, **self.smtp_options}
+        if excluded:
+            options["auth_exclude_mechanism"] = [*options.get("auth_exclude_mechanism", []), *excluded]
         self._controller = OAuthController(
             Handler(self), hostname=self.host, port=self.port, server_hostname="sink.test", **options
         )

@@ -1,4 +1,5 @@
-"""Delivery through an SMTP relay (ssl, starttls or none; a password login, or AUTH XOAUTH2 with an OAuth 2.0 token)."""
+"""Delivery through an SMTP relay (ssl, starttls or none; a password login, or AUTH with an OAuth 2.0 token:
+OAUTHBEARER where the relay offers it, else XOAUTH2)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from intake.config import Smtp
 from intake.delivery.transport import PermanentFailure, TemporaryFailure
 from intake.errors import IntakeError
-from intake.oauth2 import TokenSource, xoauth2_string
+from intake.oauth2 import TokenSource, sasl_mechanism, sasl_responder
 
 
 class SmtpTransport:
@@ -37,7 +38,7 @@ class SmtpTransport:
                 if s.security == "starttls":
                     conn.starttls(context=ssl.create_default_context())
             if s.auth == "oauth2":
-                self._xoauth2(conn)
+                self._oauth2(conn)
             elif s.username:
                 conn.login(s.username, s.password)
         except smtplib.SMTPAuthenticationError as exc:
@@ -64,14 +65,15 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException):
             pass
 
-    def _xoauth2(self, conn: smtplib.SMTP) -> None:
-        """AUTH XOAUTH2; a refused token (expired or revoked early) is renewed once and tried again."""
+    def _oauth2(self, conn: smtplib.SMTP) -> None:
+        """AUTH OAUTHBEARER or XOAUTH2; a refused token (expired or revoked early) is renewed once and tried again."""
+        s = self.settings
         if self.tokens is None:
-            raise IntakeError(f'[smtp] auth = "oauth2" but no token source was given for {self.settings.host}')
+            raise IntakeError(f'[smtp] auth = "oauth2" but no token source was given for {s.host}')
         try:
-            xoauth2(conn, self.settings.username, self.tokens.token())
+            oauth_login(conn, s.username, self.tokens.token(), s.host, s.port)
         except smtplib.SMTPAuthenticationError:
-            xoauth2(conn, self.settings.username, self.tokens.token(force_refresh=True))
+            oauth_login(conn, s.username, self.tokens.token(force_refresh=True), s.host, s.port)
 
     def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
         reused = self._conn is not None
@@ -115,21 +117,18 @@ class SmtpTransport:
             self._conn = None
 
 
-def xoauth2(conn: smtplib.SMTP, user: str, token: str) -> None:
-    """AUTH XOAUTH2 with the token in the initial response; an error challenge (334) is answered empty,
-    as the mechanism asks, so the server ends with 535 and smtplib raises SMTPAuthenticationError."""
-    answered: list[bool] = []
+def oauth_login(conn: smtplib.SMTP, user: str, token: str, host: str, port: int) -> str:
+    """AUTH with the token in the initial response: OAUTHBEARER where EHLO offers it, else XOAUTH2; the mechanism.
 
-    def respond(challenge: bytes | None = None) -> str:
-        if answered:
-            return ""  # the server's 334 carries a JSON error; the reply to it is empty
-        answered.append(True)
-        return xoauth2_string(user, token)
-
+    An error challenge (334 with JSON) gets the mechanism's answer, so the server ends with 535
+    and smtplib raises SMTPAuthenticationError.
+    """
     conn.ehlo_or_helo_if_needed()
     if "auth" not in conn.esmtp_features:
         raise smtplib.SMTPNotSupportedError("the relay offers no AUTH")
-    conn.auth("XOAUTH2", respond, initial_response_ok=True)
+    mechanism = sasl_mechanism(conn.esmtp_features["auth"].split())
+    conn.auth(mechanism, sasl_responder(mechanism, user, token, host, port), initial_response_ok=True)
+    return mechanism
 
 
 def _text(value: bytes | str) -> str:

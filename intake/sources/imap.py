@@ -26,13 +26,13 @@ from imap_tools import (
     MailBoxUnencrypted,
     MailMessage,
 )
-from imap_tools.errors import MailboxLoginError
 from imap_tools.utils import encode_folder
 
 from intake.arrival import Outcome
 from intake.config import Imap
 from intake.errors import IntakeError, MailboxUnreachable, StorageError
 from intake.oauth2 import TokenSource
+from intake.sources.imap_login import Refused, log_in
 from intake.store import mailbox
 from intake.store.db import Sessions
 from intake.store.unit import transaction
@@ -52,10 +52,6 @@ class RawMailMessage(MailMessage):
         self.raw: bytes = raw
         self._raw_uid_data = uid_data
         self._raw_flag_data = flag_data
-
-
-class _Refused(Exception):
-    """The server said NO to our login (LOGIN or AUTHENTICATE)."""
 
 
 @dataclass
@@ -138,7 +134,7 @@ class ImapSource:
             try:
                 self._login(box, fresh)
                 break
-            except _Refused as exc:
+            except Refused as exc:
                 _logout(box)
                 if s.auth == "oauth2" and not fresh:
                     self.log.info("%s refused the OAuth 2.0 token; logging in again with a new one", self.where)
@@ -166,22 +162,14 @@ class ImapSource:
             raise MailboxUnreachable(f"{self.where} cannot be reached: {exc}") from exc
 
     def _login(self, box: BaseMailBox, fresh: bool) -> None:
-        """LOGIN with the password, or AUTHENTICATE XOAUTH2 with a token (a new one when *fresh*)."""
-        s = self.settings
-        try:
-            if s.auth != "oauth2":
-                box.login(s.username, s.password, initial_folder=None)
-                return
+        """LOGIN with the password, or AUTHENTICATE (OAUTHBEARER where offered, else XOAUTH2) with a token."""
+        token = None
+        if self.settings.auth == "oauth2":
             if self.tokens is None:
                 raise IntakeError(f'[imap] auth = "oauth2" but no token source was given for {self.where}')
-            token = self.tokens.token(force_refresh=fresh)
-            box.xoauth2(s.username, token, initial_folder=None)
-        except MailboxLoginError as exc:
-            raise _Refused() from exc
-        except imaplib.IMAP4.error as exc:  # imaplib's AUTHENTICATE raises this on NO (abort: a dropped line)
-            if s.auth != "oauth2" or isinstance(exc, imaplib.IMAP4.abort):
-                raise
-            raise _Refused() from exc
+            token = self.tokens.token(force_refresh=fresh)  # a new one when *fresh*
+        mechanism = log_in(box, self.settings, token)
+        self.log.debug("logged in to %s as %s with %s", self.where, self.settings.username, mechanism)
 
     def _refusal(self) -> str:
         """Why a login was refused, naming the settings to check."""
