@@ -86,7 +86,7 @@ def check_relay(settings: Settings, tokens: TokenSource | None) -> list[Check]:
 
 
 def _how(auth: str) -> str:
-    return "OAuth 2.0, XOAUTH2" if auth == "oauth2" else "password"
+    return "OAuth 2.0" if auth == "oauth2" else "password"  # XOAUTH2 or OAUTHBEARER, whichever the server offers
 
 
 def _no_ingest(raw: bytes, source: str, key: str | None) -> Outcome:
