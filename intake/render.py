@@ -18,7 +18,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.bccache import Bucket
 
 from intake.message.headers import one_line
 from intake.refs import tag_subject
@@ -70,6 +71,27 @@ class Recipient:
     name: str = ""
 
 
+class TemplateCache(BytecodeCache):
+    """Compiled templates kept in memory, keyed by name and source checksum, to share between composers.
+
+    One composer compiles each template once; a process that builds many services (the tests)
+    passes one of these to each so that none compiles a template another already has.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        """Fill the bucket from memory if this source was compiled before."""
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        """Keep what was compiled."""
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
 @dataclass
 class Composer:
     """Renders templates into messages from the intake address; one per service."""
@@ -78,10 +100,12 @@ class Composer:
     from_address: str
     from_name: str
     globals: dict[str, Any] = field(default_factory=dict)
+    cache: BytecodeCache | None = None  # compiled templates shared with other composers (see TemplateCache)
 
     def __post_init__(self) -> None:
         self.env = Environment(
             loader=FileSystemLoader(str(self.templates)),
+            bytecode_cache=self.cache,
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
             undefined=StrictUndefined,
             trim_blocks=True,

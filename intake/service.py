@@ -24,7 +24,7 @@ from intake.digest_mail import DigestRun, send_digest
 from intake.errors import ConfigError, IntakeError
 from intake.oauth2 import GRAPH_SCOPE, TokenSource
 from intake.pipeline import Pipeline
-from intake.render import Composer
+from intake.render import Composer, TemplateCache
 from intake.resources import templates_dir
 from intake.scheduler import make_scheduler
 from intake.sources.imap import ImapSource, PassReport
@@ -48,8 +48,17 @@ class Service:
     tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
 
     @classmethod
-    def build(cls, settings: Settings, log: logging.Logger | None = None, check_schema: bool = True) -> Service:
-        """Connect to the database (which `init` must have prepared) and build the pipeline."""
+    def build(
+        cls,
+        settings: Settings,
+        log: logging.Logger | None = None,
+        check_schema: bool = True,
+        template_cache: TemplateCache | None = None,
+    ) -> Service:
+        """Connect to the database (which `init` must have prepared) and build the pipeline.
+
+        `template_cache` shares compiled templates with other services in this process (the tests).
+        """
         log = log or logging.getLogger("intake")
         engine = make_engine(settings.database_url)
         if check_schema:
@@ -59,6 +68,7 @@ class Service:
             templates=templates_dir(),
             from_address=settings.mailbox.address,
             from_name=f"{settings.council.name} SMAT",
+            cache=template_cache,
         )
         wake = threading.Event()
         pipeline = Pipeline(settings, sessions, composer, log.getChild("pipeline"), on_mail_queued=wake.set)

@@ -147,3 +147,31 @@ def test_the_review_requests_command_list_shows_each_usage_with_its_meaning(comp
 
 def test_one_line_removes_every_kind_of_line_break():
     assert one_line("a\rb\nc\x85d\u2028e\u2029f\x00g") == "a b c d e f g"
+
+
+def test_composers_sharing_a_template_cache_compile_each_template_once(tmp_path, monkeypatch):
+    from jinja2 import Environment
+
+    from intake.render import TemplateCache
+
+    (tmp_path / "note").mkdir()
+    (tmp_path / "note" / "subject.txt").write_text("Hello {{ name }}")
+    compiled: list[str] = []
+    real_compile = Environment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return real_compile(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(Environment, "compile", counting)
+    cache = TemplateCache()
+    first, second = (
+        Composer(templates=tmp_path, from_address="a@example.org", from_name="A", cache=cache) for _ in "12"
+    )
+    assert first.render("note", "subject.txt", {"name": "Ann"}) == "Hello Ann"
+    assert second.render("note", "subject.txt", {"name": "Bob"}) == "Hello Bob"
+    assert compiled == ["note/subject.txt"]  # the second composer took the compiled code from the cache
+    (tmp_path / "note" / "subject.txt").write_text("Hi {{ name }}")  # a changed template is compiled afresh
+    third = Composer(templates=tmp_path, from_address="a@example.org", from_name="A", cache=cache)
+    assert third.render("note", "subject.txt", {"name": "Cy"}) == "Hi Cy"
+    assert compiled == ["note/subject.txt", "note/subject.txt"]
