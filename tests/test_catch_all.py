@@ -13,7 +13,7 @@ from email.policy import default
 import pytest
 from samples import draft
 from sqlalchemy import func, select
-from support import settings_for
+from support import TEMPLATES, settings_for
 
 from intake.pipeline import Pipeline
 from intake.render import Composer
@@ -30,7 +30,7 @@ def service(tmp_path, database_url):
     engine = make_engine(database_url)
     upgrade(engine)
     engine.dispose()
-    service = Service.build(settings_for(tmp_path, database_url))
+    service = Service.build(settings_for(tmp_path, database_url), template_cache=TEMPLATES)
     yield service
     service.close()
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from servers import free_port
 from sqlalchemy import select
-from support import TOWN_MAILBOX, TOWN_REVIEWERS, migrated, wait_for_port, wait_until, write_config
+from support import TEMPLATES, TOWN_MAILBOX, TOWN_REVIEWERS, migrated, wait_for_port, wait_until, write_config
 
 from intake.config import load
 from intake.service import Service
@@ -293,7 +293,7 @@ def test_deliver_with_relay_down_exits_non_zero_and_keeps_the_mail(tmp_path):
     port = free_port()
     config = write_config(tmp_path, smtp={"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5})
     init_db(config)
-    service = Service.build(load(config))
+    service = Service.build(load(config), template_cache=TEMPLATES)
     try:
         assert service.ingest((MESSAGES / "plain_draft.eml").read_bytes(), "file").mail_queued == 4
     finally:

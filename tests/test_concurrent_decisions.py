@@ -8,7 +8,7 @@ from email.policy import default
 
 from samples import draft
 from sqlalchemy import select
-from support import make_service
+from support import TEMPLATES, make_service
 
 from intake.service import Service
 from intake.store.models import Event, Item, OutboxMessage
@@ -17,7 +17,7 @@ from intake.store.models import Event, Item, OutboxMessage
 def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
     # Two services on one database, as two instances would be.
     first = make_service(tmp_path, database_url)
-    second = Service.build(first.settings)
+    second = Service.build(first.settings, template_cache=TEMPLATES)
     try:
         for round_ in range(3):
             made = first.ingest(draft(subject=f"Round {round_}"), "file")
@@ -86,7 +86,7 @@ def test_two_approvals_at_once_make_one_decision(tmp_path, database_url):
 def test_one_key_used_twice_at_once_makes_one_query(tmp_path, database_url):
     # The key is found before the item is locked; its uses must be read again once it is.
     first = make_service(tmp_path, database_url)
-    second = Service.build(first.settings)
+    second = Service.build(first.settings, template_cache=TEMPLATES)
     try:
         for round_ in range(3):
             made = first.ingest(draft(subject=f"Query round {round_}"), "file")
@@ -136,7 +136,7 @@ def test_one_key_used_twice_at_once_makes_one_query(tmp_path, database_url):
 
 def test_two_instances_taking_in_the_same_message_make_one_item(tmp_path, database_url):
     first = make_service(tmp_path, database_url)
-    second = Service.build(first.settings)
+    second = Service.build(first.settings, template_cache=TEMPLATES)
     try:
         for round_ in range(3):
             raw = draft(subject=f"Seen by both instances {round_}")

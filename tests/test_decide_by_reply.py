@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from samples import draft
 from sqlalchemy import select, update
-from support import OUR_ADDRESS, REVIEWERS, ROSTER, migrated, settings_data, settings_for, to_toml
+from support import OUR_ADDRESS, REVIEWERS, ROSTER, TEMPLATES, migrated, settings_data, settings_for, to_toml
 
 from intake import cli
 from intake.commands import default_registry
@@ -172,7 +172,7 @@ def text_of(msg: EmailMessage) -> str:
 def new_service(settings) -> Service:
     """A service on its database, migrated by a copy of the template when empty."""
     migrated(settings.database_url)
-    return Service.build(settings)
+    return Service.build(settings, template_cache=TEMPLATES)
 
 
 @pytest.fixture

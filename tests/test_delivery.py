@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from servers import SmtpSink, free_port
 from sqlalchemy import select
-from support import TOWN_MAILBOX, TOWN_REVIEWERS, migrated, write_config
+from support import TEMPLATES, TOWN_MAILBOX, TOWN_REVIEWERS, migrated, write_config
 
 from intake.config import load
 from intake.delivery.folder import FolderTransport
@@ -43,7 +43,7 @@ def make_service(tmp_path):
         )
         settings = load(path)
         migrated(settings.database_url)
-        service = Service.build(settings)
+        service = Service.build(settings, template_cache=TEMPLATES)
         services.append(service)
         return service
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from samples import auto_reply, draft, golden
 from sqlalchemy import func, select
-from support import ROSTER, migrated, settings_data, settings_for, to_toml, wait_until
+from support import ROSTER, TEMPLATES, migrated, settings_data, settings_for, to_toml, wait_until
 
 from intake import cli
 from intake.digest_mail import preview_digest
@@ -28,7 +28,7 @@ NAMES = {p["email"]: p["name"] for p in ROSTER}
 
 def build(settings) -> Service:
     migrated(settings.database_url)
-    return Service.build(settings)
+    return Service.build(settings, template_cache=TEMPLATES)
 
 
 @pytest.fixture

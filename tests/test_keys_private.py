@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from samples import draft
 from sqlalchemy import select
-from support import OUR_ADDRESS, settings_for
+from support import OUR_ADDRESS, TEMPLATES, settings_for
 
 from intake.replykeys import key_digest, key_from_address
 from intake.resources import migrations_dir
@@ -29,7 +29,7 @@ def service(tmp_path, database_url):
     engine = make_engine(database_url)
     upgrade(engine)
     engine.dispose()
-    service = Service.build(settings_for(tmp_path, database_url))
+    service = Service.build(settings_for(tmp_path, database_url), template_cache=TEMPLATES)
     yield service
     service.close()
 
@@ -118,7 +118,7 @@ def test_a_forwarded_request_replied_to_by_someone_else_decides_nothing(service)
 def test_keys_stored_before_the_migration_become_digests_and_still_work(tmp_path, database_url):
     engine = make_engine(database_url)
     upgrade(engine)
-    service = Service.build(settings_for(tmp_path, database_url))
+    service = Service.build(settings_for(tmp_path, database_url), template_cache=TEMPLATES)
     try:
         ref = service.ingest(draft(), "file").ref
         key = key_of(requests(service)[SAM])

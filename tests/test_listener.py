@@ -8,7 +8,7 @@ import pytest
 from samples import draft
 from servers import free_port
 from sqlalchemy import select
-from support import REVIEWERS, migrated, settings_for
+from support import REVIEWERS, TEMPLATES, migrated, settings_for
 
 from intake.service import Service
 from intake.sources.listener import make_listener
@@ -26,7 +26,7 @@ def running(tmp_path, smtp_sink):
         )
         if initialise:
             migrated(database_url)
-        service = Service.build(settings, check_schema=initialise)
+        service = Service.build(settings, check_schema=initialise, template_cache=TEMPLATES)
         controller = make_listener(settings.listener, service.ingest)
         controller.start()
         started.append((service, controller))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from samples import draft
-from support import REVIEWERS, LogRecorder, migrated, settings_data, to_toml, wait_until
+from support import REVIEWERS, TEMPLATES, LogRecorder, migrated, settings_data, to_toml, wait_until
 from test_run import FAST, Running
 
 from intake import config
@@ -57,7 +57,10 @@ def oauth_data(tmp_path: Path, url: str, mailbox: Any, sink: Any, provider: Any)
 
 def oauth_service(tmp_path: Path, mailbox: Any, sink: Any, provider: Any) -> Service:
     url = migrated(f"sqlite:///{tmp_path}/smat.db")
-    return Service.build(config.from_dict(oauth_data(tmp_path, url, mailbox, sink, provider), tmp_path / "config.toml"))
+    return Service.build(
+        config.from_dict(oauth_data(tmp_path, url, mailbox, sink, provider), tmp_path / "config.toml"),
+        template_cache=TEMPLATES,
+    )
 
 
 def acknowledgements(sink: Any) -> list[Any]:
@@ -190,7 +193,7 @@ def test_no_secret_or_token_reaches_the_logs_show_or_status(
     assert main(["--config", str(path), "-v", "status"]) == 1  # errors too keep the secret and tokens out
     out = capsys.readouterr()
     settings = config.load(path)
-    service = Service.build(settings)
+    service = Service.build(settings, template_cache=TEMPLATES)
     service.close()
     seen = "\n".join([out.out, out.err, caplog.text, repr(settings), repr(service.tokens), repr(service)])
     assert "Quiet tokens" in out.out and "AADSTS7000215" in out.err  # the output was really captured
