@@ -16,7 +16,7 @@ from intake.digest import MAIL_WAIT, Counts, DecisionLine, DigestFacts, FlagLine
 from intake.digest import QuarantineLine as QLine
 from intake.store.db import Session
 from intake.store.models import Digest, Event, Item, Message, OutboxMessage, utcnow
-from intake.store.outbox import WAITING, Delivery
+from intake.store.outbox import WAITING, Delivery, outbox_row
 from intake.vocab import OPEN_DRAFT, EventKind, Kind, Status
 
 if TYPE_CHECKING:  # the templates (Jinja) are not loaded just to name this type
@@ -210,17 +210,7 @@ def record_digest(
     rows = []
     for out in mails:
         # Mail about no item: the outbox row has no item and no history line (the digests table is its record).
-        row = OutboxMessage(
-            item_id=None,
-            purpose=out.purpose,
-            message_id=out.message_id,
-            mail_from=out.mail_from,
-            recipients=list(out.recipients),
-            raw=out.raw,
-            status=Delivery.PENDING,
-            created_at=utcnow(),
-            next_attempt_at=utcnow(),
-        )
+        row = outbox_row(out, None)
         session.add(row)
         rows.append(row)
     session.flush()

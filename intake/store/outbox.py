@@ -36,19 +36,25 @@ class Delivery(StrEnum):
 WAITING = (Delivery.PENDING, Delivery.SENDING)
 
 
-def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> OutboxMessage:
-    """Put a rendered message in the outbox and note it in the item's history."""
-    row = OutboxMessage(
-        item_id=item.id,
+def outbox_row(out: Outgoing, item_id: int | None) -> OutboxMessage:
+    """A rendered message as a pending outbox row, due now (about an item, or about none: the digest)."""
+    now = utcnow()
+    return OutboxMessage(
+        item_id=item_id,
         purpose=out.purpose,
         message_id=out.message_id,
         mail_from=out.mail_from,
         recipients=list(out.recipients),
         raw=out.raw,
         status=Delivery.PENDING,
-        created_at=utcnow(),
-        next_attempt_at=utcnow(),
+        created_at=now,
+        next_attempt_at=now,
     )
+
+
+def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> OutboxMessage:
+    """Put a rendered message in the outbox and note it in the item's history."""
+    row = outbox_row(out, item.id)
     session.add(row)
     session.flush()
     add_event(
