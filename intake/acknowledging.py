@@ -27,11 +27,17 @@ class Lately:
     acknowledged_this_hour: int  # items acknowledged in the last hour
     held_today: int  # items whose acknowledgement was held back since midnight (the note counts)
     received_today: int  # items from them since midnight
+    acknowledged_today: int = 0  # items acknowledged since midnight (the note counts)
 
 
-def step(on_roster: bool, lately: Lately, per_hour: int) -> Step:
-    """Roster members always; others `per_hour` an hour, then one note a day, then nothing."""
-    if on_roster or lately.acknowledged_this_hour < per_hour:
+def step(on_roster: bool, lately: Lately, per_hour: int, per_day: int | None = None) -> Step:
+    """Roster members always; others `per_hour` an hour, then one note a day, then nothing;
+    and never more than `per_day` a day, so an autoresponder that does not say so cannot keep a loop going."""
+    if on_roster:
+        return Step.SEND
+    if per_day is not None and lately.acknowledged_today >= per_day:
+        return Step.HOLD
+    if lately.acknowledged_this_hour < per_hour:
         return Step.SEND
     return Step.NOTE if lately.held_today == 0 else Step.HOLD
 

@@ -6,6 +6,7 @@ Rules decide, callers act: these functions only read the message and say why.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from intake.message import InboundMessage
@@ -19,15 +20,40 @@ _SUBJECT_KIND = re.compile(
 )
 _KIND_OF_WORD = {"report": REPORT, "reporting": REPORT, "question": ENQUIRY, "enquiry": ENQUIRY, "inquiry": ENQUIRY}
 
-_AUTO_SUBJECT = re.compile(
-    r"^\s*(auto(matic)?[ -]?(reply|response)|autoreply|out of (the )?office|undeliverable|undelivered mail|"
-    r"delivery status notification|mail delivery (failed|subsystem)|returned mail|away from (my|the) office)\b",
-    re.IGNORECASE,
+# Subjects of out-of-office and delivery mail, compared case- and accent-blind (see _folded).
+_AUTO_SUBJECTS = (
+    r"auto(matic)?[ -]?(reply|response)",
+    r"autoreply",
+    r"out of (the )?office",
+    r"away from (my|the) office",
+    r"undeliverable",
+    r"undelivered mail",
+    r"delivery status notification",
+    r"mail delivery (failed|subsystem)",
+    r"returned mail",
+    r"abwesenheitsnotiz",  # German
+    r"automatische antwort",
+    r"reponse automatique",  # French
+    r"absence du bureau",
+    r"respuesta automatica",  # Spanish
+    r"fuera de la oficina",
+    r"risposta automatica",  # Italian
+    r"fuori sede",
+    r"automatisch antwoord",  # Dutch
+    r"afwezigheidsbericht",
+    r"autosvar",  # Danish, Norwegian, Swedish
+    r"resposta automatica",  # Portuguese
+    r"automaattinen vastaus",  # Finnish
+    r"automatyczna odpowiedz",  # Polish
 )
+_AUTO_SUBJECT = re.compile(r"^\s*(" + "|".join(_AUTO_SUBJECTS) + r")\b")
 _MACHINE_SENDERS = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|auto-?reply|autoresponder)([+\-.].*)?$",
     re.IGNORECASE,
 )
+_LOOP_HEADER = "x-smat-purpose"  # set on everything we send (render.py)
+# The form of render.new_message_id: staff who share our domain write ids of their own form.
+_OUR_ID = re.compile(r"[0-9a-f]{32}\.smat@[^@\s]+")
 _LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "list-help", "mailing-list")
 
 
@@ -48,10 +74,15 @@ class Classification:
         return self.is_submission
 
 
+def _folded(text: str) -> str:
+    """Text compared case- and accent-blind: "Réponse" is "reponse"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
 def automatic_reason(msg: InboundMessage) -> str | None:
     """Why this message was sent by a machine (auto-reply, bounce, list), or None for a person."""
     auto = (msg.header("auto-submitted") or "").strip().lower()
-    if auto and not auto.startswith("no"):
+    if auto and auto.split(";", 1)[0].split("(", 1)[0].strip() != "no":
         return f"Auto-Submitted: {auto}"
     content_type = (msg.header("content-type") or "").lower()
     if content_type.startswith("multipart/report"):
@@ -75,7 +106,7 @@ def automatic_reason(msg: InboundMessage) -> str | None:
     suppress = (msg.header("x-auto-response-suppress") or "").lower()
     if "oof" in suppress or "all" in suppress.split(","):
         return f"X-Auto-Response-Suppress: {suppress}"
-    if _AUTO_SUBJECT.match(msg.subject):
+    if _AUTO_SUBJECT.match(_folded(msg.subject)):
         return f'an automatic subject ("{msg.subject[:60]}")'
     return None
 
@@ -93,15 +124,24 @@ def is_own_mail(msg: InboundMessage, our_address: str, our_domain: str) -> bool:
     """Our own mail coming back: from our address and bearing our purpose header or Message-ID."""
     if msg.sender is None or msg.sender.email.lower() != our_address.lower():
         return False
-    ours = msg.message_id is not None and msg.message_id.lower().endswith("@" + our_domain)
-    return ours or msg.header("x-smat-purpose") is not None
+    return loop_reason(msg, our_domain) is not None
+
+
+def loop_reason(msg: InboundMessage, our_domain: str) -> str | None:
+    """Why this is mail we sent, whoever it now claims to be from (a redirect, a naive forwarder); else None."""
+    if msg.header(_LOOP_HEADER) is not None:
+        return "it carries our own X-SMAT-Purpose header (a loop)"
+    message_id = (msg.message_id or "").strip().strip("<>").lower()
+    if our_domain and _OUR_ID.fullmatch(message_id) and message_id.endswith("@" + our_domain.lower()):
+        return f"its Message-ID is one of ours on {our_domain} (a loop)"
+    return None
 
 
 def classify(msg: InboundMessage, our_address: str, our_domain: str, replies_to_item: bool) -> Classification:
     """Put the rules in order: our own mail, then machines, then replies, then new submissions."""
     if is_own_mail(msg, our_address, our_domain):
         return Classification(OWN, "our own mail came back")
-    reason = automatic_reason(msg)
+    reason = loop_reason(msg, our_domain) or automatic_reason(msg)
     if reason:
         return Classification(AUTOMATIC, reason)
     if replies_to_item:

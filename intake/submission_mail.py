@@ -4,6 +4,7 @@ requests, and a repeat's new words relayed to the reviewers; queued in the calle
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from intake import acknowledging
@@ -38,11 +39,18 @@ class SubmissionMail:
         person = self.settings.person(sender)
         now = utcnow()
         midnight = now.astimezone(self.settings.council.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        per_day = self.settings.intake.automatic_replies_per_day
         lately = acknowledgements.lately(session, sender, now - _HOUR, midnight)
-        step = acknowledging.step(person is not None, lately, per_hour)
+        # Items acknowledged since midnight: the same count with the hour's window opened to the whole day.
+        today = acknowledgements.lately(session, sender, midnight, midnight).acknowledged_this_hour
+        lately = replace(lately, acknowledged_today=today)
+        step = acknowledging.step(person is not None, lately, per_hour, per_day)
         if step != acknowledging.Step.SEND:
             told = "a note saying so was sent instead" if step == acknowledging.Step.NOTE else "told so already today"
-            detail = f"{lately.acknowledged_this_hour} acknowledged to {sender} in the last hour; {told}"
+            if today >= per_day:
+                detail = f"{today} automatic replies to {sender} today, the most a day allows"
+            else:
+                detail = f"{lately.acknowledged_this_hour} acknowledged to {sender} in the last hour; {told}"
             add_event(session, item, EventKind.ACK_HELD, SYSTEM_ACTOR, detail, received_today=lately.received_today)
         if step == acknowledging.Step.HOLD:
             return 0

@@ -26,7 +26,8 @@ CLLR = "cllr.jones@example.org"
 
 @pytest.fixture
 def service(tmp_path, database_url):
-    service = make_service(tmp_path, database_url)
+    # The hour's share and its note, on their own: the day's cap is tests/test_autoresponder.py's.
+    service = make_service(tmp_path, database_url, intake={"automatic_replies_per_day": 100})
     yield service
     service.close()
 

@@ -290,7 +290,10 @@ TABLE: tuple[Section, ...] = (
     Section(
         "intake",
         "intake",
-        (Key("acknowledgements_per_hour", int, 3, at_least(1)),),
+        (
+            Key("acknowledgements_per_hour", int, 3, at_least(1)),
+            Key("automatic_replies_per_day", int, 3, at_least(1)),
+        ),
         lambda v, c: Intake(**v),
     ),
     Section(

@@ -222,6 +222,7 @@ class Intake:
     """[intake]: how much automatic mail one sender not on the roster can draw from us."""
 
     acknowledgements_per_hour: int = 3  # then one note a day saying the rest are not acknowledged
+    automatic_replies_per_day: int = 3  # and never more than this a day (the note included): no loop lasts
 
 
 @dataclass(frozen=True)
