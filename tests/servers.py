@@ -15,6 +15,7 @@ Debian 12 machine; ``scripts/test`` installs the packages and starts PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import collections
 import email
@@ -403,12 +404,22 @@ class _SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.sink.data_response:
-            return self.sink.data_response
         data = envelope.original_content
         if data is None:
             data = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
-        self.sink._capture(Captured(envelope.mail_from, list(envelope.rcpt_tos), bytes(data)))
+        captured = Captured(envelope.mail_from, list(envelope.rcpt_tos), bytes(data))
+        if self.sink.hold_data:
+            if self.sink.capture_held:
+                self.sink._capture(captured)  # the sink has it; the client has not heard "250" yet
+            # answer only once the test releases it (off the event loop, so other sessions go on)
+            accept = await asyncio.get_running_loop().run_in_executor(None, self.sink._wait_release)
+            if not accept:
+                return "451 4.3.0 held and dropped"
+            if self.sink.capture_held:
+                return "250 OK"
+        if self.sink.data_response:
+            return self.sink.data_response
+        self.sink._capture(captured)
         return "250 OK"
 
 
@@ -417,7 +428,11 @@ class SmtpSink:
 
     Faults for tests: ``reject_rcpt = {"bob@example.org": "550 5.1.1 no such user"}`` refuses
     that recipient (matched case-insensitively); ``data_response = "451 4.3.0 busy"`` answers
-    DATA with that instead of accepting (nothing is captured then).
+    DATA with that instead of accepting (nothing is captured then). ``hold_data = True`` keeps
+    every DATA waiting (the client blocked inside its send) until ``release(accept)``: accepted
+    then as usual, or answered 451 and not captured; ``wait_holding(n)`` waits for n held.
+    ``capture_held = True`` captures a held message before holding its answer (the sink has the
+    mail, the client dies before hearing "250").
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None, **smtp_options) -> None:
@@ -429,6 +444,10 @@ class SmtpSink:
         self.captured: list[Captured] = []
         self.reject_rcpt: dict[str, str] = {}
         self.data_response: str | None = None
+        self.hold_data = False
+        self.capture_held = False
+        self.holding = 0
+        self._released: bool | None = None
         self._cond = threading.Condition()
         self._controller = None
 
@@ -461,9 +480,32 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
+        if self.hold_data:
+            self.release(accept=False)  # no executor thread left waiting
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+    def _wait_release(self) -> bool:
+        with self._cond:
+            self.holding += 1
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._released is not None)
+            self.holding -= 1
+            return bool(self._released)
+
+    def wait_holding(self, n: int = 1, timeout: float = 10) -> None:
+        """Wait until *n* DATA commands are held (their clients blocked inside send)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.holding >= n, timeout=timeout):
+                raise TimeoutError(f"SMTP sink holds {self.holding} DATA command(s) after {timeout}s, expected {n}")
+
+    def release(self, accept: bool = True) -> None:
+        """Stop holding: the held DATA commands (and any later ones) are accepted, or refused with 451."""
+        with self._cond:
+            self.hold_data = False
+            self._released = accept
+            self._cond.notify_all()
 
     def clear(self) -> None:
         """Forget the captured messages (the fault settings stay as they are)."""

@@ -19,7 +19,7 @@ from support import TEMPLATES, TOWN_MAILBOX, TOWN_REVIEWERS, migrated, write_con
 
 from intake.config import load
 from intake.delivery.folder import FolderTransport
-from intake.delivery.outbox import STALE_CLAIM, OutboxDrain, retry_delay
+from intake.delivery.outbox import OutboxDrain, retry_delay
 from intake.delivery.smtp import SmtpTransport
 from intake.service import Service
 from intake.store.models import Event, OutboxMessage, utcnow
@@ -255,24 +255,6 @@ def test_max_attempts_reached_marks_failed(make_service, smtp_sink, database_url
     assert (row.status, row.attempts) == ("failed", 2)
     assert row.last_error.startswith("gave up after 2 attempts")
     assert "451" in row.last_error
-
-
-def test_stale_claim_of_a_dead_process_is_released_and_sent(make_service, smtp_sink, sqlite_url):
-    service = make_service(sqlite_url, smtp_sink.port)
-    row_id = add_row(service, ["alice@example.org"])
-    now = utcnow()
-    with service.sessions.begin() as session:
-        row = session.get(OutboxMessage, row_id)
-        row.status, row.claimed_at = "sending", now
-
-    # a fresh claim belongs to a live sender: leave it
-    assert service.drain.deliver_due(now=now + timedelta(minutes=1)).sent == 0
-    assert get_row(service, row_id).status == "sending"
-    # a claim older than STALE_CLAIM: the process died mid-send; deliver it
-    report = service.drain.deliver_due(now=now + STALE_CLAIM + timedelta(seconds=1))
-    assert report.sent == 1
-    assert get_row(service, row_id).status == "sent"
-    assert len(smtp_sink.wait_for(1)) == 1
 
 
 def test_more_than_one_batch_is_delivered_in_one_drain(make_service, smtp_sink, sqlite_url):

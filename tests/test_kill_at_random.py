@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections import Counter
 from email import message_from_bytes
 from email.policy import default
 from typing import Any
@@ -144,16 +145,17 @@ def test_sigkill_at_random_moments_loses_no_message_and_makes_no_item_twice(mail
         status = dict(conn.execute(select(OutboxMessage.message_id, OutboxMessage.status)).all())
     engine.dispose()
 
-    # Killed during delivery too: nothing marked sent is missing, and nothing went out twice.
-    delivered = [
-        message_from_bytes(path.read_bytes(), policy=default)["Message-ID"].strip("<>")
-        for path in (tmp_path / "outbox").glob("*.eml")
-    ]
-    assert len(delivered) > MESSAGES  # the delivery runs were really reached
-    assert len(delivered) == len(set(delivered))
-    sent = {mid for mid, state in status.items() if state == "sent"}
-    assert sent <= set(delivered)
-    # A message whose send was cut off stays claimed ("sending") and goes again after the claim
-    # expires: delayed, never lost.
-    assert set(delivered) - sent <= {mid for mid, state in status.items() if state == "sending"}
+    # Killed during delivery too: the next run sends a dead run's claims at once, so after the last
+    # clean run every message is sent and delivered. A kill between the write and our commit can
+    # make one resend per kill (at least once), with the same bytes, so the same Message-ID.
+    files = [path.read_bytes() for path in (tmp_path / "outbox").glob("*.eml")]
+    delivered = [message_from_bytes(raw, policy=default)["Message-ID"].strip("<>") for raw in files]
+    assert set(status.values()) == {"sent"}
+    assert set(delivered) == set(status)
+    twice = {mid: n for mid, n in Counter(delivered).items() if n > 1}
+    print(f"{len(status)} messages, {kills} kills, {len(twice)} delivered twice (same Message-ID)")
+    assert len(delivered) - len(status) <= kills and set(twice.values()) <= {2}
+    for mid in twice:
+        copies = {raw.split(b"\r\n", 2)[2] for raw, m in zip(files, delivered, strict=True) if m == mid}
+        assert len(copies) == 1  # the resend carries the stored bytes
     assert len(mailbox.uids("Processed")) == MESSAGES

@@ -1,13 +1,19 @@
 """Draining the outbox: claim due mail, hand it to the transport, record what happened.
 
 A 4xx or an unreachable relay puts the message back with a growing delay; a 5xx marks it
-failed; recipients refused one by one are recorded. A claim older than `STALE_CLAIM` (the
-process died mid-send) is released, so mail is delayed by a crash, never lost.
+failed; recipients refused one by one are recorded. Mail claimed by a process that died is
+sent at once by the next one: on PostgreSQL each row is locked (`FOR NO KEY UPDATE SKIP
+LOCKED`) in the transaction that sends it and records the result, so the lock dies with a
+killed process's connection and two live processes never send one row; on SQLite, where one
+instance runs, a drain releases every claim when it starts, and a live claimer's claim is a
+lease of `STALE_CLAIM`. A resend after a kill between the relay's "250" and our commit
+carries the same stored bytes, so the same Message-ID.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +21,7 @@ from datetime import datetime, timedelta
 from intake.config import Outbox
 from intake.delivery.transport import PermanentFailure, TemporaryFailure, Transport
 from intake.store import outbox
-from intake.store.db import Sessions
+from intake.store.db import Session, Sessions
 from intake.store.models import OutboxMessage, utcnow
 from intake.store.outbox import Delivery
 from intake.store.unit import reading, transaction
@@ -39,6 +45,23 @@ def retry_delay(settings: Outbox, attempts: int) -> timedelta:
     return min(timedelta(seconds=settings.retry_seconds * 2 ** max(attempts - 1, 0)), MAX_DELAY)
 
 
+class _Link:
+    """One drain's transport, opened at the first message and closed when the drain ends."""
+
+    def __init__(self, factory: Callable[[], Transport]) -> None:
+        self.factory = factory
+        self.transport: Transport | None = None
+
+    def get(self) -> Transport:
+        if self.transport is None:
+            self.transport = self.factory()
+        return self.transport
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
 class OutboxDrain:
     """Delivers what is due; safe to run from several processes on one PostgreSQL database."""
 
@@ -53,41 +76,39 @@ class OutboxDrain:
         self.transport_factory = transport_factory
         self.settings = settings
         self.log = log or logging.getLogger("intake.delivery")
+        self._started = False
+        self._start_lock = threading.Lock()
 
-    def _claim(self, now: datetime) -> list[OutboxMessage]:
-        with transaction(self.sessions, "claim mail to send") as session:
-            return outbox.claim_due(session, now, BATCH, STALE_CLAIM)
+    @property
+    def _locking(self) -> bool:
+        """True on PostgreSQL, where a row lock held for the send is the claim."""
+        with self.sessions() as session:
+            return session.get_bind().dialect.name == "postgresql"
+
+    def _start(self) -> None:
+        """SQLite, first drain in this process: claims in the table were left by a dead process; free them."""
+        with self._start_lock:
+            if self._started:
+                return
+            if not self._locking:
+                with transaction(self.sessions, "release the claims of a stopped process") as session:
+                    released = outbox.release_all_claims(session)
+                if released:
+                    self.log.warning("%d message(s) claimed by a stopped process go again now", released)
+            self._started = True
 
     def deliver_due(self, now: datetime | None = None) -> DeliveryReport:
         """Send everything due now; stop early (and say so) when the relay is unreachable."""
+        self._start()
         report = DeliveryReport()
-        transport: Transport | None = None
+        link = _Link(self.transport_factory)
         try:
-            while True:
-                current = now or utcnow()
-                rows = self._claim(current)
-                if not rows:
-                    break
-                if transport is None:
-                    transport = self.transport_factory()
-                for index, row in enumerate(rows):
-                    try:
-                        refused = transport.send(row.mail_from, row.recipients, row.raw)
-                    except TemporaryFailure as exc:
-                        self._defer(row, str(exc), report, current)
-                        # The relay is down: put the rest of the batch back untouched and stop.
-                        self._release(rows[index + 1 :])
-                        report.problem = str(exc)
-                        return report
-                    except PermanentFailure as exc:
-                        self._finish(row, Delivery.FAILED, str(exc), {})
-                        report.failed += 1
-                        continue
-                    self._finish(row, Delivery.SENT, "", refused)
-                    report.sent += 1
+            if self._locking:
+                self._deliver_locked(link, now, report)
+            else:
+                self._deliver_claimed(link, now, report)
         finally:
-            if transport is not None:
-                transport.close()
+            link.close()
             report.waiting = self.waiting()
         return report
 
@@ -96,26 +117,62 @@ class OutboxDrain:
         with reading(self.sessions, "count the mail waiting") as session:
             return outbox.count_waiting(session)
 
-    def _finish(self, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> None:
-        with transaction(self.sessions, "record a delivery") as session:
-            outbox.finish(session, row, status, error, refused)
+    def _deliver_locked(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
+        """PostgreSQL: one transaction per message holds its row lock from the claim to the recorded result."""
+        while True:
+            current = now or utcnow()
+            with transaction(self.sessions, "send a message") as session:
+                row = outbox.lock_due(session, current, STALE_CLAIM)
+                if row is None or not self._send(link, session, row, report, current):
+                    return
+
+    def _deliver_claimed(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
+        """SQLite: claim a batch in one short transaction, record each result in its own."""
+        while True:
+            current = now or utcnow()
+            with transaction(self.sessions, "claim mail to send") as session:
+                rows = outbox.claim_due(session, current, BATCH, STALE_CLAIM)
+            if not rows:
+                return
+            for index, row in enumerate(rows):
+                with transaction(self.sessions, "record a delivery") as session:
+                    going_on = self._send(link, session, row, report, current)
+                if not going_on:
+                    # The relay is down: put the rest of the batch back untouched and stop.
+                    with transaction(self.sessions, "put mail back in the queue") as session:
+                        outbox.release(session, [r.id for r in rows[index + 1 :]])
+                    return
+
+    def _send(self, link: _Link, session: Session, row: OutboxMessage, report: DeliveryReport, now: datetime) -> bool:
+        """Send one row and record the result in `session`; False when the relay is unreachable (stop)."""
+        try:
+            refused = link.get().send(row.mail_from, row.recipients, row.raw)
+        except TemporaryFailure as exc:
+            self._defer(session, row, str(exc), report, now)
+            report.problem = str(exc)
+            return False
+        except PermanentFailure as exc:
+            self._finish(session, row, Delivery.FAILED, str(exc))
+            report.failed += 1
+            return True
+        self._finish(session, row, Delivery.SENT, "", refused)
+        report.sent += 1
+        return True
+
+    def _finish(
+        self, session: Session, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str] | None = None
+    ) -> None:
+        outbox.finish(session, row, status, error, refused or {})
         if status == Delivery.FAILED:
             self.log.error("%s to %s failed for good: %s", row.purpose, ", ".join(row.recipients), error)
 
-    def _defer(self, row: OutboxMessage, error: str, report: DeliveryReport, now: datetime) -> None:
+    def _defer(self, session: Session, row: OutboxMessage, error: str, report: DeliveryReport, now: datetime) -> None:
         attempts = row.attempts + 1
         if attempts >= self.settings.max_attempts:
-            self._finish(row, Delivery.FAILED, f"gave up after {attempts} attempts: {error}", {})
+            self._finish(session, row, Delivery.FAILED, f"gave up after {attempts} attempts: {error}")
             report.failed += 1
             return
         delay = retry_delay(self.settings, attempts)
-        with transaction(self.sessions, "record a deferred delivery") as session:
-            outbox.defer(session, row.id, attempts, error, now + delay)
+        outbox.defer(session, row.id, attempts, error, now + delay)
         report.deferred += 1
         self.log.warning("delivery deferred, will retry in %d s: %s", delay.total_seconds(), error)
-
-    def _release(self, rows: list[OutboxMessage]) -> None:
-        if not rows:
-            return
-        with transaction(self.sessions, "put mail back in the queue") as session:
-            outbox.release(session, [r.id for r in rows])

@@ -1,8 +1,10 @@
 """The outbox table: mail queued in the transaction that caused it, then claimed, sent, deferred.
 
-Queueing takes the caller's session (the transactional outbox); the delivery side claims a
-batch in one short transaction and records each result in another, so several processes
-can drain one PostgreSQL database without sending a message twice.
+Queueing takes the caller's session (the transactional outbox). On PostgreSQL the delivery
+side locks one due row in the transaction that sends it and records the result there, so the
+lock dies with a killed process's connection and two processes never send one row; on
+SQLite (one instance) it claims a batch in one short transaction and records each result in
+another, and a starting drain releases the claims a dead process left behind.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def queue_keyed_mail(
 
 
 def claim_due(session: Session, now: datetime, batch: int, stale_after: timedelta) -> list[OutboxMessage]:
-    """Release claims older than `stale_after` (their process died), then claim up to `batch` due rows."""
+    """SQLite: release claims older than `stale_after` (a lease), then claim up to `batch` due rows for this process."""
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.status == Delivery.SENDING, OutboxMessage.claimed_at < now - stale_after)
@@ -126,6 +128,39 @@ def claim_due(session: Session, now: datetime, batch: int, stale_after: timedelt
         row.status = Delivery.SENDING
         row.claimed_at = now
     return rows
+
+
+def lock_due(session: Session, now: datetime, stale_after: timedelta) -> OutboxMessage | None:
+    """PostgreSQL: lock the first due row for this transaction, skipping rows another transaction is sending.
+
+    The caller sends the row and records the result in this same transaction, so the row lock lasts
+    exactly as long as the send and dies with the connection of a process killed mid-send. A row left
+    "sending" by an older version's claim counts as due once that claim is older than `stale_after`.
+    """
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.next_attempt_at <= now,
+            (OutboxMessage.status == Delivery.PENDING)
+            | ((OutboxMessage.status == Delivery.SENDING) & (OutboxMessage.claimed_at < now - stale_after)),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+        # FOR NO KEY UPDATE SKIP LOCKED: another sender's row is skipped, not waited for; inserts that
+        # only reference the row (history events) are not blocked by the lock
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    return session.scalars(query).first()
+
+
+def release_all_claims(session: Session) -> int:
+    """SQLite, when a drain starts: put back every row left "sending" (its claimer is dead); how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == Delivery.SENDING)
+        .values(status=Delivery.PENDING, claimed_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> None:
