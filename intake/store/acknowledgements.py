@@ -16,9 +16,9 @@ from intake.acknowledging import Lately, subject_key
 from intake.config.settings import untagged
 from intake.store.db import Session
 from intake.store.models import Event, Item, Message
-from intake.vocab import EventKind, Status
+from intake.vocab import OPEN_DRAFT, EventKind, Status
 
-UNDECIDED = (Status.IN_REVIEW, Status.QUERIED, Status.ESCALATED, Status.OPEN)
+UNDECIDED = (*OPEN_DRAFT, Status.OPEN)  # a draft under review, or a report or enquiry not dealt with
 _SUBJECT_CANDIDATES = 50  # the newest items of one sender compared by subject: a flood stays cheap
 
 

@@ -9,69 +9,19 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from intake.message.filenames import extension_for
 from intake.store.db import Session
 from intake.store.models import Attachment, Item, Message
 
-
-class ParsedFile(Protocol):
-    """What the parser tells us about one file (`intake.message.Attachment` fits)."""
-
-    @property
-    def filename(self) -> str: ...
-    @property
-    def content_type(self) -> str: ...
-    @property
-    def data(self) -> bytes: ...
-    @property
-    def inline(self) -> bool: ...
-    @property
-    def content_id(self) -> str | None: ...
-    @property
-    def origin(self) -> str: ...
-
-
-class PreparedCopy(Protocol):
-    """A picture's re-encoded copy (`intake.pictures.Prepared` fits)."""
-
-    @property
-    def data(self) -> bytes: ...
-    @property
-    def content_type(self) -> str: ...
-    @property
-    def filename(self) -> str: ...
-
-
-class Verdict(Protocol):
-    """What examining a file by content found (`intake.pictures.Examined` fits)."""
-
-    @property
-    def format(self) -> str: ...
-    @property
-    def withhold(self) -> bool: ...
-    @property
-    def prepared(self) -> PreparedCopy | None: ...
-
-
-class ExaminedPart(Protocol):
-    """One file's verdict, the sentence reviewers read, and whether it goes on (`intake.files.ExaminedFile`)."""
-
-    @property
-    def examined(self) -> Verdict: ...
-    @property
-    def note(self) -> str: ...
-    @property
-    def attach(self) -> bool: ...
-    @property
-    def sent_name(self) -> str | None: ...
-    @property
-    def sent_type(self) -> str | None: ...
+if TYPE_CHECKING:  # the core's own values; named for the type checker only, so the store loads no picture code
+    from intake.files import ExaminedFile
+    from intake.message import Attachment as ParsedFile
 
 
 def store_attachments(
-    session: Session, item: Item, row: Message, parsed: Sequence[ParsedFile], examined: Sequence[ExaminedPart]
+    session: Session, item: Item, row: Message, parsed: Sequence[ParsedFile], examined: Sequence[ExaminedFile]
 ) -> list[Attachment]:
     """Keep each file under a generated name, in the parser's order, with its verdict and prepared copy."""
     stored = []
