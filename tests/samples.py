@@ -32,9 +32,10 @@ def draft(
     body: str = "Volunteers cleared the riverside path this morning. Thank you all!",
     name: str = "Jane Resident",
     photos: int = 0,
+    files: Sequence[tuple[str, str, bytes]] = (),
     **headers: str,
 ) -> bytes:
-    """A plain-text draft as a mail client sends it, optionally with JPEG photos."""
+    """A plain-text draft as a mail client sends it, with JPEG photos and (name, declared type, bytes) files."""
     msg = EmailMessage()
     msg["From"] = f"{name} <{sender}>"
     msg["To"] = OUR_ADDRESS
@@ -46,6 +47,9 @@ def draft(
     msg.set_content(body)
     for n in range(photos):
         msg.add_attachment(TINY_JPEG, maintype="image", subtype="jpeg", filename=f"photo-{n + 1}.jpg")
+    for filename, declared, data in files:
+        maintype, _, subtype = declared.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return msg.as_bytes(policy=SMTP)
 
 

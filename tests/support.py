@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from intake.render import TemplateCache
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from intake.config import Settings
     from intake.service import Service
 
@@ -280,6 +282,23 @@ def make_service(tmp_path: Path, database_url: str, **settings_options: Any) -> 
     from intake.service import Service
 
     return Service.build(settings_for(tmp_path, migrated(database_url), **settings_options), template_cache=TEMPLATES)
+
+
+def queued(service: Service, purpose: str | None = None) -> list[EmailMessage]:
+    """The mail in a service's outbox, oldest first, parsed; only that of one purpose if given."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    from sqlalchemy import select
+
+    from intake.store.models import OutboxMessage
+
+    with service.sessions() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if purpose is not None:
+            query = query.where(OutboxMessage.purpose == purpose)
+        raws = [row.raw for row in session.scalars(query)]  # the bytes live in their own table
+    return [message_from_bytes(raw, policy=default) for raw in raws]  # type: ignore[misc]
 
 
 # --- waiting on conditions ----------------------------------------------------------------

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import io
 import zipfile
-from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP, default
+from email.policy import SMTP
 from email.utils import make_msgid
 
 import pytest
 from PIL import Image
+from samples import draft
 from sqlalchemy import select
-from support import OUR_ADDRESS, REVIEWERS, make_service
+from support import OUR_ADDRESS, REVIEWERS, make_service, queued
 
-from intake.store.models import Attachment, Item, OutboxMessage
+from intake.store.models import Attachment, Item
 
 GPS_IFD = 0x8825
 CLERK = REVIEWERS[0]
@@ -68,23 +68,7 @@ DANGEROUS = [
 
 
 def draft_with_files(files: list[tuple[str, str, bytes]]) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Jane Resident <jane@example.com>"
-    msg["To"] = OUR_ADDRESS
-    msg["Subject"] = "Photos from the fun day"
-    msg["Message-ID"] = make_msgid(domain="example.com")
-    msg.set_content("Could these go up on Facebook? Thank you!")
-    for name, declared, data in files:
-        maintype, _, subtype = declared.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return msg.as_bytes(policy=SMTP)
-
-
-def outbox(service, purpose: str) -> list[EmailMessage]:
-    with service.sessions() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == purpose).order_by(OutboxMessage.id))
-        raws = [row.raw for row in rows]
-    return [message_from_bytes(raw, policy=default) for raw in raws]
+    return draft(subject="Photos from the fun day", body="Could these go up on Facebook? Thank you!", files=files)
 
 
 def files_of(mail: EmailMessage) -> list[tuple[str, str, bytes]]:
@@ -120,7 +104,7 @@ def test_files_dressed_as_pictures_never_reach_reviewers_or_posting(service):
     outcome = service.ingest(draft_with_files(files), "file")
     originals = [data for _, _, data in files]
 
-    requests = outbox(service, "review-request")
+    requests = queued(service, "review-request")
     assert len(requests) == len(REVIEWERS)
     assert_only_clean_pictures(requests, originals)
     text = requests[0].get_body(("plain",)).get_content()
@@ -150,7 +134,7 @@ def test_files_dressed_as_pictures_never_reach_reviewers_or_posting(service):
     approve["Message-ID"] = make_msgid(domain="example.org")
     approve.set_content("APPROVE")
     service.ingest(approve.as_bytes(policy=SMTP), "smtp", envelope_recipients=[reply_to])
-    ready = outbox(service, "ready-to-post")
+    ready = queued(service, "ready-to-post")
     assert len(ready) == len(REVIEWERS)
     assert_only_clean_pictures(ready, originals)
     posting = ready[0].get_body(("plain",)).get_content()
@@ -172,5 +156,5 @@ def test_a_picture_inside_a_forwarded_mail_goes_on_only_as_its_clean_copy(servic
     outer.set_content("Resident's photo below.")
     outer.add_attachment(inner)
     service.ingest(outer.as_bytes(policy=SMTP), "file")
-    requests = outbox(service, "review-request")
+    requests = queued(service, "review-request")
     assert_only_clean_pictures(requests, [gps_photo(), DANGEROUS[0][2]])

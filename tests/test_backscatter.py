@@ -15,7 +15,7 @@ from email.policy import SMTP, default
 import pytest
 from samples import auto_reply, draft
 from sqlalchemy import func, select, update
-from support import OUR_ADDRESS, REVIEWERS, make_service
+from support import OUR_ADDRESS, REVIEWERS, make_service, queued
 
 from intake.service import Service
 from intake.store.models import Event, Item, Message, OutboxMessage
@@ -34,14 +34,6 @@ def service(tmp_path, database_url):
 
 def forged(n: int, sender: str = VICTIM, name: str = "Victim Name", **headers: str) -> bytes:
     return draft(sender=sender, name=name, subject=f"Please post this {n}", body=f"Attack number {n}", **headers)
-
-
-def outbox(service: Service, purpose: str | None = None) -> list[EmailMessage]:
-    with service.sessions() as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        if purpose is not None:
-            query = query.where(OutboxMessage.purpose == purpose)
-        return [message_from_bytes(r.raw, policy=default) for r in session.scalars(query)]  # type: ignore[misc]
 
 
 def text_of(mail: EmailMessage) -> str:
@@ -71,11 +63,11 @@ def an_hour_passes(service: Service) -> None:
 def test_a_flood_of_forged_drafts_gives_the_victim_three_acknowledgements_and_one_note(service):
     refs = [service.ingest(forged(n), "smtp").ref for n in range(10)]
     assert len(set(refs)) == 10  # each is still an item of its own, sent for review
-    acks = outbox(service, "acknowledgement")
+    acks = queued(service, "acknowledgement")
     assert [a["To"].addresses[0].addr_spec for a in acks] == [VICTIM] * 4
     assert ["will not acknowledge each one" in text_of(a) for a in acks] == [False, False, False, True]
     assert "We have received 4 messages from you today" in text_of(acks[3])
-    assert len(outbox(service, "review-request")) == 3 * 10
+    assert len(queued(service, "review-request")) == 3 * 10
     # Every held-back acknowledgement is on its item, for the digest to report.
     held = ["acknowledgement_held" in kinds(service, ref) for ref in refs]
     assert held == [False] * 3 + [True] * 7
@@ -85,16 +77,16 @@ def test_a_flood_of_forged_drafts_gives_the_victim_three_acknowledgements_and_on
 def test_a_sub_address_tag_does_not_get_past_the_cap(service):
     for n in range(6):
         service.ingest(forged(n, sender=f"victim+{n}@example.net"), "smtp")
-    assert len(outbox(service, "acknowledgement")) == 4
+    assert len(queued(service, "acknowledgement")) == 4
 
 
 def test_the_cap_is_per_hour_and_the_note_comes_once(service):
     for n in range(5):
         service.ingest(forged(n), "smtp")
-    assert len(outbox(service, "acknowledgement")) == 4
+    assert len(queued(service, "acknowledgement")) == 4
     an_hour_passes(service)
     later = [service.ingest(forged(n), "smtp").ref for n in range(5, 8)]
-    acks = outbox(service, "acknowledgement")
+    acks = queued(service, "acknowledgement")
     assert len(acks) == 7  # a new hour: three more, one by one
     assert not any("will not acknowledge each one" in text_of(a) for a in acks[4:])
     assert all("acknowledged" in kinds(service, ref) for ref in later)
@@ -105,7 +97,7 @@ def test_the_cap_is_configurable(tmp_path, database_url):
     try:
         for n in range(3):
             service.ingest(forged(n), "smtp")
-        acks = outbox(service, "acknowledgement")
+        acks = queued(service, "acknowledgement")
         assert ["will not acknowledge each one" in text_of(a) for a in acks] == [False, True]
     finally:
         service.close()
@@ -114,14 +106,14 @@ def test_the_cap_is_configurable(tmp_path, database_url):
 def test_a_councillor_sending_five_drafts_in_an_hour_hears_about_each(service):
     for n in range(5):
         service.ingest(draft(sender=CLLR, name="Somebody Else", subject=f"Post {n}", body=f"Draft {n}"), "smtp")
-    acks = outbox(service, "acknowledgement")
+    acks = queued(service, "acknowledgement")
     assert len(acks) == 5
     assert all(text_of(a).startswith("Dear Cllr Jones,") for a in acks)  # the roster's name, not the display name
 
 
 def test_an_acknowledgement_does_not_echo_an_unauthenticated_display_name(service):
     service.ingest(forged(1, name="Victim Name"), "smtp")
-    [ack] = outbox(service, "acknowledgement")
+    [ack] = queued(service, "acknowledgement")
     assert text_of(ack).startswith("Hello,")
     assert "Victim Name" not in ack.as_string()
     assert ack["To"].addresses[0].display_name == ""
@@ -145,7 +137,7 @@ def test_a_draft_in_the_thread_of_the_senders_earlier_draft_is_recorded_on_it(se
     assert again.ref == first.ref
     assert count(service, Item) == 1
     # No acknowledgement and no new review requests; the new wording reaches each reviewer once.
-    relayed = outbox(service, "drafter-reply")
+    relayed = queued(service, "drafter-reply")
     assert count(service, OutboxMessage) == mails + len(relayed) and len(relayed) == len(REVIEWERS)
     assert all("wrote again about" in text_of(m) and "And here it is again" in text_of(m) for m in relayed)
     assert kinds(service, first.ref).count("repeat_received") == 1
@@ -158,8 +150,8 @@ def test_the_same_subject_within_the_hour_is_folded_into_one_item(service):
         service.ingest(draft(subject=s), "smtp").ref for s in ("Litter pick", "Re: Litter pick", "FWD: litter  PICK")
     }
     assert len(refs) == 1
-    assert len(outbox(service, "review-request")) == 3  # one draft's worth
-    assert outbox(service, "drafter-reply") == []  # the same words again: nothing for reviewers to read
+    assert len(queued(service, "review-request")) == 3  # one draft's worth
+    assert queued(service, "drafter-reply") == []  # the same words again: nothing for reviewers to read
     assert kinds(service, refs.pop()).count("repeat_received") == 2
 
 
@@ -192,8 +184,8 @@ def test_a_thread_of_someone_elses_draft_is_not_a_repeat(service):
 
 def test_out_of_office_replies_in_a_thread_are_recorded_and_never_forwarded(service):
     ref = service.ingest(draft(), "smtp").ref
-    requests = outbox(service, "review-request")
-    [ack] = outbox(service, "acknowledgement")
+    requests = queued(service, "review-request")
+    [ack] = queued(service, "acknowledgement")
     mails, items = count(service, OutboxMessage), count(service, Item)
     for _ in range(3):
         for request in requests:  # each reviewer's out-of-office, to the plus-address and in the thread

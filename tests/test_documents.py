@@ -12,17 +12,16 @@ from __future__ import annotations
 import functools
 import io
 import zipfile
-from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP, default
+from email.policy import SMTP
 from email.utils import make_msgid
 
 import pytest
-from samples import TINY_JPEG
+from samples import TINY_JPEG, draft
 from sqlalchemy import select
-from support import OUR_ADDRESS, REVIEWERS
+from support import REVIEWERS, queued
 
-from intake.store.models import Attachment, Item, OutboxMessage
+from intake.store.models import Attachment, Item
 
 CLERK = "clerk@example.org"
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -63,27 +62,12 @@ def plain_zip() -> bytes:
 
 def draft_with(*files: tuple[str, str, bytes]) -> bytes:
     """A draft carrying (name, declared type, bytes) files, as a mail client sends them."""
-    msg = EmailMessage()
-    msg["From"] = "Jane Resident <jane@example.com>"
-    msg["To"] = OUR_ADDRESS
-    msg["Subject"] = "Open day notice"
-    msg["Message-ID"] = make_msgid(domain="example.com")
-    msg.set_content("The open day notice, with the programme attached.")
-    for name, declared, data in files:
-        maintype, _, subtype = declared.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return msg.as_bytes(policy=SMTP)
+    return draft(subject="Open day notice", body="The open day notice, with the programme attached.", files=files)
 
 
 @pytest.fixture
 def make_service(service_for, database_url):
     return functools.partial(service_for, database_url)
-
-
-def outbox(service, purpose: str) -> list[EmailMessage]:
-    with service.sessions() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == purpose).order_by(OutboxMessage.id))
-        return [message_from_bytes(row.raw, policy=default) for row in rows]
 
 
 def files_of(mail: EmailMessage) -> dict[str, tuple[str, bytes]]:
@@ -128,7 +112,7 @@ def test_pdf_word_opendocument_text_and_csv_reach_each_reviewer_as_they_came(mak
         ),
         "file",
     )
-    requests = outbox(service, "review-request")
+    requests = queued(service, "review-request")
     assert len(requests) == len(REVIEWERS)
     for mail in requests:
         assert files_of(mail) == {
@@ -162,7 +146,7 @@ def test_a_document_is_named_by_its_content_and_the_senders_cleaned_name(make_se
         ),
         "file",
     )
-    for mail in outbox(service, "review-request"):
+    for mail in queued(service, "review-request"):
         assert sorted(files_of(mail)) == ["agenda.pdf", "report.xlsx"]
         assert files_of(mail)["report.xlsx"][0] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -181,7 +165,7 @@ def test_a_document_is_named_by_its_content_and_the_senders_cleaned_name(make_se
 def test_macro_documents_archives_programs_and_claimed_pictures_stay_withheld(make_service, name, declared, data, why):
     service = make_service()
     outcome = service.ingest(draft_with((name, declared, data)), "file")
-    for mail in outbox(service, "review-request"):
+    for mail in queued(service, "review-request"):
         assert files_of(mail) == {}
         text = text_of(mail)
         assert f"- {name} (" in text and "WITHHELD, never sent on" in text and why in text
@@ -192,7 +176,7 @@ def test_macro_documents_archives_programs_and_claimed_pictures_stay_withheld(ma
 def test_a_text_file_named_as_a_script_is_not_forwarded(make_service):
     service = make_service()
     service.ingest(draft_with(("update.vbs", "text/plain", b'MsgBox "hello"\n')), "file")
-    for mail in outbox(service, "review-request"):
+    for mail in queued(service, "review-request"):
         assert files_of(mail) == {} and "kept on the system, not attached" in text_of(mail)
 
 
@@ -203,7 +187,7 @@ def test_documents_share_the_per_mail_limit_and_what_does_not_fit_is_kept(make_s
     outcome = service.ingest(
         draft_with(("one.pdf", "application/pdf", first), ("two.pdf", "application/pdf", second)), "file"
     )
-    for mail in outbox(service, "review-request"):
+    for mail in queued(service, "review-request"):
         assert files_of(mail) == {"one.pdf": ("application/pdf", first)}
         text = text_of(mail)
         assert "- two.pdf (application/pdf" in text and "kept on the system, not attached" in text
@@ -216,18 +200,18 @@ def test_ready_to_post_carries_the_pictures_only_and_a_second_review_request_the
     outcome = service.ingest(
         draft_with(("photo.jpg", "image/jpeg", TINY_JPEG), ("programme.pdf", "application/pdf", PDF)), "file"
     )
-    first = next(m for m in outbox(service, "review-request") if CLERK in str(m["To"]))
+    first = next(m for m in queued(service, "review-request") if CLERK in str(m["To"]))
     assert sorted(files_of(first)) == ["picture-1.jpg", "programme.pdf"]
     assert "(1 picture and 1 document attached to this email)" in text_of(first)
 
     reply(service, first, "EDIT The open day is on Saturday 5 December, 10am to 4pm.")
-    again = [m for m in outbox(service, "review-request") if CLERK in str(m["To"])]
+    again = [m for m in queued(service, "review-request") if CLERK in str(m["To"])]
     assert len(again) == 2
     assert files_of(again[-1]) == files_of(first)
     assert "(1 picture and 1 document attached to this email)" in text_of(again[-1])
 
     reply(service, again[-1], "APPROVE")
-    posts = outbox(service, "ready-to-post")
+    posts = queued(service, "ready-to-post")
     assert posts and outcome.ref in str(posts[0]["Subject"])
     for mail in posts:
         assert sorted(files_of(mail)) == ["picture-1.jpg"]

@@ -13,20 +13,18 @@ import functools
 import io
 import os
 import tomllib
-from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP, default
-from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from samples import draft
 from sqlalchemy import func, select
-from support import OUR_ADDRESS, REVIEWERS, settings_for
+from support import REVIEWERS, queued, settings_for
 
 from intake import files as files_module
 from intake.config import ConfigError
-from intake.store.models import Attachment, Item, Message, OutboxMessage
+from intake.store.models import Attachment, Item, Message
 
 KB = 1024
 ACK_LINE = "was larger than the council's limit"
@@ -43,27 +41,14 @@ def pdf(size: int) -> bytes:
 
 
 def draft_with(*files: tuple[str, str, bytes]) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Jane Resident <jane@example.com>"
-    msg["To"] = OUR_ADDRESS
-    msg["Subject"] = "Christmas market"
-    msg["Message-ID"] = make_msgid(domain="example.com")
-    msg.set_content("The Christmas market opens on Saturday in the Market Square.")
-    for name, declared, data in files:
-        maintype, _, subtype = declared.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return msg.as_bytes(policy=SMTP)
+    return draft(
+        subject="Christmas market", body="The Christmas market opens on Saturday in the Market Square.", files=files
+    )
 
 
 @pytest.fixture
 def make_service(service_for, database_url):
     return functools.partial(service_for, database_url)
-
-
-def outbox(service, purpose: str) -> list[EmailMessage]:
-    with service.sessions() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == purpose).order_by(OutboxMessage.id))
-        return [message_from_bytes(row.raw, policy=default) for row in rows]
 
 
 def text_of(mail: EmailMessage) -> str:
@@ -101,12 +86,12 @@ def test_a_message_over_the_limit_is_kept_whole_marked_and_none_of_its_files_rea
         "This message was larger than the council's limit of 100 KB; "
         "its 2 files are kept on the system and not sent on."
     )
-    for mail in outbox(service, "review-request"):
+    for mail in queued(service, "review-request"):
         assert list(mail.iter_attachments()) == []
         text = text_of(mail)
         assert text.index("WARN  size-limit") < text.index("Reference:")  # on top, with the policy flags
         assert "Kept on the system, not read or sent on: the message was larger than the limit of 100 KB." in text
-    (ack,) = outbox(service, "acknowledgement")
+    (ack,) = queued(service, "acknowledgement")
     assert ACK_LINE in text_of(ack) and "(100 KB for an email, 20 MB for one file)" in text_of(ack)
     assert "been passed on to the reviewers" in text_of(ack)
 
@@ -132,12 +117,12 @@ def test_a_file_over_the_per_file_limit_is_kept_unread_and_the_rest_go_on(make_s
     assert [f["excerpt"] for f in item.flags if f["rule"] == "size-limit"] == [
         "1 file larger than the council's limit of 50 KB for one file: kept on the system, not sent on."
     ]
-    requests = outbox(service, "review-request")
+    requests = queued(service, "review-request")
     assert len(requests) == len(REVIEWERS)
     for mail in requests:
         assert [p.get_filename() for p in mail.iter_attachments()] == ["picture-1.jpg"]
         assert "it is larger than the limit of 50 KB for one file" in text_of(mail)
-    (ack,) = outbox(service, "acknowledgement")
+    (ack,) = queued(service, "acknowledgement")
     assert ACK_LINE in text_of(ack) and "50 KB for one file" in text_of(ack)
 
 
@@ -146,7 +131,7 @@ def test_within_the_limits_there_is_no_flag_and_no_line_in_the_acknowledgement(m
     outcome = service.ingest(draft_with(("stalls.pdf", "application/pdf", pdf(60 * KB))), "file")
     item, rows = item_and_files(service, outcome.ref)
     assert not [f for f in item.flags if f["rule"] == "size-limit"] and rows[0].attach
-    (ack,) = outbox(service, "acknowledgement")
+    (ack,) = queued(service, "acknowledgement")
     assert ACK_LINE not in text_of(ack)
 
 

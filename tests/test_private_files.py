@@ -9,33 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from support import write_config
 
 from intake import cli
 from intake.delivery.folder import FolderTransport
 from intake.store.db import make_engine
 
 MESSAGES = Path(__file__).parent / "messages"
-CONFIG = """
-[council]
-name = "Test Town Council"
-
-[mailbox]
-address = "smat.info@town.example"
-
-[database]
-url = "sqlite:///var/smat.db"
-
-[outbox]
-folder = "outbox"
-
-[security]
-secret = "0123456789abcdef0123456789abcdef"
-
-[[people]]
-name = "Town Clerk"
-email = "clerk@town.example"
-role = "clerk"
-"""
 
 
 def mode(path: Path) -> int:
@@ -54,9 +34,7 @@ def usual_umask() -> Iterator[None]:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return path
+    return write_config(tmp_path)
 
 
 def test_init_makes_the_database_and_its_folder_private(config: Path) -> None:

@@ -7,31 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from support import write_config
 
 from intake import cli
 from intake.views import json_text, terminal_safe
-
-CONFIG = """
-[council]
-name = "Test Town Council"
-
-[mailbox]
-address = "smat.info@town.example"
-
-[database]
-url = "sqlite:///var/smat.db"
-
-[outbox]
-folder = "outbox"
-
-[security]
-secret = "0123456789abcdef0123456789abcdef"
-
-[[people]]
-name = "Town Clerk"
-email = "clerk@town.example"
-role = "clerk"
-"""
 
 # Clear the screen, a colour, an OSC 8 hyperlink ended by BEL, a C1 CSI, backspaces over
 # a word, a carriage return rewriting a line, and a right-to-left override.
@@ -54,8 +33,7 @@ def draft() -> bytes:
 @pytest.fixture
 def stored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
     """A config, `init`, and the draft ingested through the CLI; its reference."""
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config = write_config(tmp_path)
     eml = tmp_path / "draft.eml"
     eml.write_bytes(draft())
     assert cli.main(["--config", str(config), "init"]) == 0
