@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from intake import __version__, config
 from intake.errors import ConfigError, IntakeError, NotFound
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 
 STATUSES = tuple(status.value for status in Status)
 KINDS = tuple(kind.value for kind in Kind)
+
+Handler = Callable[["config.Settings", argparse.Namespace], int]
+
+# Command groups kept in modules of their own, so that cli.py stays the place that parses and
+# dispatches rather than the home of every command. Each module has `add_parsers(commands)`
+# (the argparse sub-parsers action) and `COMMANDS` (name -> handler, built with `with_service`
+# where the command needs the service). Adding a group is one line here.
+GROUPS: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,7 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE.eml", help="the raw message")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="screen as if it arrived on this day (default: today)")
     p.add_argument("--json", action="store_true", help="print the flags as one JSON array")
+    for group in _groups():
+        group.add_parsers(commands)
     return parser
+
+
+def _groups() -> list[Any]:
+    """The modules named in GROUPS, imported when the parser is built (not at import time)."""
+    return [importlib.import_module(name) for name in GROUPS]
+
+
+def handlers() -> dict[str, Handler]:
+    """Every command's handler: the core ones below and each group's."""
+    found = dict(COMMANDS)
+    for group in _groups():
+        found.update(group.COMMANDS)
+    return found
 
 
 def config_path(arg: str | None) -> Path:
@@ -127,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(carrier).setLevel(logging.WARNING)
     try:
         settings = config.load(config_path(args.config))
-        return COMMANDS[args.command](settings, args)
+        return handlers()[args.command](settings, args)
     except IntakeError as exc:
         print(f"smat-intake: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
@@ -149,7 +173,7 @@ def cmd_init(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_service(
+def with_service(
     action: Callable[[Service, argparse.Namespace], int], needs_secret: bool = False
 ) -> Callable[[config.Settings, argparse.Namespace], int]:
     """A command run on a built service; one that signs reply keys first checks that the secret exists."""
@@ -308,15 +332,15 @@ def cmd_status(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0 if all(check.ok for check in checks) else 1
 
 
-COMMANDS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
+COMMANDS: dict[str, Handler] = {
     "init": cmd_init,
-    "run": _with_service(cmd_run, needs_secret=True),
-    "poll": _with_service(cmd_poll, needs_secret=True),
-    "deliver": _with_service(cmd_deliver, needs_secret=True),
-    "items": _with_service(cmd_items),
-    "show": _with_service(cmd_show),
-    "digest": _with_service(cmd_digest),
-    "ingest": _with_service(cmd_ingest, needs_secret=True),
+    "run": with_service(cmd_run, needs_secret=True),
+    "poll": with_service(cmd_poll, needs_secret=True),
+    "deliver": with_service(cmd_deliver, needs_secret=True),
+    "items": with_service(cmd_items),
+    "show": with_service(cmd_show),
+    "digest": with_service(cmd_digest),
+    "ingest": with_service(cmd_ingest, needs_secret=True),
     "check": cmd_check,
     "status": cmd_status,
 }
