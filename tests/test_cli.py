@@ -1,10 +1,15 @@
-"""The real command line, run as a subprocess (`python -m intake --config PATH …`) in a temp folder."""
+"""The command line in a temp folder: through `cli.main` in this process (as the console script calls it,
+with its own stdout, stderr, working folder and environment), and as a real subprocess
+(`python -m intake …`) where the process itself is what is checked: the entry point, a config
+mistake with no traceback, and `run` stopping on a signal."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import io
 import json
+import logging
 import os
 import re
 import signal
@@ -13,6 +18,7 @@ import socket
 import stat
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,6 +28,7 @@ from servers import free_port
 from sqlalchemy import select
 from support import TEMPLATES, TOWN_MAILBOX, TOWN_REVIEWERS, migrated, wait_for_port, wait_until, write_config
 
+from intake import cli
 from intake.config import load
 from intake.service import Service
 from intake.store.db import make_engine
@@ -52,9 +59,10 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def intake(
+def intake_process(
     config: Path | None, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess:
+    """`python -m intake …` as a real process."""
     command = [sys.executable, "-m", "intake"]
     if config is not None:
         command += ["--config", str(config)]
@@ -66,6 +74,38 @@ def intake(
         text=True,
         timeout=timeout,
     )
+
+
+def intake(
+    config: Path | None, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`smat-intake …` through `cli.main` in this process: its own working folder, environment, stdout and
+    stderr (log lines included, formatted as the command formats them); an exception that escapes main
+    fails the test, as a traceback would."""
+    argv = (["--config", str(config)] if config is not None else []) + list(args)
+    out, err = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level, here, saved = root.level, os.getcwd(), dict(os.environ)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        os.chdir(cwd or (config.parent if config is not None else here))
+        os.environ.clear()
+        os.environ.update(env or cli_env())
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = cli.main(argv)
+            except SystemExit as exc:  # argparse: --help, or a usage error
+                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved)
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def init_db(config: Path) -> None:
@@ -103,7 +143,7 @@ def desk(tmp_path_factory):
 
 
 def test_help_lists_every_command():
-    result = intake(None, "--help")
+    result = intake_process(None, "--help")
     assert result.returncode == 0
     for command in ("init", "run", "poll", "deliver", "items", "show"):
         assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), (
@@ -253,7 +293,7 @@ def test_config_is_found_through_the_environment_variable(desk, tmp_path):
 
 def test_config_mistake_is_one_sentence_naming_file_and_key(tmp_path):
     config = write_config(tmp_path, listener={"host": "127.0.0.1", "port": "abc"})
-    result = intake(config, "init")
+    result = intake_process(config, "init")
     assert result.returncode == 2
     line = one_line_error(result)
     assert str(config) in line
