@@ -158,9 +158,9 @@ def database_url(request, tmp_path):
         yield f"sqlite:///{tmp_path}/smat.db"
         return
     pg = request.getfixturevalue("pg")
-    url = pg.create_database()
+    url = support.empty_postgres(pg)
     yield url
-    pg.drop_later(url)
+    support.release_postgres(pg, url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
@@ -171,7 +171,7 @@ def migrated_url(request, tmp_path):
     pg = request.getfixturevalue("pg")
     url = support.new_migrated_postgres(pg)
     yield url
-    pg.drop_later(url)
+    support.release_postgres(pg, url)
 
 
 @pytest.fixture

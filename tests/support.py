@@ -9,15 +9,19 @@ for PostgreSQL), so Alembic runs once per session, not once per test.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,20 +230,124 @@ def _postgres_template() -> str:
         upgrade(engine)
         engine.dispose()  # a template must have no connections when it is copied
         _templates["postgresql"] = name
+        _templates["postgresql-schema"] = _schema_of(name)
     return _templates["postgresql"]
 
 
-def drop_templates() -> None:
-    """Remove the templates this process made (conftest.py calls it at the end of the session)."""
-    if "sqlite" in _templates:
-        shutil.rmtree(Path(_templates.pop("sqlite")).parent, ignore_errors=True)
-    if "postgresql" in _templates:
-        _admin(f'DROP DATABASE IF EXISTS "{_templates.pop("postgresql")}" WITH (FORCE)')
+# --- PostgreSQL databases reused within a run ------------------------------------------
+# Making a database is cheap, but dropping one forces a checkpoint (about a second on a busy
+# disk). So a test's database is not dropped: when the test is over and nothing else is
+# connected, its rows are deleted and it waits here for the next test of this process. One
+# whose schema a test changed (a downgrade, say) is dropped instead. The set of names never
+# changes while databases are swapped, so Postgres.drop_all and drop_templates remove them all.
+
+_empty: list[str] = []  # empty databases (no tables), ready for `database_url`
+_ready: list[str] = []  # databases at the newest migration, with no rows
+_made: list[str] = []  # databases made here rather than by servers.Postgres (dropped by drop_templates)
+
+
+def _db_name(url: str) -> str:
+    return url.rsplit("/", 1)[-1]
+
+
+def _schema_of(name: str) -> str:
+    """What a database's schema looks like (tables, columns, indexes, migration), to tell a changed one."""
+    import psycopg
+
+    with psycopg.connect(dbname=name, autocommit=True, connect_timeout=5) as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_schema = 'public' ORDER BY 1, 2"
+        ).fetchall()
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"
+        ).fetchall()
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchall() if columns else []
+    return repr((columns, indexes, version))
+
+
+def empty_postgres(pg: Any) -> str:
+    """An empty PostgreSQL database: one a finished test left empty, else a new one."""
+    return f"postgresql+psycopg:///{_empty.pop()}" if _empty else str(pg.create_database())
 
 
 def new_migrated_postgres(pg: Any) -> str:
-    """A fresh PostgreSQL database copied from the migrated template (one CREATE, no Alembic)."""
+    """A PostgreSQL database at the newest migration with no rows: reused, else copied from the template."""
+    if _ready:
+        return f"postgresql+psycopg:///{_ready.pop()}"
     return str(pg.create_database(template=_postgres_template()))
+
+
+def release_postgres(pg: Any, url: str) -> None:
+    """A test is done with its database: keep it for the next test if it can be emptied, else drop it."""
+    import psycopg
+
+    name = _db_name(url)
+    try:
+        with psycopg.connect(dbname=name, autocommit=True, connect_timeout=5) as conn:
+            others = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            ]
+            if others and others[0]:
+                raise LookupError("still in use")
+            if not tables:
+                pool = _empty
+            elif "postgresql" in _templates and _schema_of(name) == _templates["postgresql-schema"]:
+                with conn.transaction():
+                    conn.execute("SET LOCAL session_replication_role = replica")  # no foreign-key order needed
+                    for table in tables:
+                        conn.execute(f'DELETE FROM "{table}"')  # type: ignore[arg-type]
+                    for (sequence,) in conn.execute(
+                        "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+                    ):
+                        conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')  # type: ignore[arg-type]
+                pool = _ready
+            else:
+                raise LookupError("schema changed")
+    except (LookupError, psycopg.Error):
+        pg.drop_later(url)
+        return
+    pool.append(name)
+
+
+def _swap_in_migrated(name: str) -> None:
+    """Give the empty database *name* the contents of a ready migrated one, by swapping their names.
+
+    Raises psycopg's ObjectInUse, changing nothing, when something is connected to *name*.
+    """
+    import psycopg
+
+    spare = f"smat_test_{os.getpid()}_swap_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" RENAME TO "{spare}"')  # type: ignore[arg-type]
+        if _ready:
+            ready = _ready.pop()
+        else:
+            ready = f"smat_test_{os.getpid()}_ready_{uuid.uuid4().hex[:8]}"
+            conn.execute(f'CREATE DATABASE "{ready}" TEMPLATE "{_postgres_template()}"')  # type: ignore[arg-type]
+            _made.append(ready)
+        conn.execute(f'ALTER DATABASE "{ready}" RENAME TO "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'ALTER DATABASE "{spare}" RENAME TO "{ready}"')  # type: ignore[arg-type]
+    _empty.append(ready)  # the empty one, now under the other name
+
+
+def drop_templates() -> None:
+    """Remove the templates and spare databases this process made (conftest.py calls it at the end)."""
+    if "sqlite" in _templates:
+        shutil.rmtree(Path(_templates.pop("sqlite")).parent, ignore_errors=True)
+    for name in _made:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _made.clear()
+    _empty.clear()
+    _ready.clear()
+    if "postgresql" in _templates:
+        _admin(f'DROP DATABASE IF EXISTS "{_templates.pop("postgresql")}" WITH (FORCE)')
 
 
 def _is_empty(url: str) -> bool:
@@ -247,14 +355,10 @@ def _is_empty(url: str) -> bool:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         return not path.exists() or path.stat().st_size == 0
-    from sqlalchemy import create_engine, inspect
+    import psycopg
 
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return not inspect(conn).get_table_names()
-    finally:
-        engine.dispose()
+    with psycopg.connect(dbname=_db_name(url), autocommit=True, connect_timeout=5) as conn:
+        return conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
 
 
 def migrated(url: str) -> str:
@@ -264,10 +368,15 @@ def migrated(url: str) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_sqlite_template(), path)
         return url
-    if url.startswith("postgresql") and _is_empty(url):
-        name = url.rsplit("/", 1)[-1]
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        _admin(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
+    if url.startswith("postgresql+psycopg:///") and _is_empty(url):
+        import psycopg
+
+        name = _db_name(url)
+        try:
+            _swap_in_migrated(name)
+        except psycopg.errors.ObjectInUse:  # the test holds a connection to it: copy the template over it
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _admin(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
         return url
     from intake.store.db import make_engine, upgrade
 
@@ -302,6 +411,44 @@ def queued(service: Service, purpose: str | None = None) -> list[EmailMessage]:
 
 
 # --- waiting on conditions ----------------------------------------------------------------
+
+
+def run_cli(
+    argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None, stdin: bytes = b""
+) -> subprocess.CompletedProcess[str]:
+    """`smat-intake ARGV` through `cli.main` in this process, as the console script calls it.
+
+    Its own working folder, environment (default: this one without $SMAT_INTAKE_CONFIG), standard
+    input, stdout and stderr (log lines included, formatted as the command formats them). An exception
+    that escapes main fails the test, as a traceback would; a subprocess costs a second of imports.
+    """
+    from intake import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level, here, saved, saved_stdin = root.level, os.getcwd(), dict(os.environ), sys.stdin
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        os.chdir(cwd or here)
+        os.environ.clear()
+        os.environ.update(env if env is not None else {k: v for k, v in saved.items() if k != "SMAT_INTAKE_CONFIG"})
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = cli.main(list(argv))
+            except SystemExit as exc:  # argparse: --help, or a usage error
+                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved)
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
 def wait_until(

@@ -30,10 +30,10 @@ def service(tmp_path, database_url):
 
 
 def mail_to(service: Service, address: str) -> list[EmailMessage]:
-    """Everything queued to *address*, oldest first."""
+    """Everything queued to *address*, oldest first (only that mail is parsed: the outbox grows with each turn)."""
     with service.sessions() as session:
         rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-        found = [message_from_bytes(r.raw, policy=default) for r in rows]  # type: ignore[misc]
+        found = [message_from_bytes(r.raw, policy=default) for r in rows if address in r.recipients]  # type: ignore[misc]
     return [m for m in found if any(a.addr_spec == address for a in m["To"].addresses)]
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-import io
 import json
-import logging
 import os
 import re
 import signal
@@ -18,7 +16,6 @@ import socket
 import stat
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,9 +23,17 @@ from pathlib import Path
 import pytest
 from servers import free_port
 from sqlalchemy import select
-from support import TEMPLATES, TOWN_MAILBOX, TOWN_REVIEWERS, migrated, wait_for_port, wait_until, write_config
+from support import (
+    TEMPLATES,
+    TOWN_MAILBOX,
+    TOWN_REVIEWERS,
+    migrated,
+    run_cli,
+    wait_for_port,
+    wait_until,
+    write_config,
+)
 
-from intake import cli
 from intake.config import load
 from intake.service import Service
 from intake.store.db import make_engine
@@ -79,33 +84,9 @@ def intake_process(
 def intake(
     config: Path | None, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """`smat-intake …` through `cli.main` in this process: its own working folder, environment, stdout and
-    stderr (log lines included, formatted as the command formats them); an exception that escapes main
-    fails the test, as a traceback would."""
+    """`smat-intake [--config CONFIG] …` through cli.main in this process, in the config's folder."""
     argv = (["--config", str(config)] if config is not None else []) + list(args)
-    out, err = io.StringIO(), io.StringIO()
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    level, here, saved = root.level, os.getcwd(), dict(os.environ)
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        os.chdir(cwd or (config.parent if config is not None else here))
-        os.environ.clear()
-        os.environ.update(env or cli_env())
-        with redirect_stdout(out), redirect_stderr(err):
-            try:
-                code = cli.main(argv)
-            except SystemExit as exc:  # argparse: --help, or a usage error
-                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
-    finally:
-        os.chdir(here)
-        os.environ.clear()
-        os.environ.update(saved)
-        root.removeHandler(handler)
-        root.setLevel(level)
-    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+    return run_cli(argv, cwd=cwd or (config.parent if config is not None else None), env=env or cli_env())
 
 
 def init_db(config: Path) -> None:

@@ -15,6 +15,7 @@ from email import message_from_bytes
 from email.policy import default
 from typing import Any
 
+import pytest
 from samples import draft
 from sqlalchemy import create_engine, func, select, text
 from support import imap_section, write_config
@@ -102,6 +103,7 @@ class Forker:
         self.proc.wait(timeout=30)
 
 
+@pytest.mark.slow  # a long proof: scripts/test runs it after the product suite
 def test_sigkill_at_random_moments_loses_no_message_and_makes_no_item_twice(mailbox, tmp_path):
     db = f"sqlite:///{tmp_path}/smat.db"
     config = write_config(tmp_path, db, imap=imap_section(mailbox), outbox={"folder": str(tmp_path / "outbox")})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from samples import draft, golden, mutations, winmail_draft
 from sqlalchemy import func, select
 
@@ -28,6 +29,7 @@ NASTY = [
 ]
 
 
+@pytest.mark.slow  # a long proof: scripts/test runs it after the product suite
 def test_three_hundred_malformed_messages_crash_nothing_and_are_all_kept(service_for, sqlite_url):
     service = service_for(sqlite_url)
     for n, raw in enumerate(mutations(SEEDS, NASTY, count=300, seed=20261128)):

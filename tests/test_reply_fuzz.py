@@ -119,6 +119,7 @@ def messages() -> list[bytes]:
     return _messages()
 
 
+@pytest.mark.slow  # a long proof: scripts/test runs it after the product suite
 def test_every_hostile_reply_is_read_within_the_time_bound(messages: list[bytes]) -> None:
     slow = []
     for number, raw in enumerate(messages):
@@ -130,6 +131,7 @@ def test_every_hostile_reply_is_read_within_the_time_bound(messages: list[bytes]
     assert not slow, f"(case, bytes, seconds) over {TIME_BOUND} s: {slow}"
 
 
+@pytest.mark.slow  # a long proof: scripts/test runs it after the product suite
 def test_every_hostile_reply_is_read_within_the_memory_bound(messages: list[bytes]) -> None:
     heavy = []
     for number, raw in enumerate(messages):

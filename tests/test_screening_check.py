@@ -1,4 +1,4 @@
-"""`smat-intake check FILE.eml` (issue 9): what screening says of a message, run as the real command line.
+"""`smat-intake check FILE.eml` (issue 9): what screening says of a message, through the command line.
 
 It needs no database: the config names one that does not exist, and it must still not exist
 afterwards.
@@ -7,25 +7,16 @@ afterwards.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from samples import draft
-from support import write_config
+from support import run_cli, write_config
 
 
-def check(config: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "SMAT_INTAKE_CONFIG"}
-    return subprocess.run(
-        [sys.executable, "-m", "intake", "--config", str(config), "check", *args],
-        cwd=config.parent,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        timeout=60,
-    )
+def check(config: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+    """`smat-intake --config CONFIG check …`, through the command line's own entry point, in this process."""
+    return run_cli(["--config", str(config), "check", *args], cwd=config.parent, stdin=stdin)
 
 
 def test_check_prints_the_flags_high_first_and_touches_no_database(tmp_path):
@@ -38,7 +29,7 @@ def test_check_prints_the_flags_high_first_and_touches_no_database(tmp_path):
 
     result = check(config, str(message), "--date", "2027-04-12")
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.decode().splitlines()
+    lines = result.stdout.splitlines()
     assert lines[0] == "4 policy flags:"
     assert [line.split()[:2] for line in lines[1:]] == [
         ["HIGH", "political"],
@@ -65,13 +56,13 @@ def test_check_says_so_when_there_is_nothing_to_flag(tmp_path):
     message.write_bytes(draft(subject="Fete", body="The summer fete is on Saturday on the Common from noon."))
     result = check(config, str(message))
     assert result.returncode == 0
-    assert result.stdout.decode().startswith("no policy flags")
+    assert result.stdout.startswith("no policy flags")
 
 
 def test_check_names_a_bad_file_or_date_in_one_line(tmp_path):
     config = write_config(tmp_path)
     result = check(config, str(tmp_path / "missing.eml"))
-    assert result.returncode == 1 and b"cannot be read" in result.stderr and b"Traceback" not in result.stderr
+    assert result.returncode == 1 and "cannot be read" in result.stderr and "Traceback" not in result.stderr
     (tmp_path / "d.eml").write_bytes(draft())
     result = check(config, str(tmp_path / "d.eml"), "--date", "soon")
-    assert result.returncode == 1 and b"is not a date" in result.stderr
+    assert result.returncode == 1 and "is not a date" in result.stderr
