@@ -123,6 +123,7 @@ class DigestFacts:
     still_quarantined: int = 0  # items in quarantine now, whenever they came
     mail: tuple[MailLine, ...] = ()
     held: tuple[HeldLine, ...] = ()
+    roster_review: tuple[str, ...] = ()  # roster changes the Deputy made, waiting for the Clerk's review
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,11 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
         Section(
             "Acknowledgements held back",
             tuple(f"{h.ref} from {h.sender} at {when(h.at)}" for h in facts.held),
+        ),
+        Section(
+            "Roster changes awaiting your review",
+            facts.roster_review,
+            note="Reply CONFIRM to the mail about each change to confirm it." if facts.roster_review else "",
         ),
     )
     counts = facts.counts
