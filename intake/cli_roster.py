@@ -150,10 +150,12 @@ def cmd_accounts(service: Service, args: argparse.Namespace) -> int:
     if args.action == "add":
         account = RegisteredAccount(args.platform, args.handle.strip(), args.url.strip(), args.admin.strip())
         with transaction(service.sessions, "change the account register") as session:
+            accounts.seed(session, service.settings.accounts)  # the config's, first, if never seeded
             accounts.add_account(session, account, _by(args))
         print(f"registered {account.label}")
         return 0
     with transaction(service.sessions, "change the account register") as session:
+        accounts.seed(session, service.settings.accounts)
         row = accounts.remove_account(session, args.platform, args.handle, _by(args))
         print(f"removed {row.platform} {row.handle} from the register")
     return 0
