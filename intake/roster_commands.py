@@ -20,7 +20,8 @@ _REMOVE = re.compile(r"^\s*REMOVE\s+SMAT\s+<?\s*(?P<email>[^<>\s]+)\s*>?\s*$", r
 _CONFIRM = re.compile(r"^\s*CONFIRM\b", re.IGNORECASE)
 _LOOKS_LIKE = re.compile(r"^\s*(ADD|REMOVE)\s+SMAT\b", re.IGNORECASE)
 
-USAGE = "ADD SMAT Name <address> or REMOVE SMAT address, on the first line of a new mail"
+COMMANDS = "ADD SMAT Name <address> or REMOVE SMAT address"
+USAGE = f"{COMMANDS}, on the first line of a new mail"
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,7 @@ class RosterStep:
         self, session: Session, person: Person, title: str, lines: list[str], msg: InboundMessage | None = None
     ) -> int:
         """The answer that names the change (done, or not and why), to the person's roster address."""
-        context = self._context({"title": title, "lines": lines, "usage": roster_commands.USAGE})
+        context = self._context({"title": title, "lines": lines, "usage": roster_commands.COMMANDS})
         out = self.composer.compose(
             Purpose.ROSTER,
             Recipient(person.email, person.name),

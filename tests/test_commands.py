@@ -6,15 +6,15 @@ import itertools
 
 import pytest
 
+from intake.accounts import RegisteredAccount
 from intake.commands import default_registry
 from intake.commands.base import Registry, Verb
-from intake.accounts import RegisteredAccount
 from intake.decisions import Actor, ItemState, Rules, Ruling, judge
 from intake.replies import Command, read_command
 from intake.vocab import Kind, Role, Status
 
 REGISTRY = default_registry()
-ACCOUNTS = (RegisteredAccount("facebook", "testham", "https://facebook.com/x"),)  # the register POSTED names
+ACCOUNTS = (RegisteredAccount("facebook", "x"),)  # the register POSTED names
 DRAFTER = "jane@example.com"
 READER = "reader@example.org"
 

@@ -32,8 +32,8 @@ from intake.reply_step import ReplyStep
 from intake.replykeys import key_digest, key_from_address
 from intake.service import Service
 from intake.store import queries, roster
-from intake.store.unit import transaction
 from intake.store.models import Event, Item, OutboxMessage, ReplyKey, utcnow
+from intake.store.unit import transaction
 from intake.views import item_text
 from intake.vocab import OPEN_DRAFT, REVIEWER_ROLES
 

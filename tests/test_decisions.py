@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from intake.commands import default_registry
 from intake.accounts import RegisteredAccount
+from intake.commands import default_registry
 from intake.decisions import Actor, Change, ItemState, Rules, Ruling, judge
 from intake.decisions import decide as full_decide
 from intake.notices import Addressee, Audience, Desk, Effect, Notice, Tell, Thread, notices
@@ -56,8 +56,13 @@ def item(status: str = "in_review", **kw) -> ItemState:
 
 
 def decide(command, person, state, rules):
-    """The verdict alone (the consequences are tabled at the end of this file)."""
-    return judge(command, person, state, rules, REGISTRY)
+    """The verdict alone (the consequences are tabled at the end of this file); the register as the desk has it."""
+    return judge(command, person, state, registered(rules), REGISTRY)
+
+
+def registered(rules: Rules) -> Rules:
+    """The rules with the account register POSTED names, as the reply step passes them."""
+    return rules if rules.accounts else dataclasses.replace(rules, accounts=ACCOUNTS)
 
 
 def rule(verb: str, by: str = SAM, status: str = "in_review", rules: Rules = DEFAULT_RULES, **item_kw):
@@ -118,7 +123,7 @@ CASES = [
 )
 def test_state_machine(verb, status, who, new_status):
     by = JANE if verb == "WITHDRAW" else who
-    ruling = decide(COMMANDS[verb], actor(by), item(status), Rules(accounts=ACCOUNTS))
+    ruling = decide(COMMANDS[verb], actor(by), item(status), Rules())
     assert ruling.verb == verb
     if new_status is None:
         assert not ruling.accepted
@@ -141,7 +146,7 @@ def test_every_verb_and_state_is_in_the_table():
 @pytest.mark.parametrize("status", STATES)
 @pytest.mark.parametrize("who", [SAM, JANE, "mallory@example.net"])
 def test_help_is_answered_for_anyone_in_any_state_and_changes_nothing(status, who):
-    ruling = decide(COMMANDS["HELP"], actor(who), item(status), Rules(accounts=ACCOUNTS))
+    ruling = decide(COMMANDS["HELP"], actor(who), item(status), Rules())
     assert ruling.accepted and ruling.effects == {HELP}
     assert ruling.new_status is None and ruling.new_text is None and not ruling.decisive
 
@@ -213,14 +218,14 @@ REFUSALS = [
 )
 def test_authority_refusals_apply_to_every_smat_command(verb, who, reason):
     person = {name: a for name, a, _ in REFUSALS}[who]
-    ruling = decide(COMMANDS[verb], person, item(), Rules(accounts=ACCOUNTS))
+    ruling = decide(COMMANDS[verb], person, item(), Rules())
     assert not ruling.accepted
     assert reason in ruling.reason
     assert ruling.effects == {HELP}
 
 
 def test_posted_needs_authority_too():
-    ruling = decide(COMMANDS["POSTED"], actor("cllr@example.org", role="councillor"), item("approved"), Rules(accounts=ACCOUNTS))
+    ruling = decide(COMMANDS["POSTED"], actor("cllr@example.org", role="councillor"), item("approved"), Rules())
     assert not ruling.accepted and "only the Town Clerk" in ruling.reason
 
 
@@ -229,25 +234,25 @@ def test_posted_needs_authority_too():
     [
         (
             actor(SAM),
-            Rules(accounts=ACCOUNTS, require_authenticated_replies=True),
+            Rules(require_authenticated_replies=True),
             False,
             "did not confirm this message came from you (dmarc=none)",
         ),
-        (actor(SAM, authenticated=True), Rules(accounts=ACCOUNTS, require_authenticated_replies=True), True, ""),
+        (actor(SAM, authenticated=True), Rules(require_authenticated_replies=True), True, ""),
         # Authentication is a second factor on top of a key, never a substitute for one.
         (
             actor(SAM, key_holder=None, matched_by="subject", authenticated=True),
-            Rules(accounts=ACCOUNTS),
+            Rules(),
             False,
             "reply to your review request to decide",
         ),
         (
             actor(SAM, key_holder=None, matched_by="subject", authenticated=True),
-            Rules(accounts=ACCOUNTS, require_authenticated_replies=True),
+            Rules(require_authenticated_replies=True),
             False,
             "reply to your review request to decide",
         ),
-        (actor(SAM, key_holder="Sam@Example.ORG"), Rules(accounts=ACCOUNTS), True, ""),
+        (actor(SAM, key_holder="Sam@Example.ORG"), Rules(), True, ""),
     ],
     ids=[
         "required-missing",
@@ -266,18 +271,18 @@ def test_authentication(person, rules, accepted, reason):
 
 def test_a_key_cannot_make_the_same_decision_twice_but_may_make_another():
     used = actor(SAM, key_used_for=frozenset({"ESCALATE"}))
-    assert "already been used to escalate" in decide(COMMANDS["ESCALATE"], used, item(), Rules(accounts=ACCOUNTS)).reason
-    assert decide(COMMANDS["QUERY"], used, item(), Rules(accounts=ACCOUNTS)).accepted
+    assert "already been used to escalate" in decide(COMMANDS["ESCALATE"], used, item(), Rules()).reason
+    assert decide(COMMANDS["QUERY"], used, item(), Rules()).accepted
 
 
 def test_a_drafter_cannot_approve_their_own_draft():
-    ruling = decide(COMMANDS["APPROVE"], actor(SAM), item(sender="Sam@Example.org"), Rules(accounts=ACCOUNTS))
+    ruling = decide(COMMANDS["APPROVE"], actor(SAM), item(sender="Sam@Example.org"), Rules())
     assert not ruling.accepted and "your own draft" in ruling.reason
 
 
 @pytest.mark.parametrize("who, accepted", [(SAM, False), (CLERK, True), (DEPUTY, True)])
 def test_a_high_severity_flag_needs_the_clerk_or_deputy(who, accepted):
-    ruling = decide(COMMANDS["APPROVE"], actor(who), item(high_flags=True), Rules(accounts=ACCOUNTS))
+    ruling = decide(COMMANDS["APPROVE"], actor(who), item(high_flags=True), Rules())
     assert ruling.accepted is accepted
     if not accepted:
         assert "high-severity flag" in ruling.reason
@@ -285,7 +290,7 @@ def test_a_high_severity_flag_needs_the_clerk_or_deputy(who, accepted):
 
 def test_commands_for_drafts_are_refused_on_reports_and_enquiries():
     for kind in ("report", "enquiry"):
-        ruling = decide(COMMANDS["APPROVE"], actor(CLERK), item("open", kind=kind), Rules(accounts=ACCOUNTS))
+        ruling = decide(COMMANDS["APPROVE"], actor(CLERK), item("open", kind=kind), Rules())
         assert not ruling.accepted and f"is a {kind}, not a draft" in ruling.reason
 
 
@@ -293,7 +298,7 @@ def test_commands_for_drafts_are_refused_on_reports_and_enquiries():
 
 
 def test_approvals_required_two_needs_two_different_members():
-    rules = Rules(accounts=ACCOUNTS, approvals_required=2)
+    rules = Rules(approvals_required=2)
     first = decide(COMMANDS["APPROVE"], actor(SAM), item(), rules)
     assert first.accepted and first.new_status is None and first.approvals == (SAM,)
     assert first.effects == {TELL_SMAT} and first.decisive
@@ -305,7 +310,7 @@ def test_approvals_required_two_needs_two_different_members():
 
 
 def test_an_edit_clears_the_approvals():
-    ruling = decide(COMMANDS["EDIT"], actor(SAM), item(approvals=(CLERK,)), Rules(accounts=ACCOUNTS, approvals_required=2))
+    ruling = decide(COMMANDS["EDIT"], actor(SAM), item(approvals=(CLERK,)), Rules(approvals_required=2))
     assert ruling.accepted and ruling.approvals == ()
 
 
@@ -333,22 +338,45 @@ def test_a_query_remembers_where_the_answer_returns_the_item():
     ],
 )
 def test_commands_that_need_an_argument_ask_for_it(command, reason):
-    ruling = decide(command, actor(SAM), item(), Rules(accounts=ACCOUNTS))
+    ruling = decide(command, actor(SAM), item(), Rules())
     assert not ruling.accepted and reason in ruling.reason and ruling.effects == {HELP}
 
 
 def test_posted_needs_the_account():
-    ruling = decide(Command("POSTED", "", ""), actor(SAM), item("approved"), Rules(accounts=ACCOUNTS))
+    ruling = decide(Command("POSTED", "", ""), actor(SAM), item("approved"), Rules())
     assert not ruling.accepted and "POSTED needs the account" in ruling.reason
 
 
+@pytest.mark.parametrize(
+    "argument, accepted",
+    [
+        ("Facebook https://facebook.com/x/posts/1", True),  # the platform: the council's only account there
+        ("https://www.facebook.com/x/posts/1", True),  # a link under the account's address
+        ("@testham", True),  # the handle
+        ("Twitter https://x.com/someone/1", False),  # not the council's
+        ("https://facebook.com/someone-else/posts/1", False),
+    ],
+)
+def test_posted_must_name_a_registered_account(argument, accepted):
+    ruling = decide(Command("POSTED", argument, ""), actor(SAM), item("approved"), DEFAULT_RULES)
+    assert ruling.accepted is accepted
+    if not accepted:
+        assert "names none of the council's registered accounts" in ruling.reason
+        assert "facebook testham (https://facebook.com/x)" in ruling.reason
+
+
+def test_posted_with_an_empty_register_says_how_to_fill_it():
+    ruling = judge(Command("POSTED", "Facebook", ""), actor(SAM), item("approved"), Rules(), REGISTRY)
+    assert not ruling.accepted and "smat-intake accounts add" in ruling.reason
+
+
 def test_a_reason_or_question_may_be_on_the_following_lines():
-    assert decide(Command("REJECT", "", "Too political."), actor(SAM), item(), Rules(accounts=ACCOUNTS)).accepted
-    assert decide(Command("QUERY", "", "Who took it?"), actor(SAM), item(), Rules(accounts=ACCOUNTS)).accepted
+    assert decide(Command("REJECT", "", "Too political."), actor(SAM), item(), Rules()).accepted
+    assert decide(Command("QUERY", "", "Who took it?"), actor(SAM), item(), Rules()).accepted
 
 
 def test_edit_text_is_the_rest_of_the_first_line_and_the_lines_below():
-    ruling = decide(Command("EDIT", "Fun run on Sunday!", "Starts 10am.\n\nAll welcome."), actor(SAM), item(), Rules(accounts=ACCOUNTS))
+    ruling = decide(Command("EDIT", "Fun run on Sunday!", "Starts 10am.\n\nAll welcome."), actor(SAM), item(), Rules())
     assert ruling.new_text == "Fun run on Sunday!\nStarts 10am.\n\nAll welcome."
 
 
@@ -357,7 +385,7 @@ def test_edit_text_is_the_rest_of_the_first_line_and_the_lines_below():
 
 def test_a_later_command_is_told_who_decided_and_when():
     when = datetime(2026, 6, 10, 9, 14, tzinfo=UTC)
-    ruling = decide(COMMANDS["REJECT"], actor(DEPUTY), item("approved", decided_by=CLERK, decided_at=when), Rules(accounts=ACCOUNTS))
+    ruling = decide(COMMANDS["REJECT"], actor(DEPUTY), item("approved", decided_by=CLERK, decided_at=when), Rules())
     assert ruling.reason == f"{REF} has already been approved by {CLERK} at 09:14 on 10 June 2026"
 
 
@@ -365,7 +393,7 @@ def test_a_later_command_is_told_who_decided_and_when():
 
 
 def test_only_the_drafter_may_withdraw():
-    ruling = decide(COMMANDS["WITHDRAW"], actor(CLERK), item(), Rules(accounts=ACCOUNTS))
+    ruling = decide(COMMANDS["WITHDRAW"], actor(CLERK), item(), Rules())
     assert not ruling.accepted and "only the person who sent the draft" in ruling.reason
 
 
@@ -381,11 +409,11 @@ def test_only_the_drafter_may_withdraw():
     ids=["own-key", "acknowledgement", "someone-elses-key", "subject-only", "subject-authenticated"],
 )
 def test_a_withdrawal_must_be_tied_to_mail_sent_to_the_drafter(person, accepted):
-    assert decide(COMMANDS["WITHDRAW"], person, item(), Rules(accounts=ACCOUNTS)).accepted is accepted
+    assert decide(COMMANDS["WITHDRAW"], person, item(), Rules()).accepted is accepted
 
 
 def test_the_drafters_answer_to_a_query_goes_back_to_review_and_to_smat():
-    ruling = decide(None, actor(JANE), item("queried"), Rules(accounts=ACCOUNTS))
+    ruling = decide(None, actor(JANE), item("queried"), Rules())
     assert (ruling.verb, ruling.accepted, ruling.new_status, ruling.effects) == (
         "ANSWER",
         True,
@@ -395,24 +423,24 @@ def test_the_drafters_answer_to_a_query_goes_back_to_review_and_to_smat():
 
 
 def test_a_drafters_note_at_other_times_goes_to_smat_and_changes_nothing():
-    ruling = decide(None, actor(JANE), item("in_review"), Rules(accounts=ACCOUNTS))
+    ruling = decide(None, actor(JANE), item("in_review"), Rules())
     assert (ruling.verb, ruling.accepted, ruling.new_status, ruling.effects) == ("NOTE", True, None, {FORWARD_TO_SMAT})
 
 
 def test_a_smat_member_who_drafted_can_answer_a_query_about_their_draft():
-    ruling = decide(None, actor(SAM), item("queried", sender=SAM), Rules(accounts=ACCOUNTS))
+    ruling = decide(None, actor(SAM), item("queried", sender=SAM), Rules())
     assert (ruling.verb, ruling.new_status, ruling.effects) == ("ANSWER", "in_review", {FORWARD_TO_SMAT})
 
 
 @pytest.mark.parametrize("who", [SAM, CLERK, "mallory@example.net"])
 def test_anything_not_understood_gets_the_help_and_changes_nothing(who):
-    ruling = decide(None, actor(who), item(), Rules(accounts=ACCOUNTS))
+    ruling = decide(None, actor(who), item(), Rules())
     assert not ruling.accepted and ruling.effects == {HELP} and ruling.new_status is None
     assert "no command was recognised" in ruling.reason
 
 
 def test_the_drafters_answer_returns_an_escalated_item_to_the_clerk():
-    ruling = decide(None, actor(JANE), item("queried", status_before_query="escalated"), Rules(accounts=ACCOUNTS))
+    ruling = decide(None, actor(JANE), item("queried", status_before_query="escalated"), Rules())
     assert (ruling.verb, ruling.new_status) == ("ANSWER", "escalated")
 
 
@@ -428,7 +456,7 @@ DESK = Desk(US, REVIEWERS)
 
 
 def consequences(command, person, state, rules=DEFAULT_RULES, text=""):
-    return full_decide(command, person, state, rules, registry=REGISTRY, desk=DESK, text=text)
+    return full_decide(command, person, state, registered(rules), registry=REGISTRY, desk=DESK, text=text)
 
 
 def told(decision) -> list[tuple[str, str, str]]:
@@ -514,7 +542,7 @@ def test_help_answers_the_reply_itself_and_the_drafter_hears_under_our_last_mail
 )
 def test_a_refusal_is_explained_only_to_people_we_know_and_once_a_day_per_reason(person, state, helped):
     # WITHDRAW of a posted draft: refused for the drafter and for everyone else alike.
-    reason = judge(COMMANDS["WITHDRAW"], person, state, Rules(accounts=ACCOUNTS), REGISTRY).reason
+    reason = judge(COMMANDS["WITHDRAW"], person, state, Rules(), REGISTRY).reason
     if person.refused_lately == {"__REASON__"}:
         person = dataclasses.replace(person, refused_lately=frozenset({reason}))
     decision = consequences(COMMANDS["WITHDRAW"], person, state)
@@ -541,7 +569,7 @@ def test_the_change_an_approval_makes_is_the_approvals_who_decided_and_the_key_s
     assert change == Change(
         status="approved", approvals=(CLERK, SAM), decided_by=SAM, key_spent_for="APPROVE", touched=True
     )
-    partial = consequences(COMMANDS["APPROVE"], actor(SAM, key="k1"), item(), Rules(accounts=ACCOUNTS, approvals_required=2)).change
+    partial = consequences(COMMANDS["APPROVE"], actor(SAM, key="k1"), item(), Rules(approvals_required=2)).change
     assert (partial.status, partial.approvals, partial.decided_by) == (None, (SAM,), None)
 
 
@@ -617,16 +645,16 @@ def test_a_new_kind_of_notice_is_only_its_declaration():
 
 def test_an_approval_must_come_with_a_key_sent_with_the_present_text():
     assert rule("APPROVE", revision=1).accepted  # the first text, the first key
-    old = decide(COMMANDS["APPROVE"], actor(SAM, key_revision=1), item(revision=2), Rules(accounts=ACCOUNTS))
+    old = decide(COMMANDS["APPROVE"], actor(SAM, key_revision=1), item(revision=2), Rules())
     assert not old.accepted and "has changed since this request was sent" in old.reason
-    unkeyed = decide(COMMANDS["APPROVE"], actor(SAM, key_revision=None), item(), Rules(accounts=ACCOUNTS))  # mail sent without a key
+    unkeyed = decide(COMMANDS["APPROVE"], actor(SAM, key_revision=None), item(), Rules())  # mail sent without a key
     assert not unkeyed.accepted
-    assert decide(COMMANDS["APPROVE"], actor(SAM, key_revision=2), item(revision=2), Rules(accounts=ACCOUNTS)).accepted
+    assert decide(COMMANDS["APPROVE"], actor(SAM, key_revision=2), item(revision=2), Rules()).accepted
 
 
 @pytest.mark.parametrize("verb", ["REJECT", "QUERY", "EDIT", "ESCALATE"])
 def test_other_commands_on_an_older_text_still_count(verb):
-    assert decide(COMMANDS[verb], actor(SAM, key_revision=1), item(revision=3), Rules(accounts=ACCOUNTS)).accepted
+    assert decide(COMMANDS[verb], actor(SAM, key_revision=1), item(revision=3), Rules()).accepted
 
 
 def test_an_edit_starts_the_next_revision():
@@ -637,7 +665,7 @@ def test_an_edit_starts_the_next_revision():
 
 def test_a_member_is_the_drafter_from_any_of_their_addresses():
     mine = item(sender="sam+drafts@example.org", sender_person=SAM)
-    ruling = decide(COMMANDS["APPROVE"], actor(SAM, person=SAM), mine, Rules(accounts=ACCOUNTS))
+    ruling = decide(COMMANDS["APPROVE"], actor(SAM, person=SAM), mine, Rules())
     assert not ruling.accepted and "your own draft" in ruling.reason
 
 
@@ -646,7 +674,7 @@ def test_approvals_are_counted_per_person_not_per_address():
         COMMANDS["APPROVE"],
         actor("dep@example.net", role="deputy_clerk", person=DEPUTY),
         item(approvals=(DEPUTY,)),
-        Rules(accounts=ACCOUNTS, approvals_required=2),
+        Rules(approvals_required=2),
     )
     assert not again.accepted and "already approved" in again.reason
 
@@ -662,12 +690,12 @@ def test_approvals_are_counted_per_person_not_per_address():
 )
 @pytest.mark.parametrize("status", ["queried", "in_review"])
 def test_a_drafters_answer_or_note_not_tied_to_our_mail_to_them_is_not_relayed(person, status):
-    ruling = decide(None, person, item(status), Rules(accounts=ACCOUNTS))
+    ruling = decide(None, person, item(status), Rules())
     assert not ruling.accepted and ruling.new_status is None and FORWARD_TO_SMAT not in ruling.effects
 
 
 def test_help_needs_no_key_but_nothing_else_is_done_without_one():
     keyless = actor(SAM, key_holder=None, matched_by="subject")
-    assert decide(COMMANDS["HELP"], keyless, item(), Rules(accounts=ACCOUNTS)).accepted
+    assert decide(COMMANDS["HELP"], keyless, item(), Rules()).accepted
     for verb in ("APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE"):
-        assert not decide(COMMANDS[verb], keyless, item(), Rules(accounts=ACCOUNTS)).accepted
+        assert not decide(COMMANDS[verb], keyless, item(), Rules()).accepted

@@ -145,7 +145,7 @@ def test_the_deputys_urgent_change_awaits_the_clerks_review_in_the_digest(servic
     assert members(service)[JO].active and members(service)[JO].awaiting_review
     digest = preview_digest(service.settings, service.sessions).as_text()
     assert "Roster changes awaiting your review (1)" in digest
-    assert f"Jo Bloggs <{JO}> added to SMAT by {DEPUTY}" in digest
+    assert f"Jo Bloggs <{JO}> added to SMAT by Deputy Clerk (Deputy Town Clerk)" in digest
     [review] = to(service, "roster-confirmation", CLERK)
     assert "urgent change" in review.get_body(("plain",)).get_content()
     # the Deputy cannot clear their own change; the Clerk's CONFIRM does

@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
-from intake.digest import MAIL_WAIT, Counts, DecisionLine, DigestFacts, FlagLine, HeldLine, ItemLine, MailLine
+from intake.digest import (
+    MAIL_WAIT,
+    Counts,
+    DecisionLine,
+    DigestFacts,
+    FlagLine,
+    HeldLine,
+    ItemLine,
+    MailLine,
+    RosterLine,
+)
 from intake.digest import QuarantineLine as QLine
 from intake.store.db import Session
 from intake.store.models import Digest, Event, Item, Member, Message, OutboxMessage, utcnow
@@ -64,15 +74,15 @@ def gather(session: Session, start: datetime, end: datetime) -> DigestFacts:
     )
 
 
-def _roster_review(session: Session) -> tuple[str, ...]:
-    """The Deputy's urgent roster changes the Clerk has not confirmed yet, in words."""
+def _roster_review(session: Session) -> tuple[RosterLine, ...]:
+    """The Deputy's urgent roster changes the Clerk has not confirmed yet."""
     rows = session.execute(
         select(Member.name, Member.email, Member.active, Member.added_by, Member.removed_by)
         .where(Member.awaiting_review.is_(True))
         .order_by(Member.id)
     )
     return tuple(
-        f"{name} <{email}> added to SMAT by {added_by}" if active else f"{name} <{email}> removed by {removed_by}"
+        RosterLine(name, email, active, added_by if active else removed_by)
         for name, email, active, added_by, removed_by in rows
     )
 
