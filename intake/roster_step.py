@@ -141,7 +141,8 @@ class RosterStep:
                 queued += 1
             lines.append(
                 "As a change made by the Deputy Town Clerk, it is listed as awaiting the Town Clerk's review "
-                "in the daily digest until the Town Clerk confirms it; the Town Clerk has been asked to."
+                "in the daily digest until the Town Clerk confirms it"
+                + ("; the Town Clerk has been asked to." if clerks else ".")
             )
         return queued + self._answer(session, person, f"Done: {label}", lines, msg), f"roster: {label}, done"
 
