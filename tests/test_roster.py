@@ -271,3 +271,17 @@ def test_the_audit_log_cannot_be_changed(service_for, database_url):
             session.execute(AuditLine.__table__.delete())
     with service.sessions() as session:
         assert session.scalars(select(OutboxMessage)).first() is not None
+
+
+def test_a_config_roster_edited_after_seeding_is_reported_as_drift_not_obeyed(tmp_path, sqlite_url):
+    config = write_config(tmp_path, migrated(sqlite_url))
+    assert run(config, "init") == 0
+    assert run(config, "roster", "remove", "comms@town.example", "--by", "admin") == 0
+    settings = cli.config.load(config)  # still lists comms@ as an active SMAT member
+    service = Service.build(settings)
+    try:
+        with service.sessions() as session:
+            assert roster.drift(session, settings) == ("comms@town.example",)  # what `run` logs at start
+            assert not roster.roster_settings(session, settings).person("comms@town.example").active
+    finally:
+        service.close()

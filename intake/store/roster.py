@@ -50,6 +50,21 @@ def roster_settings(session: Session, settings: Settings) -> Settings:
     return dataclasses.replace(settings, people=found)
 
 
+def drift(session: Session, settings: Settings) -> tuple[str, ...]:
+    """Addresses whose [[people]] entry no longer says what the database's roster says (role, active).
+
+    Editing the config after the roster was seeded changes nothing; `run` says so in the log.
+    """
+    found = {p.email.lower(): p for p in people(session)}
+    if not found:
+        return ()
+    return tuple(
+        p.email.lower()
+        for p in settings.people
+        if (held := found.get(p.email.lower())) is None or (held.role, held.active) != (p.role, p.active)
+    )
+
+
 def seed(session: Session, settings: Settings) -> int:
     """Copy [[people]] into an empty roster, auditing each; how many were added (0 if already seeded)."""
     if not is_empty(session):
