@@ -34,7 +34,7 @@ Handler = Callable[["config.Settings", argparse.Namespace], int]
 # dispatches rather than the home of every command. Each module has `add_parsers(commands)`
 # (the argparse sub-parsers action) and `COMMANDS` (name -> handler, built with `with_service`
 # where the command needs the service). Adding a group is one line here.
-GROUPS: tuple[str, ...] = ()
+GROUPS: tuple[str, ...] = ("intake.cli_roster",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,6 +168,9 @@ def cmd_init(settings: config.Settings, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"database ready at revision {revision}: {engine.url.render_as_string(hide_password=True)}")
+    from intake.cli_roster import seed_registers
+
+    print(seed_registers(settings))
     if config.ensure_secret_file(settings.security):
         print(f"reply-key secret made in {settings.security.secret_file} (readable by this user only; keep it)")
     return 0

@@ -19,6 +19,7 @@ from intake.notices import Desk, Effect, Notice, Tell, notices
 from intake.vocab import CLERK_ROLES, FINAL, OPEN_DRAFT, REVIEWER_ROLES, EventKind, Kind, MatchedBy, Role, Status
 
 if TYPE_CHECKING:
+    from intake.accounts import RegisteredAccount
     from intake.commands.base import Registry
     from intake.replies import Command
 
@@ -83,6 +84,7 @@ class ItemState:
 class Rules:
     approvals_required: int = 1
     require_authenticated_replies: bool = False
+    accounts: tuple[RegisteredAccount, ...] = ()  # the register: the accounts POSTED may name
 
 
 @dataclass(frozen=True)

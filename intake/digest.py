@@ -92,6 +92,16 @@ class HeldLine:
 
 
 @dataclass(frozen=True)
+class RosterLine:
+    """A roster change the Deputy Clerk made that the Clerk has not yet confirmed."""
+
+    name: str
+    email: str
+    added: bool  # else removed
+    by: str
+
+
+@dataclass(frozen=True)
 class Counts:
     """Every message received in the period, by what became of it."""
 
@@ -123,6 +133,7 @@ class DigestFacts:
     still_quarantined: int = 0  # items in quarantine now, whenever they came
     mail: tuple[MailLine, ...] = ()
     held: tuple[HeldLine, ...] = ()
+    roster_review: tuple[RosterLine, ...] = ()  # roster changes the Deputy made, waiting for the Clerk's review
 
 
 @dataclass(frozen=True)
@@ -292,6 +303,14 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
         Section(
             "Acknowledgements held back",
             tuple(f"{h.ref} from {h.sender} at {when(h.at)}" for h in facts.held),
+        ),
+        Section(
+            "Roster changes awaiting your review",
+            tuple(
+                f"{r.name} <{r.email}> {'added to' if r.added else 'removed from'} SMAT by {name(r.by)}"
+                for r in facts.roster_review
+            ),
+            note="Reply CONFIRM to the mail about each change to confirm it." if facts.roster_review else "",
         ),
     )
     counts = facts.counts

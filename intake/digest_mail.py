@@ -17,6 +17,7 @@ from intake.mailcontext import person_label
 from intake.render import Composer, Recipient
 from intake.store import digest as store
 from intake.store.db import Session, Sessions
+from intake.store.roster import roster_settings
 from intake.store.unit import reading, transaction
 from intake.vocab import Purpose, Role
 
@@ -51,6 +52,7 @@ def digest_recipients(settings: Settings) -> tuple[Person, ...]:
 
 
 def _build(settings: Settings, session: Session, now: datetime) -> tuple[datetime, Digest]:
+    settings = roster_settings(session, settings)
     start = store.last_period_end(session) or now - FIRST_PERIOD
     facts = store.gather(session, start, now)
     return start, build_digest(facts, digest_options(settings), lambda email: person_label(settings, email))
@@ -67,11 +69,14 @@ def send_digest(settings: Settings, sessions: Sessions, composer: Composer, now:
     """Queue today's digest to the Clerk, unless today's is already recorded (here or by another instance)."""
     now = now or datetime.now(UTC)
     day = now.astimezone(settings.council.tz).date()
-    people = digest_recipients(settings)
-    if not people:
-        raise IntakeError(f"{settings.path}: no active person with role clerk in [[people]] to send the digest to.")
     try:
         with transaction(sessions, "record the digest") as session:
+            people = digest_recipients(roster_settings(session, settings))
+            if not people:
+                raise IntakeError(
+                    f"{settings.path}: no active person with role clerk on the roster ([[people]], "
+                    "`smat-intake roster list`) to send the digest to."
+                )
             done = store.sent_on(session, day)
             if done is not None:
                 return DigestRun(day, False, tuple(done.recipients))

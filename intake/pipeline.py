@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from intake import classify, impersonation, screening
+from intake import classify, impersonation, roster_commands, screening
 from intake.arrival import Arrival, Outcome
 from intake.commands import Registry, default_registry
 from intake.config import Settings, is_address
@@ -26,7 +26,8 @@ from intake.pictures import PictureLimits
 from intake.refs import ref_in_subject
 from intake.render import Composer
 from intake.reply_step import ReplyStep
-from intake.store import acknowledgements, items, messages
+from intake.roster_step import RosterStep
+from intake.store import accounts, acknowledgements, items, messages, roster
 from intake.store.attachments import store_attachments
 from intake.store.db import Session, Sessions
 from intake.store.history import SYSTEM_ACTOR, add_event
@@ -76,7 +77,8 @@ class Pipeline:
         reply_step: ReplyStep | None = None,
         registry: Registry | None = None,
     ) -> None:
-        self.settings = settings
+        self.config = settings  # as read from the file: the roster's seed
+        self.settings = settings  # with the database's roster, refreshed for each message
         self.sessions = sessions
         self.composer = composer
         self.log = log or logging.getLogger("intake.pipeline")
@@ -85,6 +87,7 @@ class Pipeline:
         self.registry = registry if registry is not None else default_registry()
         self.reply_step = reply_step or ReplyStep(settings, composer, self.registry)
         self.mail = SubmissionMail(settings, composer, self.registry)
+        self.roster = RosterStep(settings, composer)
         given = settings.pictures
         self.picture_limits = PictureLimits(
             max_side=given.max_side, max_bytes=given.max_bytes, max_pixels=given.max_pixels, max_frames=given.max_frames
@@ -157,6 +160,9 @@ class Pipeline:
         msg = read.msg
         if msg is None:
             return self._quarantine(session, arrival, None, read.problem)
+        self._use_roster(session)
+        if (asked := self._roster_mail(session, arrival, msg)) is not None:
+            return asked
 
         target = self._reply_target(session, msg, arrival.envelope_recipients)
         verdict = classify.classify(
@@ -191,6 +197,34 @@ class Pipeline:
             return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref)
         queued = self.reply_step.handle(session, item, msg, row, target)
         return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
+
+    def _use_roster(self, session: Session) -> None:
+        """Read who is who from the database (seeding it from the config the first time) for this message."""
+        roster.seed(session, self.config)
+        accounts.seed(session, self.config.accounts)
+        settings = roster.roster_settings(session, self.config)
+        if settings.people != self.settings.people:
+            self.settings = settings
+            self.reply_step.use(settings)
+            self.mail.settings = settings
+            self.roster.use(settings)
+
+    def _roster_mail(self, session: Session, arrival: Arrival, msg: InboundMessage) -> Outcome | None:
+        """A roster command (ADD/REMOVE SMAT) or a reply to a roster confirmation; None if neither."""
+        request = self.roster.request_for(session, msg, arrival.envelope_recipients)
+        command = roster_commands.read(msg.text, msg.subject) if request is None else None
+        if (request is None and command is None) or msg.sender is None:
+            return None
+        verdict = classify.classify(msg, self.settings.mailbox.address, self.settings.mailbox.domain, True)
+        if verdict.kind != classify.REPLY:
+            return None  # an out-of-office answering a confirmation: kept as automatic mail, never acted on
+        row = self._keep(session, arrival, msg, classify.REPLY, "a roster command")
+        if request is not None:
+            queued, row.reason = self.roster.confirm(session, msg, row, request)
+        else:
+            assert command is not None
+            queued, row.reason = self.roster.command(session, msg, row, command)
+        return Outcome(row.id, classify.REPLY, row.reason, mail_queued=queued)
 
     # --- when processing fails ------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Recipient
 from intake.replies import Command, new_text, read_command
 from intake.store import reply_facts
+from intake.store.accounts import registered as registered_accounts
 from intake.store.db import Session
 from intake.store.history import add_event
 from intake.store.models import Item, Message, utcnow
@@ -40,9 +41,13 @@ class ReplyStep:
     """Turns one reply into a recorded ruling and the mail that follows it."""
 
     def __init__(self, settings: Settings, composer: Composer, registry: Registry | None = None) -> None:
-        self.settings = settings
         self.composer = composer
         self.registry = registry if registry is not None else default_registry()
+        self.use(settings)
+
+    def use(self, settings: Settings) -> None:
+        """Work with these settings from now on: the pipeline hands over the database's roster as it changes."""
+        self.settings = settings
         self.rules = Rules(settings.review.approvals_required, settings.security.require_authenticated_replies)
         self.desk = Desk(
             settings.mailbox.address,
@@ -57,8 +62,9 @@ class ReplyStep:
         text = new_text(msg)
         command = read_command(text, self.registry)
         actor = self.actor(session, msg, item, target, row)
+        rules = dataclasses.replace(self.rules, accounts=registered_accounts(session))  # what POSTED may name
         decision = decisions.decide(
-            command, actor, self.state(item), self.rules, registry=self.registry, desk=self.desk, text=text
+            command, actor, self.state(item), rules, registry=self.registry, desk=self.desk, text=text
         )
         old_text = item.text
         line = decision.history
@@ -79,6 +85,8 @@ class ReplyStep:
         holder = key.email if key is not None else None
         if key is not None:
             expired = utcnow() - key.issued_at > timedelta(days=self.settings.security.reply_key_days)
+            # A key sent before the member last (re)joined the roster was void when they left.
+            expired = expired or (person is not None and person.since is not None and key.issued_at < person.since)
             subject_ref = ref_in_subject(msg.subject)
             if subject_ref and subject_ref != item.ref:
                 conflict = subject_ref

@@ -230,6 +230,7 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
         scheduler.start()
         service.wake_delivery.set()  # deliver anything left from last time
         log.info("smat-intake is running for %s; mail goes %s", settings.mailbox.address, _where_mail_goes(settings))
+        _warn_of_roster_drift(service)
         stop.wait()
     finally:
         stop.set()
@@ -249,6 +250,22 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         log.info("stopped")
+
+
+def _warn_of_roster_drift(service: Service) -> None:
+    """Say once, at start, when [[people]] was edited after the roster was seeded: the database's copy rules."""
+    from intake.store.roster import drift
+    from intake.store.unit import reading
+
+    with reading(service.sessions, "read the roster") as session:
+        changed = drift(session, service.settings)
+    if changed:
+        service.log.warning(
+            "%s: [[people]] differs from the roster in the database for %s; the database's roster is used "
+            "(see `smat-intake roster list`; change it with `smat-intake roster add|remove`)",
+            service.settings.path,
+            ", ".join(changed),
+        )
 
 
 def _where_mail_goes(settings: Settings) -> str:

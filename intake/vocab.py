@@ -73,6 +73,8 @@ class Purpose(StrEnum):
     HELP = "help"
     DRAFTER_REPLY = "drafter-reply"
     DIGEST = "digest"  # the Town Clerk's daily digest: about no one item
+    ROSTER_CONFIRMATION = "roster-confirmation"  # "reply CONFIRM to make this roster change": keyed
+    ROSTER = "roster"  # the answer to a roster command: the change made, waiting or refused
 
 
 class MatchedBy(StrEnum):
@@ -101,3 +103,29 @@ class EventKind(StrEnum):
     MAIL_SENT = "mail_sent"
     MAIL_FAILED = "mail_failed"
     PROCESSING_FAILED = "processing_failed"  # a bug met while handling a reply; the raw message is kept
+
+
+class RosterAction(StrEnum):
+    """A change to the SMAT roster or the account register, as audited and as asked for by email."""
+
+    SEEDED = "seeded"  # copied from the config file into an empty table
+    ADDED = "added"
+    REMOVED = "removed"
+    REQUESTED = "requested"  # an emailed command, waiting for its keyed CONFIRM
+    CONFIRMED = "confirmed"  # the CONFIRM that made a requested change
+    REVIEWED = "reviewed"  # the Clerk confirmed a change the Deputy made
+    REFUSED = "refused"  # a command or CONFIRM that changed nothing, and why
+
+
+class RequestState(StrEnum):
+    """Where an emailed roster change stands."""
+
+    PENDING = "pending"  # the confirmation mail is out; nothing changed yet
+    DONE = "done"  # confirmed and made
+
+
+class AuditArea(StrEnum):
+    """Which register an audit line is about."""
+
+    ROSTER = "roster"
+    ACCOUNTS = "accounts"

@@ -54,6 +54,11 @@ ROSTER: list[dict[str, Any]] = [
 ]
 REVIEWERS = ["clerk@example.org", "deputy@example.org", "sam@example.org"]
 
+# The council's registered social media account (seeds the register; POSTED must name it).
+ACCOUNTS: list[dict[str, Any]] = [
+    {"platform": "facebook", "handle": "testham", "url": "https://facebook.com/testham", "administered_by": "Sam Smat"}
+]
+
 TOWN_MAILBOX = "smat.info@town.example"
 TOWN_SECRET = "0123456789abcdef0123456789abcdef"
 # three reviewers (one per reviewing role), one inactive reviewer who must get nothing, a councillor
@@ -102,6 +107,7 @@ def config_data(
     if listener_port is not None:
         data["listener"] = {"host": "127.0.0.1", "port": listener_port}
     data["people"] = [dict(p) for p in (TOWN_ROSTER if town else ROSTER)]
+    data["accounts"] = [dict(a) for a in ACCOUNTS]  # the register POSTED must name
     return data
 
 

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from intake.accounts import RegisteredAccount
 from intake.commands import default_registry
 from intake.commands.base import Registry, Verb
 from intake.decisions import Actor, ItemState, Rules, Ruling, judge
@@ -13,6 +14,7 @@ from intake.replies import Command, read_command
 from intake.vocab import Kind, Role, Status
 
 REGISTRY = default_registry()
+ACCOUNTS = (RegisteredAccount("facebook", "x"),)  # the register POSTED names
 DRAFTER = "jane@example.com"
 READER = "reader@example.org"
 
@@ -71,7 +73,7 @@ def _ruling(verb: str, role: str, is_drafter: bool, kind: str, status: str) -> R
     email = DRAFTER if is_drafter else READER
     actor = Actor(email=email, role=role, on_roster=role != Role.PUBLIC, key="k", key_holder=email, authenticated=True)
     item = ItemState(ref="SMAT-2026-0001", kind=kind, status=status, sender=DRAFTER)
-    return judge(GOOD[verb], actor, item, Rules(), REGISTRY)
+    return judge(GOOD[verb], actor, item, Rules(accounts=ACCOUNTS), REGISTRY)
 
 
 READERS = [

@@ -31,8 +31,9 @@ from intake.replies import Command
 from intake.reply_step import ReplyStep
 from intake.replykeys import key_digest, key_from_address
 from intake.service import Service
-from intake.store import queries
+from intake.store import queries, roster
 from intake.store.models import Event, Item, OutboxMessage, ReplyKey, utcnow
+from intake.store.unit import transaction
 from intake.views import item_text
 from intake.vocab import OPEN_DRAFT, REVIEWER_ROLES
 
@@ -469,12 +470,25 @@ def test_a_member_who_has_left_the_roster_is_refused_with_the_key_they_were_sent
     with_gone_active = dataclasses.replace(
         settings, people=tuple(dataclasses.replace(p, active=True) if p.email == GONE else p for p in settings.people)
     )
-    before = make_desk(settings=with_gone_active)
-    ref = before.submit()
-    gones = before.request(GONE, ref)
-    desk = make_desk(settings=settings)  # the same database, after they left
+    desk = make_desk(settings=with_gone_active)  # the roster in the database is seeded with them active
+    ref = desk.submit()
+    gones = desk.request(GONE, ref)
+    with transaction(desk.service.sessions) as session:  # they leave: `roster remove`, or a confirmed REMOVE SMAT
+        roster.remove_member(session, with_gone_active, GONE, "clerk@example.org")
     desk.reply(GONE, "APPROVE", ref=ref, answering=gones)
     refused(desk, ref, GONE, "APPROVE", "no longer an active member")
+    assert_unchanged(desk, ref)
+
+
+def test_a_member_taken_back_on_cannot_use_a_key_sent_before_they_left(make_desk):
+    desk = make_desk()
+    ref = desk.submit()
+    sams = desk.request(SAM, ref)
+    with transaction(desk.service.sessions) as session:
+        roster.remove_member(session, desk.service.settings, SAM, "clerk@example.org")
+        roster.add_member(session, desk.service.settings, "Sam Smat", SAM, "smat", "clerk@example.org")
+    desk.reply(SAM, "APPROVE", ref=ref, answering=sams)
+    refused(desk, ref, SAM, "APPROVE", "has expired")
     assert_unchanged(desk, ref)
 
 

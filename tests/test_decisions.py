@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from intake.accounts import RegisteredAccount
 from intake.commands import default_registry
 from intake.decisions import Actor, Change, ItemState, Rules, Ruling, judge
 from intake.decisions import decide as full_decide
@@ -18,7 +19,8 @@ from intake.vocab import EventKind, Purpose, Status
 HELP, TELL_DRAFTER, ASK_DRAFTER = Effect.HELP, Effect.TELL_DRAFTER, Effect.ASK_DRAFTER
 TELL_SMAT, READY_TO_POST, FORWARD_TO_SMAT = Effect.TELL_SMAT, Effect.READY_TO_POST, Effect.FORWARD_TO_SMAT
 REGISTRY = default_registry()
-DEFAULT_RULES = Rules()
+ACCOUNTS = (RegisteredAccount("facebook", "testham", "https://facebook.com/x"),)  # the register POSTED names
+DEFAULT_RULES = Rules(accounts=ACCOUNTS)
 
 CLERK, DEPUTY, SAM, JANE = "clerk@example.org", "deputy@example.org", "sam@example.org", "jane@example.com"
 ROLES = {CLERK: "clerk", DEPUTY: "deputy_clerk", SAM: "smat", JANE: "public"}
@@ -54,8 +56,13 @@ def item(status: str = "in_review", **kw) -> ItemState:
 
 
 def decide(command, person, state, rules):
-    """The verdict alone (the consequences are tabled at the end of this file)."""
-    return judge(command, person, state, rules, REGISTRY)
+    """The verdict alone (the consequences are tabled at the end of this file); the register as the desk has it."""
+    return judge(command, person, state, registered(rules), REGISTRY)
+
+
+def registered(rules: Rules) -> Rules:
+    """The rules with the account register POSTED names, as the reply step passes them."""
+    return rules if rules.accounts else dataclasses.replace(rules, accounts=ACCOUNTS)
 
 
 def rule(verb: str, by: str = SAM, status: str = "in_review", rules: Rules = DEFAULT_RULES, **item_kw):
@@ -340,6 +347,29 @@ def test_posted_needs_the_account():
     assert not ruling.accepted and "POSTED needs the account" in ruling.reason
 
 
+@pytest.mark.parametrize(
+    "argument, accepted",
+    [
+        ("Facebook https://facebook.com/x/posts/1", True),  # the platform: the council's only account there
+        ("https://www.facebook.com/x/posts/1", True),  # a link under the account's address
+        ("@testham", True),  # the handle
+        ("Twitter https://x.com/someone/1", False),  # not the council's
+        ("https://facebook.com/someone-else/posts/1", False),
+    ],
+)
+def test_posted_must_name_a_registered_account(argument, accepted):
+    ruling = decide(Command("POSTED", argument, ""), actor(SAM), item("approved"), DEFAULT_RULES)
+    assert ruling.accepted is accepted
+    if not accepted:
+        assert "names none of the council's registered accounts" in ruling.reason
+        assert "facebook testham (https://facebook.com/x)" in ruling.reason
+
+
+def test_posted_with_an_empty_register_says_how_to_fill_it():
+    ruling = judge(Command("POSTED", "Facebook", ""), actor(SAM), item("approved"), Rules(), REGISTRY)
+    assert not ruling.accepted and "smat-intake accounts add" in ruling.reason
+
+
 def test_a_reason_or_question_may_be_on_the_following_lines():
     assert decide(Command("REJECT", "", "Too political."), actor(SAM), item(), Rules()).accepted
     assert decide(Command("QUERY", "", "Who took it?"), actor(SAM), item(), Rules()).accepted
@@ -426,7 +456,7 @@ DESK = Desk(US, REVIEWERS)
 
 
 def consequences(command, person, state, rules=DEFAULT_RULES, text=""):
-    return full_decide(command, person, state, rules, registry=REGISTRY, desk=DESK, text=text)
+    return full_decide(command, person, state, registered(rules), registry=REGISTRY, desk=DESK, text=text)
 
 
 def told(decision) -> list[tuple[str, str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from intake.accounts import named_account
 from intake.commands.base import Verb
 from intake.decisions import Actor, ItemState, Rules, Ruling, already, for_reviewers, refuse
 from intake.notices import Effect
@@ -27,6 +28,8 @@ def rule(command: Command, actor: Actor, item: ItemState, rules: Rules) -> Rulin
         return refuse(
             NAME, "POSTED needs the account it went out on, and the link if there is one: POSTED Facebook https://…"
         )
+    if named_account(command.argument, rules.accounts) is None:
+        return refuse(NAME, _not_registered(command.argument, rules))
     return Ruling(
         NAME,
         accepted=True,
@@ -34,6 +37,17 @@ def rule(command: Command, actor: Actor, item: ItemState, rules: Rules) -> Rulin
         effects=frozenset({Effect.TELL_SMAT, Effect.TELL_DRAFTER}),
         decisive=True,
     )
+
+
+def _not_registered(argument: str, rules: Rules) -> str:
+    """Why a POSTED naming no registered account is not recorded, and what would be (policy 6.2)."""
+    if not rules.accounts:
+        return (
+            "no social media accounts are registered yet, so no post can be recorded; "
+            "the register is kept with `smat-intake accounts add`"
+        )
+    names = "; ".join(a.label + (f" ({a.url})" if a.url else "") for a in rules.accounts)
+    return f"“{argument}” names none of the council's registered accounts. Name one of them: {names}"
 
 
 VERB = Verb(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from intake.accounts import RegisteredAccount
 from intake.config import screening
 from intake.config.checks import (
     address,
@@ -336,6 +337,20 @@ TABLE: tuple[Section, ...] = (
         # member+drafts@x is member@x: one address, one person, however it is written.
         unique=(("email", "other_addresses"), "appears twice in the roster"),
         same=untagged,
+    ),
+    Section(
+        "accounts",
+        "accounts",
+        (
+            Key("platform", str, check=one_of(*screening.PLATFORMS)),
+            Key("handle", str),
+            Key("url", str, ""),
+            Key("administered_by", str, ""),
+        ),
+        lambda v, c: RegisteredAccount(**v),
+        absent=Absent.NONE,
+        many=True,
+        unique=(("handle",), "appears twice in [[accounts]]"),
     ),
 )
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from intake.accounts import RegisteredAccount
 from intake.config.secret import read_secret_file
 from intake.errors import ConfigError
 from intake.vocab import REVIEWER_ROLES, Role
@@ -277,6 +278,7 @@ class Person:
     role: str  # one of vocab.ROSTER_ROLES, kept as its plain string (as stored and printed)
     active: bool = True
     other_addresses: tuple[str, ...] = ()  # the same person's other mailboxes (a second account, say)
+    since: datetime | None = None  # when the roster last took them on: keys issued before then are void
 
     @property
     def addresses(self) -> tuple[str, ...]:
@@ -301,6 +303,7 @@ class Settings:
     security: Security
     digest: Digest
     people: tuple[Person, ...]
+    accounts: tuple[RegisteredAccount, ...] = ()  # [[accounts]]: the register's seed
     review: Review = field(default_factory=Review)
     pictures: Pictures = field(default_factory=Pictures)
     limits: Limits = field(default_factory=Limits)

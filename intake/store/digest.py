@@ -12,10 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
-from intake.digest import MAIL_WAIT, Counts, DecisionLine, DigestFacts, FlagLine, HeldLine, ItemLine, MailLine
+from intake.digest import (
+    MAIL_WAIT,
+    Counts,
+    DecisionLine,
+    DigestFacts,
+    FlagLine,
+    HeldLine,
+    ItemLine,
+    MailLine,
+    RosterLine,
+)
 from intake.digest import QuarantineLine as QLine
 from intake.store.db import Session
-from intake.store.models import Digest, Event, Item, Message, OutboxMessage, utcnow
+from intake.store.models import Digest, Event, Item, Member, Message, OutboxMessage, utcnow
 from intake.store.outbox import WAITING, Delivery, outbox_row
 from intake.vocab import OPEN_DRAFT, EventKind, Kind, Status
 
@@ -60,6 +70,20 @@ def gather(session: Session, start: datetime, end: datetime) -> DigestFacts:
             HeldLine(ref, sender, at)
             for ref, sender, at in _events(session, EventKind.ACK_HELD, start, end, Item.ref, Item.sender, Event.at)
         ),
+        roster_review=_roster_review(session),
+    )
+
+
+def _roster_review(session: Session) -> tuple[RosterLine, ...]:
+    """The Deputy's urgent roster changes the Clerk has not confirmed yet."""
+    rows = session.execute(
+        select(Member.name, Member.email, Member.active, Member.added_by, Member.removed_by)
+        .where(Member.awaiting_review.is_(True))
+        .order_by(Member.id)
+    )
+    return tuple(
+        RosterLine(name, email, active, added_by if active else removed_by)
+        for name, email, active, added_by, removed_by in rows
     )
 
 
