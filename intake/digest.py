@@ -274,7 +274,7 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
             tuple(f"{about(i.ref, i.subject)} from {name(i.sender)}, waiting {age(i)}" for i in overdue),
         ),
         Section(
-            f"Overdue: reports not actioned within {_n(deadline, 'working day')}",
+            f"Reports overdue: not actioned within {_n(deadline, 'working day')}",
             tuple(
                 f"{about(i.ref, i.subject)} from {name(i.sender)}, open {age(i)}: notice served, "
                 "please see that it is actioned"

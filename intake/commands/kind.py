@@ -52,8 +52,8 @@ def rule(command: Command, actor: Actor, item: ItemState, rules: Rules) -> Rulin
 
 VERB = Verb(
     name=NAME,
-    usage=f"KIND {_CHOICES}",
-    meaning="say what this item really is; its state follows",
+    usage="KIND new-kind",
+    meaning="make it a draft, a report or an enquiry; its state follows",
     example="KIND report",
     past="changed the kind of",
     rule=rule,
