@@ -31,7 +31,7 @@ from intake.store.history import add_event
 from intake.store.models import Item, Message, utcnow
 from intake.store.outbox import queue_keyed_mail
 from intake.store.reply_targets import ReplyTarget
-from intake.vocab import EventKind, Kind, MatchedBy, Purpose
+from intake.vocab import EventKind, Kind, MatchedBy, Purpose, Status
 
 _TOLD_ONCE_PER = timedelta(hours=24)  # a refusal for the same reason is explained once a day
 _TRUSTED_SOURCE = "imap"  # the mailbox our MTA delivers to; the listener and `ingest` are open to anyone
@@ -160,7 +160,7 @@ class ReplyStep:
             "facts": ruling.facts,  # what the command settled: the assignee, the response, the new kind
             "response": self.responses.get(str(ruling.facts.get("response", ""))),
             "suggestions": responses.suggest(self.responses.values(), f"{item.subject}\n{item.text}")
-            if item.kind == Kind.ENQUIRY
+            if item.kind == Kind.ENQUIRY and item.status == Status.OPEN
             else (),
         }
         if any(notice.purpose == Purpose.REVIEW_REQUEST for notice in decision.notices):
