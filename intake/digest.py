@@ -31,6 +31,7 @@ class ItemLine:
     subject: str
     sender: str
     received_at: datetime
+    assignee: str = ""  # an open report: whom it was last assigned to (ASSIGN), if anyone
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,9 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
     def about(ref: str, subject: str) -> str:
         return f"{ref} “{subject or '(no subject)'}”" if ref else "(no item)"
 
+    def assigned(item: ItemLine) -> str:
+        return f", assigned to {name(item.assignee)}" if item.assignee else ""
+
     overdue_after = timedelta(hours=options.overdue_hours)
     overdue = [i for i in facts.pending if i.kind == Kind.DRAFT and facts.end - i.received_at > overdue_after]
     deadline = options.report_deadline_working_days
@@ -264,7 +268,7 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
         Section(
             "Awaiting a decision, oldest first",
             tuple(
-                f"{about(i.ref, i.subject)} ({i.kind}, {i.status.replace('_', ' ')}) waiting {age(i)}"
+                f"{about(i.ref, i.subject)} ({i.kind}, {i.status.replace('_', ' ')}) waiting {age(i)}{assigned(i)}"
                 for i in facts.pending
             ),
             "Nothing is waiting.",
@@ -276,7 +280,7 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
         Section(
             f"Reports overdue: not actioned within {_n(deadline, 'working day')}",
             tuple(
-                f"{about(i.ref, i.subject)} from {name(i.sender)}, open {age(i)}: notice served, "
+                f"{about(i.ref, i.subject)} from {name(i.sender)}, open {age(i)}{assigned(i)}: notice served, "
                 "please see that it is actioned"
                 for i in late_reports
             ),

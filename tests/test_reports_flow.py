@@ -165,7 +165,9 @@ def test_assign_sends_the_report_to_the_roster_member_and_the_history_records_it
     reply(service, PAT, "ACTIONED cleaned", assigned)
     assert item(service, ref).status == "open"
     assert "only the Town Clerk, the Deputy Town Clerk and SMAT members" in decisions(service, ref)[-1]["reason"]
-    assert ref in section(digest_text(service, datetime.now(UTC) + timedelta(hours=1)), "Awaiting a decision")
+    awaiting = section(digest_text(service, datetime.now(UTC) + timedelta(hours=1)), "Awaiting a decision")
+    assert f"{ref} “Report: graffiti on the bus shelter” (report, open) waiting" in awaiting
+    assert "assigned to Pat Staff (Council staff)" in awaiting
 
 
 def test_a_smat_assignee_closes_the_report_from_the_mail_assigning_it(service):
