@@ -143,6 +143,12 @@ def test_a_report_stays_in_every_digest_until_a_member_replies_actioned_then_the
     assert again.ref == ref and decisions(service, ref)[-1]["accepted"] is False
     assert "already been actioned by sam@example.org" in decisions(service, ref)[-1]["reason"]
     assert len(mails(service, "decision", JANE, ref)) == 1  # the reporter hears once
+    # "reply to this email and your message will go to the team": it does, to every member.
+    reply(service, JANE, "The new slat is loose already.", heard)
+    assert all(
+        "The new slat is loose already." in text_of(mails(service, "drafter-reply", member, ref)[-1])
+        for member in (CLERK, DEPUTY, SAM)
+    )
 
 
 def test_assign_sends_the_report_to_the_roster_member_and_the_history_records_it(service):
