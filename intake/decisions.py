@@ -11,12 +11,24 @@ hears of what is in `notices.py`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from intake.notices import Desk, Effect, Notice, Tell, notices
-from intake.vocab import CLERK_ROLES, FINAL, OPEN_DRAFT, REVIEWER_ROLES, EventKind, Kind, MatchedBy, Role, Status
+from intake.notices import Addressee, Desk, Effect, Notice, Tell, notices
+from intake.vocab import (
+    CLERK_ROLES,
+    FINAL,
+    OPEN_DRAFT,
+    REVIEWER_ROLES,
+    SETTLED,
+    EventKind,
+    Kind,
+    MatchedBy,
+    Role,
+    Status,
+)
 
 if TYPE_CHECKING:
     from intake.accounts import RegisteredAccount
@@ -82,9 +94,13 @@ class ItemState:
 
 @dataclass(frozen=True)
 class Rules:
+    """The policy settings and the desk's facts the rules read."""
+
     approvals_required: int = 1
     require_authenticated_replies: bool = False
     accounts: tuple[RegisteredAccount, ...] = ()  # the register: the accounts POSTED may name
+    people: tuple[Addressee, ...] = ()  # the active roster, whom ASSIGN may name
+    responses: Mapping[str, str] = field(default_factory=dict)  # standard response key -> title (RESPOND)
 
 
 @dataclass(frozen=True)
@@ -100,6 +116,9 @@ class Ruling:
     returns_to: str | None = None  # a QUERY: the status the drafter's answer returns the item to
     effects: frozenset[Tell] = field(default_factory=frozenset)  # the notices it asks for
     decisive: bool = False  # a decision others must hear of (and that makes a key spent)
+    new_kind: str | None = None  # KIND: what the item is from now on
+    assignee: Addressee | None = None  # ASSIGN: who is told to deal with it
+    facts: Mapping[str, Any] = field(default_factory=dict)  # kept in the history line and given to its mail
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,7 @@ class Change:
     """What the ruling changes in the item's stored state; None (or False) leaves a field as it is."""
 
     status: str | None = None
+    kind: str | None = None
     text: str | None = None
     approvals: tuple[str, ...] | None = None
     decided_by: str | None = None  # settles the status; the time is that of the history line
@@ -238,16 +258,32 @@ def drafter_message(actor: Actor, item: ItemState) -> Ruling:
     return Ruling(verb=NOTE, accepted=True, effects=frozenset({Effect.FORWARD_TO_SMAT}))
 
 
-def for_reviewers(verb: str, actor: Actor, item: ItemState, rules: Rules) -> Ruling | None:
-    """The checks every SMAT command passes first: the drafter's own words, authority, a draft. None: go on."""
+_DRAFTS = frozenset({Kind.DRAFT})
+_PLURAL = {Kind.DRAFT: "drafts", Kind.REPORT: "reports", Kind.ENQUIRY: "enquiries"}
+
+
+def _a(kind: str) -> str:
+    """A kind with its article: "a report", "an enquiry"."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
+
+
+def for_reviewers(
+    verb: str, actor: Actor, item: ItemState, rules: Rules, kinds: frozenset[Kind] = _DRAFTS
+) -> Ruling | None:
+    """The checks every SMAT command passes first: the drafter's own words, authority, the kind. None: go on."""
     if is_drafter(actor, item) and not actor.is_reviewer:
         # "Approved by the parents of …" from the drafter is an answer, not an attempt to decide.
         return drafter_message(actor, item)
     if refusal := _authority(verb, actor, item, rules):
         return refuse(verb, refusal)
-    if item.kind != Kind.DRAFT:
-        return refuse(verb, f"{item.ref} is a {item.kind}, not a draft; {verb} applies to drafts")
-    if item.status not in OPEN_DRAFT | FINAL:
+    if item.kind not in kinds:
+        wanted = sorted(kinds)
+        return refuse(
+            verb,
+            f"{item.ref} is {_a(item.kind)}, not {' or '.join(_a(k) for k in wanted)}; "
+            f"{verb} applies to {' and '.join(_PLURAL[k] for k in wanted)}",
+        )
+    if item.status not in OPEN_DRAFT | FINAL | SETTLED | {Status.OPEN}:
         return refuse(verb, f"{item.ref} is {item.status.replace('_', ' ')}; the Town Clerk decides what happens to it")
     return None
 
@@ -300,13 +336,16 @@ def _change(ruling: Ruling, actor: Actor, item: ItemState) -> Change:
     if not ruling.accepted:
         return Change()
     is_decision = ruling.verb not in (ANSWER, NOTE)
+    # A new text, or an item made a draft, starts a revision: only review requests sent from now on approve it.
+    new_revision = ruling.new_text is not None or (ruling.new_kind == Kind.DRAFT and item.kind != Kind.DRAFT)
     return Change(
         status=ruling.new_status,
+        kind=ruling.new_kind,
         text=ruling.new_text,
         approvals=ruling.approvals,
         decided_by=actor.email if ruling.decisive and ruling.new_status else None,
         status_before_query=ruling.returns_to,
-        revision=item.revision + 1 if ruling.new_text is not None else None,
+        revision=item.revision + 1 if new_revision else None,
         key_spent_for=ruling.verb if is_decision and actor.key is not None else None,
         touched=True,
     )
@@ -334,6 +373,8 @@ def _history(command: Command | None, ruling: Ruling, actor: Actor, item: ItemSt
     }
     if actor.repeated_headers:
         data["repeated_headers"] = list(actor.repeated_headers)
+    if ruling.accepted:
+        data.update(ruling.facts)  # what the command settled: the assignee, the response sent, the new kind
     return HistoryLine(EventKind.DECISION, detail, data)
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from intake.vocab import Kind, Status
+from intake.workdays import past_deadline
 
 REVIEW_NOTICE_DAYS = 30  # the policy review reminder starts this many days before the date (§11)
 MAIL_WAIT = timedelta(hours=1)  # mail waiting longer than this to go is listed
@@ -30,6 +31,7 @@ class ItemLine:
     subject: str
     sender: str
     received_at: datetime
+    assignee: str = ""  # an open report: whom it was last assigned to (ASSIGN), if anyone
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class DigestOptions:
     council: str
     overdue_hours: int = 48
     policy_review: date | None = None
+    report_deadline_working_days: int = 5
 
 
 @dataclass(frozen=True)
@@ -251,8 +254,17 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
     def about(ref: str, subject: str) -> str:
         return f"{ref} “{subject or '(no subject)'}”" if ref else "(no item)"
 
+    def assigned(item: ItemLine) -> str:
+        return f", assigned to {name(item.assignee)}" if item.assignee else ""
+
     overdue_after = timedelta(hours=options.overdue_hours)
     overdue = [i for i in facts.pending if i.kind == Kind.DRAFT and facts.end - i.received_at > overdue_after]
+    deadline = options.report_deadline_working_days
+    late_reports = [
+        i
+        for i in facts.pending
+        if i.kind == Kind.REPORT and past_deadline(i.received_at.astimezone(tz).date(), today, deadline)
+    ]
     accepted = [d for d in facts.decisions if d.accepted]
     refused = [d for d in facts.decisions if not d.accepted]
 
@@ -267,7 +279,7 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
         Section(
             "Awaiting a decision, oldest first",
             tuple(
-                f"{about(i.ref, i.subject)} ({i.kind}, {i.status.replace('_', ' ')}) waiting {age(i)}"
+                f"{about(i.ref, i.subject)} ({i.kind}, {i.status.replace('_', ' ')}) waiting {age(i)}{assigned(i)}"
                 for i in facts.pending
             ),
             "Nothing is waiting.",
@@ -275,6 +287,14 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
         Section(
             f"Overdue: drafts waiting over {_n(options.overdue_hours, 'hour')}",
             tuple(f"{about(i.ref, i.subject)} from {name(i.sender)}, waiting {age(i)}" for i in overdue),
+        ),
+        Section(
+            f"Reports overdue: not actioned within {_n(deadline, 'working day')}",
+            tuple(
+                f"{about(i.ref, i.subject)} from {name(i.sender)}, open {age(i)}{assigned(i)}: notice served, "
+                "please see that it is actioned"
+                for i in late_reports
+            ),
         ),
         Section("Decided", tuple(_decided(d, name, when) for d in accepted), "No decisions."),
         Section(
@@ -325,8 +345,8 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
             f"{len(facts.pending)} awaiting a decision."
         )
     headline = "quiet day" if quiet else f"{len(facts.pending)} awaiting a decision"
-    if overdue:
-        headline += f", {len(overdue)} overdue"
+    if overdue or late_reports:
+        headline += f", {len(overdue) + len(late_reports)} overdue"
     if facts.mail:
         headline += f", {len(facts.mail)} mail problem{'' if len(facts.mail) == 1 else 's'}"
     return Digest(
@@ -346,6 +366,12 @@ def _decided(d: DecisionLine, name: Callable[[str], str], when: Callable[[dateti
         return f"{line}, rejected: {d.argument or '(no reason given)'}"
     if d.new_status == Status.POSTED:
         return f"{line}, posted: {d.argument or '(where not said)'}"
+    if d.new_status == Status.ACTIONED:
+        return f"{line}, actioned: {d.argument or '(see the report)'}"
+    if d.new_status == Status.ANSWERED:
+        return f"{line}, answered with the standard response {d.argument}"
+    if d.command == "ASSIGN":
+        return f"{line}, assigned to {d.argument}"
     if d.new_status:
         return f"{line}, now {d.new_status.replace('_', ' ')}"
     return line

@@ -41,6 +41,7 @@ def digest_options(settings: Settings) -> DigestOptions:
         tz=settings.council.tz,
         council=settings.council.name,
         overdue_hours=settings.digest.overdue_hours,
+        report_deadline_working_days=settings.digest.report_deadline_working_days,
         policy_review=date.fromisoformat(review) if review else None,
     )
 

@@ -31,6 +31,7 @@ class Audience(StrEnum):
     ACTOR = "actor"  # who sent the reply, if we know them, it is not us, and not told the same today
     DRAFTER = "drafter"  # the item's sender, if we can write to them
     DRAFTER_NOT_ACTOR = "drafter-not-actor"  # the same, unless they sent the reply themselves
+    ASSIGNEE = "assignee"  # the roster member a report was assigned to (ASSIGN)
     REVIEWERS = "reviewers"  # every active SMAT member
     OTHER_REVIEWERS = "other-reviewers"  # every one but who sent the reply
 
@@ -140,8 +141,11 @@ def _audience(audience: Audience, ruling: Ruling, actor: Actor, item: ItemState,
         if not reachable or (audience == Audience.DRAFTER_NOT_ACTOR and _is_drafter(actor, item)):
             return []
         return [Addressee(item.sender, item.sender_name)]
-    if audience == Audience.OTHER_REVIEWERS:
-        return [p for p in desk.reviewers if p.email.lower() not in (actor.email.lower(), actor.who)]
+    if audience == Audience.ASSIGNEE:
+        return [ruling.assignee] if ruling.assignee is not None and ruling.assignee.email.isascii() else []
+    if audience == Audience.OTHER_REVIEWERS:  # an assignee on SMAT gets the report itself, not a notice of it too
+        skip = {actor.email.lower(), actor.who, ruling.assignee.email.lower() if ruling.assignee else ""}
+        return [p for p in desk.reviewers if p.email.lower() not in skip]
     return list(desk.reviewers)
 
 

@@ -14,7 +14,7 @@ import difflib
 from datetime import timedelta
 from typing import Any
 
-from intake import authentication, decisions
+from intake import authentication, decisions, responses, screening
 from intake.commands import Registry, default_registry
 from intake.config import Settings
 from intake.decisions import Actor, Decision, ItemState, Rules
@@ -24,6 +24,7 @@ from intake.notices import Addressee, Desk, Notice, Thread
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Recipient
 from intake.replies import Command, new_text, read_command
+from intake.resources import response_texts
 from intake.store import reply_facts
 from intake.store.accounts import registered as registered_accounts
 from intake.store.db import Session
@@ -31,7 +32,7 @@ from intake.store.history import add_event
 from intake.store.models import Item, Message, utcnow
 from intake.store.outbox import queue_keyed_mail
 from intake.store.reply_targets import ReplyTarget
-from intake.vocab import EventKind, MatchedBy, Purpose
+from intake.vocab import EventKind, Kind, MatchedBy, Purpose, Status
 
 _TOLD_ONCE_PER = timedelta(hours=24)  # a refusal for the same reason is explained once a day
 _TRUSTED_SOURCE = "imap"  # the mailbox our MTA delivers to; the listener and `ingest` are open to anyone
@@ -43,12 +44,18 @@ class ReplyStep:
     def __init__(self, settings: Settings, composer: Composer, registry: Registry | None = None) -> None:
         self.composer = composer
         self.registry = registry if registry is not None else default_registry()
+        self.responses = responses.library(response_texts(composer.templates))
         self.use(settings)
 
     def use(self, settings: Settings) -> None:
         """Work with these settings from now on: the pipeline hands over the database's roster as it changes."""
         self.settings = settings
-        self.rules = Rules(settings.review.approvals_required, settings.security.require_authenticated_replies)
+        self.rules = Rules(
+            settings.review.approvals_required,
+            settings.security.require_authenticated_replies,
+            people=tuple(Addressee(p.email, p.name, p.role) for p in settings.people if p.active),
+            responses={key: response.title for key, response in self.responses.items()},
+        )
         self.desk = Desk(
             settings.mailbox.address,
             tuple(Addressee(p.email, p.name, p.role) for p in settings.reviewers),
@@ -70,7 +77,16 @@ class ReplyStep:
         line = decision.history
         event = add_event(session, item, line.kind, actor.email, line.detail, row, **line.data)
         reply_facts.save_change(session, item, target.key, decision.change, at=event.at)
+        if decision.change.kind == Kind.DRAFT:
+            self._screen(session, item)
         return self._queue(session, item, msg, actor, command, decision, old_text, text)
+
+    def _screen(self, session: Session, item: Item) -> None:
+        """An item made a draft is screened as a new draft is, before its review requests are written."""
+        day = item.received_at.astimezone(self.settings.council.tz).date()
+        draft = screening.Draft(item.subject, item.text, len(reply_facts.pictures(session, item)), day)
+        found = [flag.as_dict() for flag in screening.screen(draft, self.settings)]
+        item.flags = [*(item.flags or []), *(f for f in found if f not in (item.flags or []))]
 
     # --- facts ---------------------------------------------------------------------------
 
@@ -149,13 +165,19 @@ class ReplyStep:
             "ruling": ruling,
             "diff": _diff(old_text, item.text) if ruling.new_text is not None else "",
             "reply_text": reply_text,
+            "facts": ruling.facts,  # what the command settled: the assignee, the response, the new kind
+            "response": self.responses.get(str(ruling.facts.get("response", ""))),
+            "suggestions": responses.suggest(self.responses.values(), f"{item.subject}\n{item.text}")
+            if item.kind == Kind.ENQUIRY and item.status == Status.OPEN
+            else (),
         }
         if any(notice.purpose == Purpose.REVIEW_REQUEST for notice in decision.notices):
             listing = reply_facts.file_listing(session, item)  # the request again, for the new text
             context |= {
                 "attachments": listing,
                 "pictures": sum(1 for f in listing if f["attached"]),
-                "edited_by": context["actor_label"],
+                "edited_by": context["actor_label"] if ruling.new_text is not None else "",
+                "kind_changed_by": context["actor_label"] if ruling.new_kind is not None else "",
             }
         files: list[FileToAttach] | None = None
         for notice in decision.notices:

@@ -23,3 +23,8 @@ def templates_dir() -> Path:
 def migrations_dir() -> Path:
     """The Alembic migrations."""
     return resource_dir("migrations")
+
+
+def response_texts(templates: Path) -> dict[str, str]:
+    """The standard responses' files (templates/responses/<key>.txt) as {key: text}, for intake.responses."""
+    return {path.stem: path.read_text(encoding="utf-8") for path in sorted((templates / "responses").glob("*.txt"))}

@@ -7,19 +7,20 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from intake import acknowledging
+from intake import acknowledging, responses
 from intake.commands import Registry
 from intake.config import Person, Settings
 from intake.files import SIZE_RULE, limit_label, listing
 from intake.mailcontext import item_context
 from intake.message import InboundMessage
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
+from intake.resources import response_texts
 from intake.store import acknowledgements
 from intake.store.db import Session
 from intake.store.history import SYSTEM_ACTOR, add_event
 from intake.store.models import Attachment, Item, utcnow
 from intake.store.outbox import queue_keyed_mail, queue_mail
-from intake.vocab import EventKind, Purpose
+from intake.vocab import EventKind, Kind, Purpose
 
 _HOUR = timedelta(hours=1)
 
@@ -31,6 +32,7 @@ class SubmissionMail:
         self.settings = settings
         self.composer = composer
         self.registry = registry
+        self.responses = responses.library(response_texts(composer.templates))
 
     def acknowledge(self, session: Session, item: Item, msg: InboundMessage) -> int:
         """Acknowledge the sender, within their share if they are not on the roster; how many mails queued."""
@@ -137,8 +139,18 @@ class SubmissionMail:
             item,
             Recipient(person.email, person.name),
             Purpose.REVIEW_REQUEST,
-            {**item_context(self.settings, item, self.registry), "attachments": files},
+            {
+                **item_context(self.settings, item, self.registry),
+                "attachments": files,
+                "suggestions": self._suggestions(item),
+            },
             EventKind.REVIEW_REQUESTED,
             attachments=sent,
             auto_submitted="auto-generated",
         )
+
+    def _suggestions(self, item: Item) -> tuple[responses.Response, ...]:
+        """For an enquiry, the standard responses that best match its words (§6.4), the default last."""
+        if item.kind != Kind.ENQUIRY:
+            return ()
+        return responses.suggest(self.responses.values(), f"{item.subject}\n{item.text}")

@@ -29,11 +29,14 @@ class Status(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     OPEN = "open"  # reports and enquiries, until dealt with
+    ACTIONED = "actioned"  # a report a SMAT member has marked done (ACTIONED note): notice served, answered
+    ANSWERED = "answered"  # an enquiry sent a standard response (RESPOND key)
     QUARANTINED = "quarantined"
 
 
 OPEN_DRAFT = frozenset({Status.IN_REVIEW, Status.QUERIED, Status.ESCALATED})
 FINAL = frozenset({Status.APPROVED, Status.POSTED, Status.REJECTED, Status.WITHDRAWN})
+SETTLED = frozenset({Status.ACTIONED, Status.ANSWERED})  # a report or enquiry dealt with
 
 
 class Role(StrEnum):
@@ -75,6 +78,7 @@ class Purpose(StrEnum):
     DIGEST = "digest"  # the Town Clerk's daily digest: about no one item
     ROSTER_CONFIRMATION = "roster-confirmation"  # "reply CONFIRM to make this roster change": keyed
     ROSTER = "roster"  # the answer to a roster command: the change made, waiting or refused
+    STANDARD_RESPONSE = "standard-response"  # one of templates/responses/, sent to an enquirer (RESPOND)
 
 
 class MatchedBy(StrEnum):

@@ -10,8 +10,9 @@ from intake.accounts import RegisteredAccount
 from intake.commands import default_registry
 from intake.commands.base import Registry, Verb
 from intake.decisions import Actor, ItemState, Rules, Ruling, judge
+from intake.notices import Addressee
 from intake.replies import Command, read_command
-from intake.vocab import Kind, Role, Status
+from intake.vocab import FINAL, OPEN_DRAFT, Kind, Role, Status
 
 REGISTRY = default_registry()
 ACCOUNTS = (RegisteredAccount("facebook", "x"),)  # the register POSTED names
@@ -26,9 +27,18 @@ GOOD = {
     "QUERY": Command("QUERY", "who took the photo?", ""),
     "ESCALATE": Command("ESCALATE", "", ""),
     "POSTED": Command("POSTED", "Facebook https://facebook.com/x/1", ""),
+    "RESPOND": Command("RESPOND", "bins", ""),
+    "ACTIONED": Command("ACTIONED", "the bench was repaired", ""),
+    "ASSIGN": Command("ASSIGN", "Pat Staff", ""),
+    "KIND": Command("KIND", "report", ""),  # made another kind than the item's in _ruling
     "WITHDRAW": Command("WITHDRAW", "", ""),
     "HELP": Command("HELP", "", ""),
 }
+RULES = Rules(
+    accounts=ACCOUNTS,
+    people=(Addressee("pat@example.org", "Pat Staff", "staff"),),
+    responses={"bins": "Bins"},
+)
 
 
 def names(verbs: tuple[Verb, ...]) -> list[str]:
@@ -36,7 +46,20 @@ def names(verbs: tuple[Verb, ...]) -> list[str]:
 
 
 def test_the_default_registry_lists_every_verb_once_with_help_last():
-    assert names(REGISTRY.verbs) == ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE", "POSTED", "WITHDRAW", "HELP"]
+    assert names(REGISTRY.verbs) == [
+        "APPROVE",
+        "REJECT",
+        "EDIT",
+        "QUERY",
+        "ESCALATE",
+        "POSTED",
+        "RESPOND",
+        "ACTIONED",
+        "ASSIGN",
+        "KIND",
+        "WITHDRAW",
+        "HELP",
+    ]
     assert set(GOOD) == {v.name for v in REGISTRY}
     for verb in REGISTRY:
         assert verb.usage.startswith(verb.name) and verb.meaning and verb.past and verb.example
@@ -45,19 +68,24 @@ def test_the_default_registry_lists_every_verb_once_with_help_last():
 
 
 LISTS = [
-    ("smat", False, "draft", "in_review", ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE", "HELP"]),
-    ("clerk", False, "draft", "queried", ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE", "HELP"]),
+    ("smat", False, "draft", "in_review", ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE", "KIND", "HELP"]),
+    ("clerk", False, "draft", "queried", ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE", "KIND", "HELP"]),
     ("smat", False, "draft", "escalated", ["EDIT", "HELP"]),
-    ("deputy_clerk", False, "draft", "escalated", ["APPROVE", "REJECT", "EDIT", "QUERY", "HELP"]),
+    ("deputy_clerk", False, "draft", "escalated", ["APPROVE", "REJECT", "EDIT", "QUERY", "KIND", "HELP"]),
     ("smat", False, "draft", "approved", ["POSTED", "HELP"]),
     ("clerk", False, "draft", "posted", ["HELP"]),
     ("smat", False, "draft", "quarantined", ["HELP"]),
-    ("clerk", False, "enquiry", "open", ["HELP"]),
-    ("smat", False, "report", "open", ["HELP"]),
+    ("clerk", False, "enquiry", "open", ["RESPOND", "KIND", "HELP"]),
+    ("clerk", False, "enquiry", "answered", ["HELP"]),
+    ("smat", False, "report", "open", ["ACTIONED", "ASSIGN", "KIND", "HELP"]),
+    ("smat", False, "report", "actioned", ["HELP"]),
+    ("staff", False, "report", "open", ["HELP"]),  # an assignee who is not on SMAT cannot close it
+    ("public", True, "report", "open", ["WITHDRAW", "HELP"]),
+    ("public", True, "report", "actioned", ["HELP"]),
     ("public", True, "draft", "in_review", ["WITHDRAW", "HELP"]),
     ("public", True, "draft", "approved", ["WITHDRAW", "HELP"]),
     ("public", True, "draft", "posted", ["HELP"]),
-    ("smat", True, "draft", "in_review", ["REJECT", "EDIT", "QUERY", "ESCALATE", "WITHDRAW", "HELP"]),
+    ("smat", True, "draft", "in_review", ["REJECT", "EDIT", "QUERY", "ESCALATE", "KIND", "WITHDRAW", "HELP"]),
     ("councillor", False, "draft", "in_review", ["HELP"]),
     ("former", False, "draft", "in_review", ["HELP"]),
     ("public", False, "draft", "in_review", ["HELP"]),
@@ -73,13 +101,23 @@ def _ruling(verb: str, role: str, is_drafter: bool, kind: str, status: str) -> R
     email = DRAFTER if is_drafter else READER
     actor = Actor(email=email, role=role, on_roster=role != Role.PUBLIC, key="k", key_holder=email, authenticated=True)
     item = ItemState(ref="SMAT-2026-0001", kind=kind, status=status, sender=DRAFTER)
-    return judge(GOOD[verb], actor, item, Rules(accounts=ACCOUNTS), REGISTRY)
+    command = GOOD[verb]
+    if verb == "KIND":  # a change to another kind than the item's
+        command = Command("KIND", "enquiry" if kind == Kind.REPORT else "report", "")
+    return judge(command, actor, item, RULES, REGISTRY)
 
 
+# The states each kind can be in: drafts move on through review; reports and enquiries are open until dealt with.
+KIND_STATES = {
+    Kind.DRAFT: OPEN_DRAFT | FINAL | {Status.QUARANTINED},
+    Kind.REPORT: frozenset({Status.OPEN, Status.ACTIONED, Status.QUARANTINED}),
+    Kind.ENQUIRY: frozenset({Status.OPEN, Status.ANSWERED, Status.QUARANTINED}),
+}
+assert set().union(*KIND_STATES.values()) == set(Status)
 READERS = [
     (role, is_drafter, kind, status)
     for role, is_drafter, kind, status in itertools.product(Role, (False, True), Kind, Status)
-    if (kind == Kind.DRAFT) != (status == Status.OPEN)  # the kinds' states: drafts move on, the others are open
+    if status in KIND_STATES[kind]
 ]
 
 

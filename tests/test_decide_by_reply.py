@@ -689,6 +689,7 @@ def test_help_lists_only_the_commands_this_reader_may_use_on_this_item_and_chang
         "EDIT                    then the new text of the post on the following lines",
         "QUERY question          ask the sender a question",
         "ESCALATE [note]         pass it to the Town Clerk or Deputy Town Clerk",
+        "KIND new-kind           make it a draft, a report or an enquiry; its state follows",
         "HELP                    get this list again",
     ]
     assert desk.item(ref) == {"status": "in_review", "text": DRAFT_TEXT}
@@ -706,7 +707,7 @@ def test_after_escalation_each_member_is_offered_what_they_may_still_do(desk):
     desk.reply(SAM, "ESCALATE names a councillor", ref=ref)
     assert desk.status(ref) == "escalated"
     told_clerk = [line.split()[0] for line in command_lines(text_of(desk.last("decision", CLERK)))]
-    assert told_clerk == ["APPROVE", "REJECT", "EDIT", "QUERY", "HELP"]
+    assert told_clerk == ["APPROVE", "REJECT", "EDIT", "QUERY", "KIND", "HELP"]
     desk.reply(SAM, "APPROVE", ref=ref)
     refused(desk, ref, SAM, "APPROVE", "waits for the Town Clerk or Deputy Town Clerk")
     not_done = text_of(desk.last("help", SAM))

@@ -291,7 +291,8 @@ def test_a_high_severity_flag_needs_the_clerk_or_deputy(who, accepted):
 def test_commands_for_drafts_are_refused_on_reports_and_enquiries():
     for kind in ("report", "enquiry"):
         ruling = decide(COMMANDS["APPROVE"], actor(CLERK), item("open", kind=kind), Rules())
-        assert not ruling.accepted and f"is a {kind}, not a draft" in ruling.reason
+        article = "an" if kind == "enquiry" else "a"
+        assert not ruling.accepted and f"is {article} {kind}, not a draft; APPROVE applies to drafts" in ruling.reason
 
 
 # --------------------------------------------------------------------------- approvals

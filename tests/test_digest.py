@@ -114,6 +114,7 @@ def test_a_quiet_day_still_has_a_digest_that_says_so_and_every_section():
         "Received since the last digest",
         "Awaiting a decision, oldest first",
         "Overdue: drafts waiting over 48 hours",
+        "Reports overdue: not actioned within 5 working days",
         "Decided",
         "High flags",
         "Quarantined",

@@ -298,4 +298,17 @@ def test_every_verb_and_alias_in_the_table_is_read() -> None:
     for verb in verbs:
         for spelling in (verb.name, *verb.aliases):
             assert read_command(f"{spelling.lower()} note") == Command(verb.name, "note", ""), spelling
-    assert [v.name for v in verbs] == ["APPROVE", "REJECT", "EDIT", "QUERY", "ESCALATE", "POSTED", "WITHDRAW", "HELP"]
+    assert [v.name for v in verbs] == [
+        "APPROVE",
+        "REJECT",
+        "EDIT",
+        "QUERY",
+        "ESCALATE",
+        "POSTED",
+        "RESPOND",
+        "ACTIONED",
+        "ASSIGN",
+        "KIND",
+        "WITHDRAW",
+        "HELP",
+    ]

@@ -6,7 +6,7 @@ Adding a verb: a new module here declaring `VERB = Verb(...)` with its rule, one
 
 from __future__ import annotations
 
-from intake.commands import approve, edit, escalate, posted, query, reject, withdraw
+from intake.commands import actioned, approve, assign, edit, escalate, kind, posted, query, reject, respond, withdraw
 from intake.commands import help as help_
 from intake.commands.base import Registry, Verb
 
@@ -20,6 +20,10 @@ DEFAULT: tuple[Verb, ...] = (
     query.VERB,
     escalate.VERB,
     posted.VERB,
+    respond.VERB,
+    actioned.VERB,
+    assign.VERB,
+    kind.VERB,
     withdraw.VERB,
     help_.VERB,
 )

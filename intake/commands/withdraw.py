@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from intake.replies import Command
 
 NAME = "WITHDRAW"
-_TOO_LATE = frozenset({Status.POSTED, Status.WITHDRAWN, Status.REJECTED})
+_TOO_LATE = frozenset({Status.POSTED, Status.WITHDRAWN, Status.REJECTED, Status.ACTIONED, Status.ANSWERED})
 
 
 def rule(command: Command, actor: Actor, item: ItemState, rules: Rules) -> Ruling:

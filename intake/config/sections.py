@@ -303,6 +303,7 @@ TABLE: tuple[Section, ...] = (
         (
             Key("time", str, "08:00", clock),
             Key("overdue_hours", int, 48, at_least(1)),
+            Key("report_deadline_working_days", int, 5, at_least(1)),
             Key("policy_review", str, "", iso_date),
             Key("to_deputy", bool, False),
         ),

@@ -195,6 +195,7 @@ class Digest:
 
     time: str = "08:00"  # local time, every day
     overdue_hours: int = 48  # a draft waiting longer than this is listed as overdue
+    report_deadline_working_days: int = 5  # a report not actioned within this many working days is escalated
     policy_review: str = ""  # the policy's yearly review date, YYYY-MM-DD; a reminder from 30 days before
     to_deputy: bool = False  # also send it to the Deputy Town Clerk (design.md: the Clerk reads it)
 

@@ -7,6 +7,7 @@ caller's transaction, beside the queued mail: the unique day refuses a second di
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,7 @@ def gather(session: Session, start: datetime, end: datetime) -> DigestFacts:
         new_items=_items(
             session, (Item.received_at >= start, Item.received_at < end, Item.status != Status.QUARANTINED)
         ),
-        pending=_items(session, (Item.status.in_(AWAITING),)),
+        pending=_assigned(session, _items(session, (Item.status.in_(AWAITING),))),
         decisions=_decisions(session, start, end),
         flags=_high_flags(session, start, end),
         quarantined=_quarantined(session, start, end),
@@ -122,6 +123,22 @@ def _items(session: Session, where: tuple[Any, ...]) -> tuple[ItemLine, ...]:
         .order_by(Item.received_at, Item.id)
     )
     return tuple(ItemLine(*row) for row in session.execute(query))
+
+
+def _assigned(session: Session, pending: tuple[ItemLine, ...]) -> tuple[ItemLine, ...]:
+    """Open reports with whom each was last assigned to: one query over the decisions on open reports."""
+    query = (
+        select(Item.ref, Event.data)
+        .join(Item, Item.id == Event.item_id)
+        .where(Item.kind == Kind.REPORT, Item.status == Status.OPEN, Event.kind == EventKind.DECISION)
+        .order_by(Event.id)
+    )
+    latest = {
+        ref: str(data.get("assignee") or "")
+        for ref, data in session.execute(query)
+        if data and data.get("command") == "ASSIGN" and data.get("accepted")
+    }
+    return tuple(replace(i, assignee=latest[i.ref]) if i.ref in latest else i for i in pending)
 
 
 def _events(session: Session, kind: str, start: datetime, end: datetime, *columns: Any) -> list[Any]:

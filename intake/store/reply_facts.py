@@ -63,6 +63,8 @@ def save_change(session: Session, item: Item, key: ReplyKey | None, change: Chan
         return
     if change.status is not None:
         item.status = change.status
+    if change.kind is not None:
+        item.kind = change.kind
     if change.text is not None:
         item.text = change.text
     if change.approvals is not None:
