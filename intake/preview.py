@@ -62,12 +62,17 @@ class RecordingComposer(Composer):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.made: list[Made] = []
+        self.failures: list[str] = []  # templates that could not be rendered (the pipeline keeps going)
         self.step = ""
 
     def compose(self, purpose: str, to: Recipient, context: dict[str, Any], **options: Any) -> Outgoing:
-        """Compose as usual, and note the mail."""
-        out = super().compose(purpose, to, context, **options)
+        """Compose as usual, and note the mail (or why its template could not be rendered)."""
         template = options.get("template") or purpose
+        try:
+            out = super().compose(purpose, to, context, **options)
+        except Exception as exc:
+            self.failures.append(f"{self.step}: templates/{template}/ could not be rendered: {exc}")
+            raise
         self.made.append(Made(self.step, str(template), to.email.lower(), options.get("ref"), out))
         return out
 
@@ -293,7 +298,8 @@ def write_preview(
     index.write_text(_index(rows, settings.council.name), encoding="utf-8")
     sampled = {s.template for s in samples}
     unsampled = tuple(t for t in template_folders(templates) if t not in sampled)
-    return PreviewResult(tuple([*written, index]), tuple(missing), unsampled, tuple(played.problems))
+    problems = tuple(dict.fromkeys([*composer.failures, *played.problems]))
+    return PreviewResult(tuple([*written, index]), tuple(missing), unsampled, problems)
 
 
 def _index(rows: Sequence[tuple[Sample, Made]], council: str) -> str:
