@@ -166,9 +166,10 @@ class Story:
         """(name, address) of a reader; "resident:Raj Patel" is another member of the public."""
         if reader == "resident":
             return RESIDENT
-        if reader.startswith("resident:"):
-            name = reader.split(":", 1)[1]
-            return name, f"{name.lower().replace(' ', '.')}@example.com"
+        if reader.startswith("resident:"):  # "resident:Raj Patel", or with an address: "resident:Raj <raj@x.example>"
+            name, _, address = reader.split(":", 1)[1].partition("<")
+            name = name.strip()
+            return name, address.rstrip(">").strip() or f"{name.lower().replace(' ', '.')}@example.com"
         person = self.people[reader]
         return person.name, person.email
 

@@ -20,7 +20,7 @@ class Send:
     """Someone writes a new draft, report or question to the intake address."""
 
     name: str  # names the step, and the mails it causes
-    who: str  # a reader, or "resident:<name>" for another member of the public
+    who: str  # a reader, or "resident:<name>" (or "resident:<name> <address>") for another member of the public
     subject: str
     body: str
     item: str  # a label for the item, for the replies that follow
@@ -100,7 +100,7 @@ STORY: tuple[Step, ...] = (
     Send("staff-draft", "staff", "Late opening at the library", LIBRARY, "library"),
     Send(
         "report",
-        "resident:Raj Patel",
+        "resident:Raj Patel <raj.patel.riverside.walk.neighbourhood.watch@biggleswade-community-groups.example.org>",
         "Report: broken bench by the river",
         "The second bench past the footbridge on Riverside Walk has a broken slat; a child could trap a hand.",
         "bench",

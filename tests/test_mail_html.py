@@ -35,12 +35,14 @@ WIDTHS = (400, 800)
 MIN_CONTRAST = 4.5  # WCAG AA for body text
 
 # Defects in templates this branch does not own, found by these checks (issue 10's "mail" rewrite
-# is removing them): (template folder, check) -> why it is expected to fail until then. A check
+# is removing them): (template folder or one mail's stem, check) -> why it is expected to fail until then. A check
 # that passes again shows as XPASS: then delete its entry, so that it guards the template.
 _SIGN_OFF = 'the text part signs off "smat-intake", the HTML does not (issue 10)'
 _PRE_WRAP = "white-space: pre-wrap, which Outlook ignores (issue 10: paragraphs and <br>)"
 KNOWN: dict[tuple[str, str], str] = {
     ("decision-to-drafter", "gmail"): "the edit notice's unified diff is a <pre> (issue 10)",
+    ("review-request--smat--report", "sent"): "the facts table does not wrap a long address (issue 10)",
+    ("review-request--smat--report", "gmail"): "the facts table does not wrap a long address (issue 10)",
     ("review-request", "pre-wrap"): _PRE_WRAP,
     ("drafter-reply", "pre-wrap"): _PRE_WRAP,
     ("decision-to-drafter", "pre-wrap"): _PRE_WRAP,
@@ -88,6 +90,13 @@ window.onload = function () {{
   document.getElementById('result').textContent = JSON.stringify(out);
 }};
 </script></body></html>"""
+
+
+# A page every check must catch, measured with the mails: proves the measuring itself still works.
+CANARY = (
+    '<!DOCTYPE html><html><body><table width="700"><tr><td>A table wider than a phone</td></tr></table>'
+    '<p style="color: #cccccc;">Pale grey on white</p></body></html>'
+)
 
 
 def without_style(page: str) -> str:
@@ -147,6 +156,7 @@ def measured(preview: Path) -> dict[str, dict[str, object]]:
         for width in WIDTHS:
             pages[f"{sample.stem}/sent@{width}"] = page
             pages[f"{sample.stem}/gmail@{width}"] = without_style(page)
+    pages["canary/sent@400"] = CANARY
     dark = {
         f"{sample.stem}/dark@400": (preview / f"{sample.stem}.html").read_text(encoding="utf-8") for sample in SAMPLES
     }
@@ -240,10 +250,16 @@ STEMS = [sample.stem for sample in SAMPLES]
 
 
 def known(stem: str, check: str) -> None:
-    """Expect a known defect of this mail's template to fail this check (see KNOWN)."""
-    template = stem.split("--")[0]
-    if (template, check) in KNOWN:
-        pytest.xfail(KNOWN[template, check])
+    """Expect a known defect of this mail (or of its template) to fail this check (see KNOWN)."""
+    for name in (stem, stem.split("--")[0]):
+        if (name, check) in KNOWN:
+            pytest.xfail(KNOWN[name, check])
+
+
+def test_the_measuring_catches_a_page_that_scrolls_and_faint_text(measured: dict[str, dict[str, object]]) -> None:
+    canary = measured["canary/sent@400"]
+    assert canary["scroll"] > canary["client"] and canary["wide"]
+    assert canary["faint"] and "Pale grey" in str(canary["faint"])
 
 
 @pytest.mark.parametrize("stem", STEMS)
