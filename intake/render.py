@@ -152,7 +152,7 @@ class Composer:
         if ref:
             subject = tag_subject(ref, subject)
         text = self.render(folder, "body.txt", context)
-        html = self.render(folder, "body.html", context)
+        html = self.render(folder, "body.html", {**context, "subject_line": subject})  # the page's <title>
 
         msg = EmailMessage()
         msg["From"] = HeaderAddress(display_name=one_line(self.from_name, 78), addr_spec=self.from_address)
