@@ -262,6 +262,11 @@ def _n(count: int, word: str, plural: str = "") -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
+def _some(count: int, one: str, many: str) -> str:
+    """ "no posts were", "1 post was", "3 posts were"."""
+    return f"no {many}" if count == 0 else _n(count, one, many)
+
+
 def kind_count(count: int, kind: str) -> str:
     """ "1 draft", "2 reports", "3 enquiries"."""
     return _n(count, str(kind), "enquiries" if kind == Kind.ENQUIRY else "")
@@ -288,9 +293,9 @@ def build_report(facts: MonthFacts, options: MonthOptions, name: Callable[[str],
     by_kind = ", ".join(kind_count(c.received, c.kind) for c in counts)
     if received or posts or actioned or overdue:
         opening = (
-            f"In {title} the desk received {_n(received, 'item')} ({by_kind}); "
-            f"{_n(len(posts), 'post was', 'posts were')} published and "
-            f"{_n(len(actioned), 'report from the public was', 'reports from the public were')} actioned."
+            f"In {title} SMAT received {_n(received, 'item')} ({by_kind}); "
+            f"{_some(len(posts), 'post was', 'posts were')} published and "
+            f"{_some(len(actioned), 'report from the public was', 'reports from the public were')} actioned."
         )
         if overdue:
             opening += f" {_n(len(overdue), 'report was', 'reports were')} overdue at the end of the month."

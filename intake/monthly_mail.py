@@ -28,6 +28,7 @@ from intake.vocab import Purpose, Role
 from intake.workdays import first_working_day
 
 DEFAULT_REPORT_DEADLINE_DAYS = 5  # working days, until [digest] report_deadline_working_days says otherwise
+LAST_DAY_DUE = 7  # the scheduled report goes from the first working day up to the 7th; later, `report --send`
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,12 @@ def send_report(
 
 
 def due_month(settings: Settings, now: datetime) -> date | None:
-    """The month whose report is due now: last month's, from this month's first working day (local time)."""
+    """The month whose report is due now: last month's, from this month's first working day to the 7th (local time).
+
+    A service that was down on the first working day sends it on the next weekday it runs,
+    within the first week; after that the scheduler leaves the month to `report --send`.
+    """
     today = now.astimezone(settings.council.tz).date()
-    if today < first_working_day(today.year, today.month):
+    if today.day > LAST_DAY_DUE or today < first_working_day(today.year, today.month):
         return None
     return previous_month(today)

@@ -279,7 +279,7 @@ def a_month() -> MonthFacts:
 def test_the_report_says_the_months_figures_in_words():
     report = build_report(a_month(), MonthOptions(LONDON, "Testham Town Council"), {"sam@example.org": "Sam"}.get)
     assert report.subject == "[SMAT report] November 2026: 4 received, 1 post, 1 overdue"
-    assert report.opening.startswith("In November 2026 the desk received 4 items (2 drafts, 1 report, 1 enquiry);")
+    assert report.opening.startswith("In November 2026 SMAT received 4 items (2 drafts, 1 report, 1 enquiry);")
     text = report.as_text()
     assert "Drafts: 2 — 1 posted, 1 not yet decided" in text
     assert "Drafts: 1 decision; median 5 hours, 9 in 10 within 5 hours (90th percentile)" in text
@@ -302,7 +302,7 @@ def test_the_chart_is_a_png_and_its_alt_text_gives_the_figures():
     png = chart_png(report)
     picture = Image.open(io.BytesIO(png))
     picture.verify()
-    assert (picture.format, picture.size) == ("PNG", (1200, 540))
+    assert (picture.format, picture.size) == ("PNG", (960, 540))
     assert chart_alt(report) == (
         "Bar chart of items received each day in November 2026, by kind: 4 in all "
         "(2 drafts, 1 report, 1 enquiry); the busiest day was Mon 02 Nov with 2."
