@@ -349,7 +349,7 @@ def build_report(facts: MonthFacts, options: MonthOptions, name: Callable[[str],
             f"Reports overdue at the end of the month ({len(overdue)})",
             tuple(
                 f"{about(r.ref, r.subject)}: received {day(r.received_at)}, due {r.due:%a %d %b}, "
-                f"open {_n(r.working_days, 'working day')}"
+                f"open for {_n(r.working_days, 'working day')}"
                 for r in overdue
             ),
             "None.",
@@ -358,7 +358,7 @@ def build_report(facts: MonthFacts, options: MonthOptions, name: Callable[[str],
     )
     headline = f"{received} received, {_n(len(posts), 'post')}"
     if overdue:
-        headline += f", {len(overdue)} overdue"
+        headline += f", {_n(len(overdue), 'report')} overdue"
     return MonthlyReport(
         month=facts.month,
         title=title,

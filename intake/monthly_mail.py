@@ -28,6 +28,7 @@ from intake.vocab import Purpose, Role
 from intake.workdays import first_working_day
 
 DEFAULT_REPORT_DEADLINE_DAYS = 5  # working days, until [digest] report_deadline_working_days says otherwise
+TEMPLATE = "committee-report"  # templates/committee-report/
 LAST_DAY_DUE = 7  # the scheduled report goes from the first working day up to the 7th; later, `report --send`
 
 
@@ -128,6 +129,7 @@ def send_report(
             context,
             attachments=[csv_file],
             inline=[chart],
+            template=TEMPLATE,
             auto_submitted="auto-generated",  # RFC 3834: periodic mail, not a reply to anything
             now=now,
         )

@@ -73,7 +73,7 @@ class Purpose(StrEnum):
     HELP = "help"
     DRAFTER_REPLY = "drafter-reply"
     DIGEST = "digest"  # the Town Clerk's daily digest: about no one item
-    COMMITTEE_REPORT = "committee-report"  # the monthly report for the committee (Appendix A): about no one item
+    COMMITTEE_REPORT = "report"  # the monthly committee report (Appendix A), as interface.md names it: no one item
 
 
 class MatchedBy(StrEnum):

@@ -278,7 +278,7 @@ def a_month() -> MonthFacts:
 
 def test_the_report_says_the_months_figures_in_words():
     report = build_report(a_month(), MonthOptions(LONDON, "Testham Town Council"), {"sam@example.org": "Sam"}.get)
-    assert report.subject == "[SMAT report] November 2026: 4 received, 1 post, 1 overdue"
+    assert report.subject == "[SMAT report] November 2026: 4 received, 1 post, 1 report overdue"
     assert report.opening.startswith("In November 2026 SMAT received 4 items (2 drafts, 1 report, 1 enquiry);")
     text = report.as_text()
     assert "Drafts: 2 — 1 posted, 1 not yet decided" in text
@@ -286,7 +286,7 @@ def test_the_report_says_the_months_figures_in_words():
     assert "Tue 03 Nov: D1 “Subject D1” on Facebook https://facebook.com/p/1, recorded by Sam" in text
     assert "Facebook: 1 post" in text and "Instagram: 0 posts" in text
     assert "links (policy 6.3): 1" in text
-    assert "R1 “Broken bench”: received Tue 03 Nov, due Tue 10 Nov, open 19 working days" in text
+    assert "R1 “Broken bench”: received Tue 03 Nov, due Tue 10 Nov, open for 19 working days" in text
 
 
 def test_a_quiet_month_says_so():

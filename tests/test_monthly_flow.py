@@ -33,7 +33,7 @@ from intake.store.models import CommitteeReport, Item, OutboxMessage
 CLERK, DEPUTY, SAM = "clerk@example.org", "deputy@example.org", "sam@example.org"
 NAMES = {p["email"]: p["name"] for p in ROSTER}
 NOVEMBER = date(2026, 11, 1)
-PURPOSE = "committee-report"
+PURPOSE = "report"  # X-SMAT-Purpose, as interface.md names it
 
 
 def build(settings) -> Service:
@@ -150,7 +150,7 @@ def test_a_month_of_mixed_traffic_reaches_the_clerk_as_one_report_with_its_chart
     assert captured.rcpt_tos == [CLERK]  # the Clerk only; the Deputy when [committee_report] to_deputy is set
     mail = captured.message
     assert (mail["X-SMAT-Purpose"], mail["Auto-Submitted"], mail["X-SMAT-Ref"]) == (PURPOSE, "auto-generated", None)
-    assert mail["Subject"] == "[SMAT report] November 2026: 7 received, 2 posts, 1 overdue"
+    assert mail["Subject"] == "[SMAT report] November 2026: 7 received, 2 posts, 1 report overdue"
 
     text = text_of(mail)
     assert "for the Finance and General Purposes Committee" in text
