@@ -24,17 +24,19 @@ from intake.workdays import add_working_days, working_days_between
 # The reports branch adds Status.ACTIONED (a report dealt with); until then its stored value is this string.
 ACTIONED: str = getattr(Status, "ACTIONED", "actioned")
 # A decision, for "time to decision": a draft approved or rejected, a report (or enquiry) actioned.
-DECIDING = frozenset({Status.APPROVED.value, Status.REJECTED.value, ACTIONED})
+ANSWERED: str = getattr(Status, "ANSWERED", "answered")  # an enquiry answered (design.md), once something sets it
+DECIDING = frozenset({Status.APPROVED.value, Status.REJECTED.value, ACTIONED, ANSWERED})
 KINDS = (Kind.DRAFT, Kind.REPORT, Kind.ENQUIRY)
 KIND_TITLES: dict[str, str] = {Kind.DRAFT: "Drafts", Kind.REPORT: "Reports", Kind.ENQUIRY: "Enquiries"}
 # Outcomes in the order the committee reads them; each state an item can be in maps to one.
-OUTCOMES = ("posted", "approved", "rejected", "withdrawn", "actioned", "awaiting", "quarantined")
+OUTCOMES = ("posted", "approved", "rejected", "withdrawn", "actioned", "answered", "awaiting", "quarantined")
 OUTCOME_LABELS = {
     "posted": "posted",
     "approved": "approved, not yet posted",
     "rejected": "rejected",
     "withdrawn": "withdrawn",
     "actioned": "actioned",
+    "answered": "answered",
     "awaiting": "not yet decided",
     "quarantined": "quarantined",
 }
@@ -47,7 +49,7 @@ class KindCount:
 
     kind: str
     received: int
-    outcomes: tuple[tuple[str, int], ...]  # (outcome, count), only those with a count, in OUTCOMES order
+    outcomes: tuple[tuple[str, int], ...]  # (outcome, count), only those with a count, in OUTCOMES order, others last
 
 
 @dataclass(frozen=True)
@@ -150,10 +152,15 @@ def percentile(values: Sequence[timedelta], pct: int = PERCENTILE) -> timedelta 
 
 
 def outcome_of(status: str) -> str:
-    """The outcome an item's state counts as."""
+    """The outcome an item's state counts as: undecided states are one; any other state is its own."""
     if status in OPEN_DRAFT or status == Status.OPEN:
         return "awaiting"
-    return status if status in OUTCOMES else "awaiting"
+    return str(status)
+
+
+def outcome_label(outcome: str) -> str:
+    """How the report names an outcome; a state added later is named by its own words."""
+    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
 
 
 def split_posted(argument: str) -> tuple[str, str]:
@@ -181,7 +188,8 @@ def count_outcomes(facts: MonthFacts) -> tuple[KindCount, ...]:
     for kind in KINDS:
         mine = [i for i in facts.items if i.kind == kind]
         tally = Counter(outcome_of(_end_status(i, decisions)) for i in mine)
-        counts.append(KindCount(kind, len(mine), tuple((o, tally[o]) for o in OUTCOMES if tally[o])))
+        order = [o for o in OUTCOMES if tally[o]] + sorted(o for o in tally if o not in OUTCOMES)
+        counts.append(KindCount(kind, len(mine), tuple((o, tally[o]) for o in order)))
     return tuple(counts)
 
 
@@ -307,12 +315,13 @@ def build_report(facts: MonthFacts, options: MonthOptions, name: Callable[[str],
             "Received, by kind and outcome at the end of the month",
             tuple(
                 f"{KIND_TITLES[c.kind]}: {c.received}"
-                + (" — " + ", ".join(f"{n} {OUTCOME_LABELS[o]}" for o, n in c.outcomes) if c.outcomes else "")
+                + (" — " + ", ".join(f"{n} {outcome_label(o)}" for o, n in c.outcomes) if c.outcomes else "")
                 for c in counts
             ),
         ),
         Section(
-            "Time to decision (from arrival to approval or rejection; for reports, to being actioned)",
+            "Time to decision (from arrival to approval or rejection; for reports, to being actioned; "
+            "for enquiries, to being answered)",
             tuple(_timing_line(t) for t in timings),
         ),
         Section(

@@ -11,7 +11,7 @@ import csv
 import io
 from zoneinfo import ZoneInfo
 
-from intake.monthly import KIND_TITLES, KINDS, OUTCOME_LABELS, MonthlyReport, Timing, kind_count
+from intake.monthly import KIND_TITLES, KINDS, MonthlyReport, Timing, kind_count, outcome_label
 
 # Okabe and Ito's colour-blind-safe palette: drafts, reports, enquiries.
 COLOURS = ("#0072B2", "#E69F00", "#009E73")
@@ -76,7 +76,7 @@ def report_csv(report: MonthlyReport, tz: ZoneInfo) -> bytes:
     rows: list[tuple[object, ...]] = []
     for c in report.counts:
         rows.append(("received", c.kind, "items", c.received))
-        rows += [("outcome at end of month", c.kind, OUTCOME_LABELS[o], n) for o, n in c.outcomes]
+        rows += [("outcome at end of month", c.kind, outcome_label(o), n) for o, n in c.outcomes]
     for t in report.timings:
         rows.append(("time to decision", t.kind, "decisions", t.decisions))
         rows.append(("time to decision", t.kind, "median hours", _hours(t, "median")))

@@ -18,6 +18,7 @@ from intake.monthly import (
     count_outcomes,
     flags_by_rule,
     median,
+    outcome_label,
     percentile,
     posts_by_account,
     posts_of,
@@ -95,12 +96,13 @@ def test_time_to_decision_counts_each_items_first_decision_in_the_month_per_kind
             decided("D4", "withdrawn", at(4), at(2)),  # the drafter's, not a decision
             decided("D5", "", at(4), at(2)),  # QUERY, ESCALATE: no state decided
             decided("R1", ACTIONED, at(6, 10), at(2, 10), kind="report"),  # 4 days
+            decided("E1", "answered", at(2, 13), at(2, 10), kind="enquiry"),  # once RESPOND answers an enquiry
         )
     )
     drafts, reports, enquiries = time_to_decision(month)
     assert (drafts.decisions, drafts.median, drafts.p90) == (3, 48 * H, 72 * H)
     assert (reports.decisions, reports.median, reports.p90) == (1, 96 * H, 96 * H)
-    assert (enquiries.decisions, enquiries.median) == (0, None)
+    assert (enquiries.decisions, enquiries.median) == (1, 3 * H)
 
 
 # --- counts by kind and outcome, as at the end of the month -----------------------------------
@@ -126,6 +128,7 @@ def test_outcomes_are_read_as_at_the_end_of_the_month_from_the_months_decisions(
             decided("D3", "rejected", at(4), at(2)),
             decided("D4", "queried", at(4), at(2)),
             decided("R1", ACTIONED, at(9), at(2), kind="report"),
+            decided("E1", "awaiting_reply", at(9), at(2), kind="enquiry"),  # a state added later: named as it is
         ),
     )
     drafts, reports, enquiries = count_outcomes(month)
@@ -133,7 +136,10 @@ def test_outcomes_are_read_as_at_the_end_of_the_month_from_the_months_decisions(
     assert dict(drafts.outcomes) == {"posted": 1, "approved": 1, "rejected": 1, "awaiting": 2, "quarantined": 1}
     assert [o for o, _ in drafts.outcomes] == ["posted", "approved", "rejected", "awaiting", "quarantined"]
     assert (reports.received, dict(reports.outcomes)) == (2, {"actioned": 1, "awaiting": 1})
-    assert (enquiries.received, dict(enquiries.outcomes)) == (1, {"awaiting": 1})
+    assert (enquiries.received, enquiries.outcomes) == (1, (("awaiting_reply", 1),))
+    assert (
+        outcome_label("awaiting_reply") == "awaiting reply" and outcome_label("approved") == "approved, not yet posted"
+    )
 
 
 # --- posts, accounts, flags ------------------------------------------------------------------------
