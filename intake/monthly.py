@@ -320,9 +320,10 @@ def build_report(facts: MonthFacts, options: MonthOptions, name: Callable[[str],
             ),
         ),
         Section(
-            "Time to decision (from arrival to approval or rejection; for reports, to being actioned; "
-            "for enquiries, to being answered)",
+            "Time to decision",
             tuple(_timing_line(t) for t in timings),
+            note="From arrival to approval or rejection; for reports, to being actioned; for enquiries, to being "
+            "answered.",
         ),
         Section(
             f"Posts published ({len(posts)})",
