@@ -82,6 +82,11 @@ def add_working_days(day: date, count: int) -> date:
     return day
 
 
+def past_deadline(received: date, today: date, working_days: int) -> bool:
+    """Whether something received on `received` is overdue on `today`: its last working day has gone by."""
+    return today > add_working_days(received, working_days)
+
+
 def working_days_between(start: date, end: date) -> int:
     """How many working days follow `start` up to and including `end` (0 if `end` is not after it)."""
     count, day = 0, start

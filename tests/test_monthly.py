@@ -36,7 +36,7 @@ from intake.monthly_facts import (
     previous_month,
 )
 from intake.monthly_files import chart_alt, chart_png, report_csv
-from intake.workdays import add_working_days, bank_holidays, first_working_day, working_days_between
+from intake.workdays import add_working_days, bank_holidays, first_working_day, past_deadline, working_days_between
 
 LONDON = ZoneInfo("Europe/London")
 NOVEMBER = date(2026, 11, 1)
@@ -250,6 +250,8 @@ def test_bank_holidays_with_their_substitute_days():
     assert add_working_days(date(2026, 11, 6), 2) == date(2026, 11, 10)  # Friday + 2 = Tuesday
     assert working_days_between(date(2026, 11, 6), date(2026, 11, 10)) == 2
     assert working_days_between(date(2026, 11, 10), date(2026, 11, 6)) == 0
+    assert not past_deadline(date(2026, 12, 24), date(2026, 12, 29), 1)  # due Tuesday 29th, after the holidays
+    assert past_deadline(date(2026, 12, 24), date(2026, 12, 30), 1)
 
 
 def test_the_month_runs_midnight_to_midnight_in_the_council_time_zone():
