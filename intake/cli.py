@@ -37,6 +37,7 @@ Handler = Callable[["config.Settings", argparse.Namespace], int]
 GROUPS: tuple[str, ...] = (
     "intake.cli_roster",
     "intake.cli_preview",
+    "intake.cli_report",
 )
 
 

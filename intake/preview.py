@@ -19,7 +19,7 @@ import secrets
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP, default
 from email.utils import format_datetime, make_msgid
@@ -32,7 +32,17 @@ from intake.render import Composer, Outgoing, Recipient
 from intake.resources import templates_dir
 from intake.vocab import Role
 
-from intake.preview_samples import READERS, SAMPLES, STORY, Reply, Sample, Send, SendDigest, Step  # isort: skip
+from intake.preview_samples import (  # isort: skip
+    READERS,
+    SAMPLES,
+    STORY,
+    Reply,
+    Sample,
+    Send,
+    SendDigest,
+    SendReport,
+    Step,
+)
 
 # Who plays each reader when the roster has nobody in that role (addresses that cannot exist).
 STAND_INS: dict[str, Person] = {
@@ -185,6 +195,8 @@ class Story:
             self.composer.step = step.name
             if isinstance(step, SendDigest):
                 self._send_digest(self.settings, self.sessions, self.composer)
+            elif isinstance(step, SendReport):
+                self._send_report()
             elif isinstance(step, Send):
                 outcome = self.pipeline.ingest(self._message(step), "preview")
                 if outcome.ref:
@@ -195,6 +207,16 @@ class Story:
                 raw = self._reply(step)
                 if raw is not None:
                     self.pipeline.ingest(raw, "preview")
+
+    def _send_report(self) -> None:
+        """This month's committee report, sent as if the month were over (the real one waits for that)."""
+        from intake.monthly_mail import send_report
+
+        month = datetime.now(self.settings.council.tz).date().replace(day=1)
+        after = (month + timedelta(days=32)).replace(day=2)
+        send_report(
+            self.settings, self.sessions, self.composer, month, now=datetime(after.year, after.month, 2, tzinfo=UTC)
+        )
 
     def _message(self, step: Send) -> bytes:
         name, address = self.who(step.who)

@@ -46,7 +46,14 @@ class SendDigest:
     name: str = "digest"
 
 
-Step = Send | Reply | SendDigest
+@dataclass(frozen=True)
+class SendReport:
+    """The monthly committee report for this month is sent (as if the month were over)."""
+
+    name: str = "committee-report"
+
+
+Step = Send | Reply | SendDigest | SendReport
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,7 @@ STORY: tuple[Step, ...] = (
     Send("roster-add", "clerk", "Roster", "ADD SMAT Sam Newman <sam.newman@example.org>", ""),
     Reply("roster-confirm", "clerk", "roster-confirmation", "", "CONFIRM"),
     SendDigest(),
+    SendReport(),
 )
 
 # One row per mail written out: every template folder needs at least one (for each reader it differs for).
@@ -187,4 +195,5 @@ SAMPLES: tuple[Sample, ...] = (
     Sample("roster-confirmation", "clerk", "roster-add", "the Clerk asked to confirm a roster change by email"),
     Sample("roster", "clerk", "roster-confirm", "the roster change made"),
     Sample("digest", "clerk", "digest", "the Town Clerk's daily digest"),
+    Sample("committee-report", "clerk", "committee-report", "the monthly report for the committee"),
 )

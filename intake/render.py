@@ -54,6 +54,16 @@ class FileToAttach:
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """A picture shown inside the HTML body (<img src="cid:…">), not offered as an attachment."""
+
+    content_id: str  # without <>; the template's img src is "cid:" + this
+    content_type: str
+    data: bytes
+    filename: str
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """A rendered message ready for the outbox."""
 
@@ -133,6 +143,7 @@ class Composer:
         references: Sequence[str] = (),
         reply_to: str | None = None,
         attachments: Sequence[FileToAttach] = (),
+        inline: Sequence[InlineImage] = (),
         auto_submitted: str = "auto-replied",
         template: str | None = None,
         now: datetime | None = None,
@@ -141,6 +152,7 @@ class Composer:
 
         `template` names the folder in templates/ when it differs from the purpose (a
         decision told to the drafter and the same decision told to SMAT share a purpose).
+        `inline` pictures go beside the HTML (multipart/related) for its cid: links.
         """
         if purpose not in PURPOSES:
             raise ValueError(f"unknown purpose {purpose!r}")
@@ -178,6 +190,19 @@ class Composer:
             msg["X-SMAT-Ref"] = ref
         msg.set_content(text)
         msg.add_alternative(html, subtype="html")
+        if inline:
+            html_part = msg.get_body(("html",))
+            assert isinstance(html_part, EmailMessage)  # the alternative just added
+            for picture in inline:
+                maintype, _, subtype = picture.content_type.partition("/")
+                html_part.add_related(
+                    picture.data,
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{one_line(picture.content_id, 200)}>",
+                    disposition="inline",
+                    filename=one_line(picture.filename, 200),
+                )
         for item, listed in zip(attachments, attached, strict=True):
             maintype, _, subtype = item.content_type.partition("/")
             msg.add_attachment(

@@ -11,7 +11,7 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from intake.arrival import Outcome
 from intake.config import Settings
@@ -22,6 +22,7 @@ from intake.delivery.smtp import SmtpTransport
 from intake.delivery.transport import Transport
 from intake.digest_mail import DigestRun, send_digest
 from intake.errors import ConfigError, IntakeError
+from intake.monthly_mail import ReportRun, due_month, send_report
 from intake.oauth2 import GRAPH_SCOPE, TokenSource
 from intake.pipeline import Pipeline
 from intake.render import Composer, TemplateCache
@@ -115,6 +116,19 @@ class Service:
             self.wake_delivery.set()
         return result
 
+    def send_report(self, month: date, now: datetime | None = None) -> ReportRun:
+        """Queue a month's committee report for the Clerk (once a month, whichever instance asks) and wake delivery."""
+        result = send_report(self.settings, self.sessions, self.pipeline.composer, month, now)
+        if result.sent:
+            self.wake_delivery.set()
+        return result
+
+    def scheduled_report(self, now: datetime | None = None) -> ReportRun | None:
+        """Last month's report if it is due (from this month's first working day); None before then."""
+        now = now or datetime.now(UTC)
+        month = due_month(self.settings, now)
+        return None if month is None else self.send_report(month, now)
+
     def close(self) -> None:
         """Close the database connections."""
         self.engine.dispose()
@@ -205,7 +219,18 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
             return
         log.info("digest for %s %s", result.day, "queued" if result.sent else "was already sent")
 
-    scheduler = make_scheduler(settings, service.wake_delivery.set, digest_job)
+    def report_job() -> None:
+        try:
+            result = service.scheduled_report()
+        except Exception:  # noqa: BLE001 - the scheduler goes on; the next weekday tries again
+            log.exception("the monthly committee report could not be built or queued")
+            return
+        if result is not None:
+            log.info(
+                "committee report for %s %s", f"{result.month:%Y-%m}", "queued" if result.sent else "was already sent"
+            )
+
+    scheduler = make_scheduler(settings, service.wake_delivery.set, digest_job, report_job)
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s; stopping", signal.Signals(signum).name)

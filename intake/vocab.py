@@ -79,6 +79,7 @@ class Purpose(StrEnum):
     ROSTER_CONFIRMATION = "roster-confirmation"  # "reply CONFIRM to make this roster change": keyed
     ROSTER = "roster"  # the answer to a roster command: the change made, waiting or refused
     STANDARD_RESPONSE = "standard-response"  # one of templates/responses/, sent to an enquirer (RESPOND)
+    COMMITTEE_REPORT = "report"  # the monthly committee report (Appendix A), as interface.md names it: no one item
 
 
 class MatchedBy(StrEnum):

@@ -29,6 +29,7 @@ from intake.config.checks import (
 from intake.config.oauth import PROVIDERS, build_oauth2, credentials
 from intake.config.secret import read_secret_file
 from intake.config.settings import (
+    CommitteeReport,
     Council,
     Digest,
     Graph,
@@ -308,6 +309,20 @@ TABLE: tuple[Section, ...] = (
             Key("to_deputy", bool, False),
         ),
         lambda v, c: Digest(**v),
+    ),
+    Section(
+        "committee_report",
+        "committee_report",
+        (
+            Key(
+                "committee",
+                str,
+                "Finance and General Purposes Committee",
+                lambda value: None if value.strip() else "must name the committee the report goes to, not be empty",
+            ),
+            Key("to_deputy", bool, False),
+        ),
+        lambda v, c: CommitteeReport(**v),
     ),
     Section(
         "screening",

@@ -201,6 +201,14 @@ class Digest:
 
 
 @dataclass(frozen=True)
+class CommitteeReport:
+    """[committee_report]: the monthly report's committee, and whether the Deputy Town Clerk gets it too."""
+
+    committee: str = "Finance and General Purposes Committee"  # named in the report (Appendix A)
+    to_deputy: bool = False  # the Town Clerk gets it; true: the Deputy Town Clerk too
+
+
+@dataclass(frozen=True)
 class Pictures:
     """[pictures]: how pictures are prepared for reviewers and posting, and how far they are trusted."""
 
@@ -310,6 +318,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     intake: Intake = field(default_factory=Intake)
     screening: Screening = field(default_factory=Screening)
+    committee_report: CommitteeReport = field(default_factory=CommitteeReport)
     imap: Imap | None = None
     smtp: Smtp | None = None
     graph: Graph | None = None

@@ -343,3 +343,19 @@ class AuditLine(Base):
     subject: Mapped[str] = mapped_column(String(2000), default="")  # the member's address, the account
     detail: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+
+class CommitteeReport(Base):
+    """One monthly committee report per month: the unique month is what stops a second one being sent.
+
+    Inserted in the transaction that queues the report's mail, as the digests are, so a restart
+    or a second instance that built the same month's report fails on the month and queues nothing.
+    """
+
+    __tablename__ = "committee_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, unique=True)  # its first day
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    summary: Mapped[str] = mapped_column(Text, default="")  # the opening sentence, as sent
