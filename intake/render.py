@@ -24,6 +24,7 @@ from jinja2.bccache import Bucket
 from intake.message.headers import one_line
 from intake.refs import tag_subject
 from intake.vocab import Purpose
+from intake.wording import bare_subject, paragraphs
 
 PURPOSES = tuple(Purpose)  # every X-SMAT-Purpose we send (interface.md)
 
@@ -113,6 +114,8 @@ class Composer:
             keep_trailing_newline=True,
         )
         self.env.globals.update(self.globals)
+        self.env.filters["bare_subject"] = bare_subject
+        self.env.filters["paragraphs"] = paragraphs
 
     @property
     def domain(self) -> str:

@@ -10,27 +10,35 @@ a header, the item's decision state), writes the history line and the change (th
 from __future__ import annotations
 
 import dataclasses
-import difflib
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intake import authentication, decisions
 from intake.commands import Registry, default_registry
 from intake.config import Settings
-from intake.decisions import Actor, Decision, ItemState, Rules
+from intake.decisions import ANSWER, NOTE, Actor, Decision, ItemState, Rules
+from intake.draft_view import draft_view
+from intake.files import listing
+from intake.handover import handover
 from intake.mailcontext import item_context, person_label, person_role
 from intake.message import InboundMessage
-from intake.notices import Addressee, Desk, Notice, Thread
+from intake.notices import Addressee, Desk, Effect, Notice, Thread
+from intake.post_text import split
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Recipient
 from intake.replies import Command, new_text, read_command
 from intake.store import reply_facts
+from intake.store.attachments import store_attachments
 from intake.store.db import Session
 from intake.store.history import add_event
-from intake.store.models import Item, Message, utcnow
+from intake.store.models import Attachment, Item, Message, utcnow
 from intake.store.outbox import queue_keyed_mail
 from intake.store.reply_targets import ReplyTarget
 from intake.vocab import EventKind, MatchedBy, Purpose
+
+if TYPE_CHECKING:
+    from intake.files import ExaminedFile
 
 _TOLD_ONCE_PER = timedelta(hours=24)  # a refusal for the same reason is explained once a day
 _TRUSTED_SOURCE = "imap"  # the mailbox our MTA delivers to; the listener and `ingest` are open to anyone
@@ -49,8 +57,20 @@ class ReplyStep:
             tuple(Addressee(p.email, p.name, p.role) for p in settings.reviewers),
         )
 
-    def handle(self, session: Session, item: Item, msg: InboundMessage, row: Message, target: ReplyTarget) -> int:
-        """Record the reply's command (accepted or refused) and queue what follows; returns mail queued."""
+    def handle(
+        self,
+        session: Session,
+        item: Item,
+        msg: InboundMessage,
+        row: Message,
+        target: ReplyTarget,
+        files: Sequence[ExaminedFile] = (),
+    ) -> int:
+        """Record the reply's command (accepted or refused) and queue what follows; returns mail queued.
+
+        `files` are the reply's files as the pipeline examined them: a drafter's answer keeps
+        them on the item (the photo sent with "here is the consent form") and relays them.
+        """
         if msg.sender is None:
             add_event(session, item, EventKind.REPLY_RECEIVED, "", "a reply without a From address; nothing done", row)
             return 0
@@ -64,7 +84,10 @@ class ReplyStep:
         line = decision.history
         event = add_event(session, item, line.kind, actor.email, line.detail, row, **line.data)
         reply_facts.save_change(session, item, target.key, decision.change, at=event.at)
-        return self._queue(session, item, msg, actor, command, decision, old_text, text)
+        kept: list[Attachment] = []
+        if decision.ruling.accepted and decision.ruling.verb in (ANSWER, NOTE) and msg.attachments:
+            kept = store_attachments(session, item, row, msg.attachments, files)  # only words tied to our mail
+        return self._queue(session, item, msg, actor, command, decision, old_text, text, kept)
 
     # --- facts ---------------------------------------------------------------------------
 
@@ -126,10 +149,12 @@ class ReplyStep:
         decision: Decision,
         old_text: str,
         reply_text: str,
+        kept: Sequence[Attachment] = (),
     ) -> int:
         """Compose and queue each notice the decision names, keyed so that its answer comes back to us."""
         ruling = decision.ruling
         verb = self.registry.get(ruling.verb)
+        note = (command.argument or command.body) if command else ""
         context = {
             **item_context(self.settings, item, self.registry),
             "actor": actor,
@@ -137,17 +162,22 @@ class ReplyStep:
             "verb": ruling.verb,
             "verb_past": verb.past if verb is not None else ruling.verb.lower(),
             "argument": command.argument if command else "",
-            "note": (command.argument or command.body) if command else "",
+            "note": note,
             "ruling": ruling,
-            "diff": _diff(old_text, item.text) if ruling.new_text is not None else "",
+            # An EDIT is shown to the drafter as their version and ours, never as a diff.
+            "your_version": split(old_text, edited=item.revision > 2).post if ruling.new_text is not None else "",
             "reply_text": reply_text,
+            "attachments": listing(kept),  # files that came with the drafter's words (relayed to SMAT)
+            "files_kept": len(kept),
         }
         if any(notice.purpose == Purpose.REVIEW_REQUEST for notice in decision.notices):
-            listing = reply_facts.file_listing(session, item)  # the request again, for the new text
+            files_listed = reply_facts.file_listing(session, item)  # the request again, for the new text
+            pictures = sum(1 for f in files_listed if f["attached"] and not f["document"])
             context |= {
-                "attachments": listing,
-                "pictures": sum(1 for f in listing if f["attached"]),
+                "attachments": files_listed,
+                "pictures": pictures,
                 "edited_by": context["actor_label"],
+                **draft_view(item.text, item.revision, pictures),
             }
         files: list[FileToAttach] | None = None
         for notice in decision.notices:
@@ -156,6 +186,8 @@ class ReplyStep:
                     FileToAttach(p.filename, p.content_type, p.data, p.note)
                     for p in reply_facts.pictures(session, item)
                 ]
+            if notice.template == Effect.READY_TO_POST.template and "handover" not in context:
+                context |= self._handover(item, actor, note, len(files or []))
             row = queue_keyed_mail(
                 session,
                 self.composer,
@@ -166,11 +198,46 @@ class ReplyStep:
                 context,
                 EventKind.MAIL_QUEUED,
                 template=notice.template,
-                attachments=[*(files or []), *self._documents(session, item, notice)] if notice.pictures else [],
+                attachments=self._attachments(session, item, notice, files, kept),
                 **self._threading(session, item, msg, notice),
             )
             reply_facts.bind_key_to_revision(session, row, item.revision)  # what an approval by it approves
         return len(decision.notices)
+
+    def _handover(self, item: Item, actor: Actor, note: str, pictures: int) -> dict[str, Any]:
+        """The ready-to-post values: the post itself, accounts, the approver's note and who is to post it."""
+        approver = Addressee(actor.email, actor.name, actor.role)
+        told = handover(item.text, item.revision > 1, note, approver, self.desk.reviewers)
+        return {
+            "handover": told,
+            "poster_label": person_label(self.settings, told.poster.email),
+            **draft_view(item.text, item.revision, pictures, for_poster=True),
+        }
+
+    def _attachments(
+        self,
+        session: Session,
+        item: Item,
+        notice: Notice,
+        pictures: list[FileToAttach] | None,
+        kept: Sequence[Attachment],
+    ) -> list[FileToAttach]:
+        """What one notice carries: the item's pictures (and a review request's documents), or the files the
+        drafter's words came with, as the review request would carry them."""
+        if notice.pictures:
+            return [*(pictures or []), *self._documents(session, item, notice)]
+        if notice.template == Effect.FORWARD_TO_SMAT.template:
+            return [
+                FileToAttach(
+                    record.prepared_name or "attachment",
+                    record.prepared_type or "application/octet-stream",
+                    record.prepared_data if record.prepared_data is not None else record.data,
+                    record.note,
+                )
+                for record in kept
+                if record.attach and record.prepared_name
+            ]
+        return []
 
     @staticmethod
     def _documents(session: Session, item: Item, notice: Notice) -> list[FileToAttach]:
@@ -188,9 +255,3 @@ class ReplyStep:
         if in_reply_to is None and notice.thread == Thread.LAST_OR_FIRST:
             in_reply_to = reply_facts.first_message_id(session, item)
         return {"in_reply_to": in_reply_to, "auto_submitted": "auto-generated"}
-
-
-def _diff(old: str, new: str) -> str:
-    """What an EDIT changed, as a unified diff the drafter can read."""
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "as sent", "as edited", lineterm="", n=1)
-    return "\n".join(lines)

@@ -71,7 +71,6 @@ class Purpose(StrEnum):
     QUERY = "query"
     READY_TO_POST = "ready-to-post"
     HELP = "help"
-    DRAFTER_REPLY = "drafter-reply"
     DIGEST = "digest"  # the Town Clerk's daily digest: about no one item
 
 

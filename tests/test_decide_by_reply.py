@@ -159,6 +159,10 @@ class Desk:
         assert len(found) == 1 or (latest and found), (member, ref)
         return found[-1]
 
+    def relayed(self) -> list[EmailMessage]:
+        """The drafter's words relayed to SMAT (sorted under "query", interface.md's purposes)."""
+        return [m for m in self.outbox("query") if m["To"].addresses[0].addr_spec in REVIEWERS]
+
     def last(self, purpose: str, to: str) -> EmailMessage:
         mails = self.outbox(purpose, to)
         assert mails, f"no {purpose} mail to {to}"
@@ -268,7 +272,7 @@ def test_every_client_reply_from_the_clerk_decides_the_item_as_its_command_says(
     elif verb == "EDIT":
         new = "\n".join(part for part in (want["argument"], want["body"]) if part)
         assert item == {"status": "in_review", "text": new}
-        assert "What changed:" in text_of(desk.last("decision", JANE))
+        assert "Our edited version:" in text_of(desk.last("decision", JANE))
     elif verb == "QUERY":
         assert item["status"] == "queried"
         assert want["argument"] in text_of(desk.last("query", JANE))
@@ -560,15 +564,27 @@ def test_two_approvals_need_two_different_members(any_desk):
     assert not desk.outbox("decision", JANE)[1:]
 
 
-def test_edit_replaces_the_text_and_tells_the_drafter_what_changed(desk):
-    ref = desk.submit()
+def test_edit_replaces_the_text_and_shows_the_drafter_their_version_and_ours_with_no_diff(desk):
+    ref = desk.submit(
+        body="Hello,\n\nVolunteers cleared the riverside path this morning. Thank you all!\n\nBest wishes,\nJane"
+    )
     desk.reply(SAM, "EDIT\nVolunteers cleared the riverside path on Saturday.\nThank you all!", ref=ref)
     item = desk.item(ref)
     assert item == {"status": "in_review", "text": "Volunteers cleared the riverside path on Saturday.\nThank you all!"}
-    body = text_of(desk.last("decision", JANE))
-    assert "-Volunteers cleared the riverside path this morning. Thank you all!" in body
-    assert "+Volunteers cleared the riverside path on Saturday." in body
+    notice = desk.last("decision", JANE)
+    body = text_of(notice).replace("\r\n", "\n")
+    mine, ours = body.split("Your version:\n", 1)[1].split("Our edited version:\n", 1)
+    assert (
+        mine.strip() == "Volunteers cleared the riverside path this morning. Thank you all!"
+    )  # her post, not her email
+    assert ours.split("\n\n", 1)[0] == "Volunteers cleared the riverside path on Saturday.\nThank you all!"
+    assert "If you're not happy with the changes, reply and tell us why." in body
     assert "It still needs approval" in body
+    html = notice.get_body(("html",)).get_content()
+    for diff_mark in ("--- as sent", "+++ as edited", "@@", "<pre", "pre-wrap"):
+        assert diff_mark not in body and diff_mark not in html
+    assert "Your version" in html and "Our edited version" in html
+    assert body.startswith("Hello,")  # a member of the public: no name to go by, and never "Dear sender"
     again = [m for m in desk.outbox("review-request") if "edited" in m["Subject"]]  # every reviewer, the editor too
     assert sorted(m["To"].addresses[0].addr_spec for m in again) == sorted(REVIEWERS)
     for mail in again:
@@ -603,7 +619,7 @@ def test_query_goes_to_the_drafter_and_their_answer_comes_back_to_smat(desk, how
     )
 
     assert desk.status(ref) == "in_review"
-    forwarded = desk.outbox("drafter-reply")
+    forwarded = desk.relayed()
     assert sorted(m["To"].addresses[0].addr_spec for m in forwarded) == sorted(REVIEWERS)
     for mail in forwarded:
         assert "Yes, every parent signed the form." in text_of(mail)
@@ -617,7 +633,7 @@ def test_a_smat_member_who_drafted_can_answer_a_query_about_their_draft(desk):
     query = desk.last("query", SAM)
     desk.reply(SAM, "I did, at the litter pick.", ref=ref, via="message-id", answering=query)
     assert desk.status(ref) == "in_review"
-    assert "I did, at the litter pick." in text_of(desk.last("drafter-reply", CLERK))
+    assert "I did, at the litter pick." in text_of(desk.last("query", CLERK))
     assert not desk.outbox("help", SAM)
 
 
@@ -648,7 +664,10 @@ def test_the_drafter_can_withdraw_by_replying_to_the_acknowledgement(desk):
     assert desk.status(ref) == "withdrawn"
     decision = desk.decisions(ref)[-1]
     assert (decision["actor"], decision["command"], decision["accepted"]) == (JANE, "WITHDRAW", True)
-    assert sorted(m["To"].addresses[0].addr_spec for m in desk.outbox("decision")) == sorted(REVIEWERS)
+    assert sorted(m["To"].addresses[0].addr_spec for m in desk.outbox("decision")) == sorted([*REVIEWERS, JANE])
+    confirmed = desk.last("decision", JANE)  # she hears it took effect, in answer to her own reply
+    assert "has been withdrawn, as you asked. Nothing from it will be posted." in text_of(confirmed)
+    assert confirmed["Subject"] == f"[{ref}] Withdrawn: Litter pick on Saturday"
     desk.reply(CLERK, "APPROVE", ref=ref)
     refused(desk, ref, CLERK, "APPROVE", "has already been withdrawn")
 
@@ -823,7 +842,7 @@ def test_a_drafters_answer_that_starts_with_a_command_word_goes_to_smat(desk):
     )
     assert desk.status(ref) == "in_review"
     assert [e.data.get("command") for e in desk.events(ref, "decision")] == ["QUERY"]  # the drafter decided nothing
-    forwarded = desk.outbox("drafter-reply")
+    forwarded = desk.relayed()
     assert sorted(str(m["To"]).rsplit("<", 1)[-1].rstrip(">") for m in forwarded) == sorted(REVIEWERS)
     assert "Approved by the parents" in text_of(forwarded[0])
 
