@@ -30,6 +30,7 @@ _PLATFORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("WhatsApp", re.compile(r"\bwhats ?app\b", re.IGNORECASE)),
 )
 _ROLE_WORDS = {Role.DEPUTY_CLERK: re.compile(r"\bdeputy\b", re.IGNORECASE)}
+_POSTING = re.compile(r"\bpost", re.IGNORECASE)
 _CLERK = re.compile(r"(?<!deputy )(?<!deputy town )\b(?:town )?clerk\b", re.IGNORECASE)
 
 
@@ -52,6 +53,8 @@ def accounts_named(text: str) -> tuple[str, ...]:
 
 def poster_named(note: str, approver: Addressee, reviewers: Sequence[Addressee]) -> Addressee | None:
     """The other member the approver's note names to post it (by name, first name, address or role), if any."""
+    if not _POSTING.search(note):  # "Thanks Sam for spotting it" names Sam but asks nothing of them
+        return None
     others = [r for r in reviewers if r.email.lower() != approver.email.lower()]
     for person in others:
         if person.email.lower() in note.lower() or (person.name and _has(note, person.name)):
