@@ -12,7 +12,8 @@ from intake.post_text import Found, split
 SPLITS = [
     (
         "marker-line-then-sign-off",
-        "Dear SMAT,\n\nDraft post for the council's pages:\nLights on at 6pm on Friday!\n\nBest wishes,\nAnne\nCllr Anne",
+        "Dear SMAT,\n\nDraft post for the council's pages:\nLights on at 6pm on Friday!\n\n"
+        "Best wishes,\nAnne\nCllr Anne",
         "Lights on at 6pm on Friday!",
         Found.MARKED,
         ("Dear SMAT,", "Best wishes,", "Cllr Anne"),
