@@ -21,7 +21,7 @@ from intake.decisions import ANSWER, NOTE, Actor, Decision, ItemState, Rules
 from intake.draft_view import draft_view
 from intake.files import listing
 from intake.handover import handover
-from intake.mailcontext import item_context, person_label, person_role
+from intake.mailcontext import commands_for, item_context, person_label, person_role
 from intake.message import InboundMessage
 from intake.notices import Addressee, Desk, Effect, Notice, Thread
 from intake.post_text import split
@@ -36,6 +36,7 @@ from intake.store.models import Attachment, Item, Message, utcnow
 from intake.store.outbox import queue_keyed_mail
 from intake.store.reply_targets import ReplyTarget
 from intake.vocab import EventKind, MatchedBy, Purpose
+from intake.wording import likely_command
 
 if TYPE_CHECKING:
     from intake.files import ExaminedFile
@@ -168,6 +169,10 @@ class ReplyStep:
             "your_version": split(old_text, edited=item.revision > 2).post if ruling.new_text is not None else "",
             "reply_text": reply_text,
             "attachments": listing(kept),  # files that came with the drafter's words (relayed to SMAT)
+            # An unrecognised reply: the command it probably meant, among those its sender may use.
+            "suggested": likely_command(
+                reply_text, [v.name for v in commands_for(self.settings, item, self.registry)(actor.email)]
+            ),
             "files_kept": len(kept),
         }
         if any(notice.purpose == Purpose.REVIEW_REQUEST for notice in decision.notices):

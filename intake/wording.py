@@ -6,6 +6,7 @@ Registered as Jinja filters by the composer, so every template words these the s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
@@ -31,3 +32,20 @@ def paragraphs(text: str | None, style: str = "margin: 0 0 0.8em;") -> Markup:
         for b in blocks
     ]
     return Markup("\n").join(out)
+
+
+_YES = re.compile(r"^\s*(?:yes|yep|ok|okay|fine|looks (?:good|fine|great)|good to go|go ahead|lovely|great)\b", re.I)
+_NO = re.compile(r"^\s*(?:no|nope|not (?:suitable|appropriate)|don'?t post|do not post)\b", re.IGNORECASE)
+
+
+def likely_command(text: str, available: Sequence[str]) -> str:
+    """The command an unrecognised reply probably meant (a question → QUERY), if the reader may use it; else ""."""
+    words = " ".join(text.split())
+    guesses = []
+    if "?" in words:
+        guesses.append("QUERY")
+    if _YES.match(words):
+        guesses.append("APPROVE")
+    if _NO.match(words):
+        guesses.append("REJECT")
+    return next((name for name in guesses if name in available), "")

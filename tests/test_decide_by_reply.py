@@ -685,24 +685,33 @@ def command_lines(body: str) -> list[str]:
     return [line.strip() for line in listed.splitlines()]
 
 
-def test_help_lists_only_the_commands_this_reader_may_use_on_this_item_and_changes_nothing(desk):
+def help_entries(body: str) -> list[str]:
+    """The commands a help mail offers, each as "USAGE: Meaning. For example: …"."""
+    listed = body.replace("\r\n", "\n").split("only your new text counts):", 1)[1].split(" is currently ", 1)[0]
+    blocks = [block.strip().splitlines() for block in listed.strip().split("\n\n")[:-1]]
+    return [f"{lines[0].strip()}: {' '.join(line.strip() for line in lines[1:])}" for lines in blocks]
+
+
+def test_help_lists_only_the_commands_this_reader_may_use_on_this_item_each_with_its_meaning_and_an_example(desk):
     ref = desk.submit()
     desk.reply(DEPUTY, "help", ref=ref)
-    assert command_lines(text_of(desk.last("help", DEPUTY))) == [
-        "APPROVE [note]          approve the draft for posting",
-        "REJECT reason           reject it; the reason goes to the sender",
-        "EDIT                    then the new text of the post on the following lines",
-        "QUERY question          ask the sender a question",
-        "ESCALATE [note]         pass it to the Town Clerk or Deputy Town Clerk",
-        "HELP                    get this list again",
+    assert help_entries(text_of(desk.last("help", DEPUTY))) == [
+        "APPROVE [note]: Approve the draft for posting. For example: APPROVE Lovely photo, thank you",
+        "REJECT reason: Reject it; the reason goes to the sender. "
+        "For example: REJECT The photo shows children without their parents' consent",
+        "EDIT: Then the new text of the post on the following lines. For example: EDIT (then the text on the lines below)",
+        "QUERY question: Ask the sender a question. For example: QUERY Do we have the parents' consent for the photo?",
+        "ESCALATE [note]: Pass it to the Town Clerk or Deputy Town Clerk. "
+        "For example: ESCALATE It names a candidate in the election",
+        "HELP: Get this list again. For example: HELP",
     ]
     assert desk.item(ref) == {"status": "in_review", "text": DRAFT_TEXT}
     assert desk.decisions(ref)[-1]["accepted"] is True
 
     desk.reply(JANE, "HELP", ref=ref, via="message-id", answering=desk.last("acknowledgement", JANE))
-    assert command_lines(text_of(desk.last("help", JANE))) == [
-        "WITHDRAW                withdraw what you sent; nothing will be posted",
-        "HELP                    get this list again",
+    assert help_entries(text_of(desk.last("help", JANE))) == [
+        "WITHDRAW: Withdraw what you sent; nothing will be posted. For example: WITHDRAW",
+        "HELP: Get this list again. For example: HELP",
     ]
 
 
@@ -716,7 +725,7 @@ def test_after_escalation_each_member_is_offered_what_they_may_still_do(desk):
     refused(desk, ref, SAM, "APPROVE", "waits for the Town Clerk or Deputy Town Clerk")
     not_done = text_of(desk.last("help", SAM))
     assert "not acted on" in not_done
-    assert [line.split()[0] for line in command_lines(not_done)] == ["EDIT", "HELP"]
+    assert [entry.split()[0].rstrip(":") for entry in help_entries(not_done)] == ["EDIT", "HELP"]
     desk.reply(DEPUTY, "APPROVE", ref=ref)
     assert desk.status(ref) == "approved"
 
@@ -749,10 +758,10 @@ def test_a_verb_added_by_its_own_definition_is_read_ruled_recorded_and_listed(de
     assert desk.item(ref) == {"status": "in_review", "text": DRAFT_TEXT}
     assert desk.outbox_count() == before
     desk.reply(SAM, "HELP", ref=ref, via="message-id")
-    listed = command_lines(text_of(desk.last("help", SAM)))
+    listed = help_entries(text_of(desk.last("help", SAM)))
     assert listed[-2:] == [
-        "THANK [note]            thank the sender; nothing changes",
-        "HELP                    get this list again",
+        "THANK [note]: Thank the sender; nothing changes. For example: THANK you",
+        "HELP: Get this list again. For example: HELP",
     ]
 
 

@@ -218,3 +218,17 @@ def test_the_choir_photo_draft_reaches_reviewers_with_the_under_18_line_highligh
     desk.reply(CLERK, "APPROVE", ref=ref)
     ready = text_of(desk.last("ready-to-post", SAM))
     assert ">> CHECK: Under-18s" in ready and "council device" in ready
+
+
+def test_an_unrecognised_question_is_quoted_back_with_query_suggested_and_seen_by_no_one_else(desk):
+    ref = desk.submit()
+    before = len(desk.outbox())
+    desk.reply(SAM, "Has the school got parental consent for the photo?", ref=ref)
+    [answer] = desk.outbox()[before:]  # only the answer to Sam: nobody else hears of it
+    assert to(answer) == SAM and answer["X-SMAT-Purpose"] == "help"
+    text = plain(answer)
+    assert "You wrote: Has the school got parental consent for the photo?" in text
+    assert "No one else saw it" in text
+    assert "reply with QUERY at the start of the first line, for example: QUERY Has the school got parental" in text
+    assert "QUERY question Ask the sender a question. For example: QUERY Do we have" in text
+    assert "WITHDRAW" not in text and "POSTED" not in text  # only what Sam may use on this item now
