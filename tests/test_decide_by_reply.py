@@ -699,7 +699,8 @@ def test_help_lists_only_the_commands_this_reader_may_use_on_this_item_each_with
         "APPROVE [note]: Approve the draft for posting. For example: APPROVE Lovely photo, thank you",
         "REJECT reason: Reject it; the reason goes to the sender. "
         "For example: REJECT The photo shows children without their parents' consent",
-        "EDIT: Then the new text of the post on the following lines. For example: EDIT (then the text on the lines below)",
+        "EDIT: Then the new text of the post on the following lines. "
+        "For example: EDIT (then the text on the lines below)",
         "QUERY question: Ask the sender a question. For example: QUERY Do we have the parents' consent for the photo?",
         "ESCALATE [note]: Pass it to the Town Clerk or Deputy Town Clerk. "
         "For example: ESCALATE It names a candidate in the election",
