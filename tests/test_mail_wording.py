@@ -232,3 +232,63 @@ def test_an_unrecognised_question_is_quoted_back_with_query_suggested_and_seen_b
     assert "reply with QUERY at the start of the first line, for example: QUERY Has the school got parental" in text
     assert "QUERY question Ask the sender a question. For example: QUERY Do we have" in text
     assert "WITHDRAW" not in text and "POSTED" not in text  # only what Sam may use on this item now
+
+
+PRIVACY = "https://www.testham.example/privacy-notice"
+COUNCIL = {"council": {"urgent_phone": "01234 999000", "response_time": "usually within three working days"}}
+
+
+@pytest.fixture
+def council_desk(tmp_path, sqlite_url):
+    overrides = {"council": {**COUNCIL["council"], "privacy_url": PRIVACY}}
+    service = new_service(settings_for(tmp_path, sqlite_url, overrides=overrides))
+    yield Desk(service)
+    service.close()
+
+
+def test_every_acknowledgement_gives_the_drafting_rules_when_to_expect_an_answer_withdraw_and_photos(council_desk):
+    council_desk.submit()
+    text = plain(council_desk.last("acknowledgement", JANE))
+    assert "you will hear whether the post has been approved, usually within three working days." in text
+    assert "Reply with WITHDRAW and nothing will be posted." in text
+    assert "Photos are welcome" in text
+    assert "policy 6.3" in text and "stick to what you know" in text
+    assert "Views expressed are my own" not in text  # a member of the public has no personal-account rules
+
+
+@pytest.mark.parametrize(
+    "sender, section, disclaimer",
+    [(CLLR, "As a councillor (policy 8)", "Testham Town Council"), ("pat@example.org", "(policy 7)", "my employer")],
+)
+def test_councillors_and_staff_are_reminded_of_their_own_accounts_and_the_disclaimer(
+    council_desk, sender, section, disclaimer
+):
+    council_desk.submit(sender=sender)
+    text = plain(council_desk.last("acknowledgement", sender))
+    assert section in text
+    assert f"Views expressed are my own and not those of {disclaimer}. A retweet or like is not an endorsement." in text
+
+
+def test_report_and_enquiry_acknowledgements_say_what_to_do_if_it_is_urgent_and_keep_sensitive_matters_private(
+    council_desk,
+):
+    for subject in ("Report: a fallen tree across the path", "Question: when is the fete?"):
+        council_desk.service.ingest(draft(subject=subject), "smtp")
+    acks = council_desk.outbox("acknowledgement")
+    assert len(acks) == 2
+    for ack in acks:
+        text = plain(ack)
+        assert "If something is dangerous or urgent, please do not wait for an email: telephone the council on" in text
+        assert "01234 999000" in text and "call 999" in text
+        assert "keep personal or sensitive matters off social media" in text
+
+
+def test_every_mail_to_the_public_links_the_privacy_notice_and_mail_to_smat_does_not_need_to(council_desk):
+    ref = council_desk.submit()
+    council_desk.reply(SAM, "QUERY Who took the photo?", ref=ref)
+    council_desk.reply(JANE, "I did.", ref=ref, answering=council_desk.last("query", JANE))
+    council_desk.reply(SAM, "REJECT Not for the council's pages", ref=ref)
+    to_jane = council_desk.outbox(to=JANE)
+    assert {m["X-SMAT-Purpose"] for m in to_jane} == {"acknowledgement", "query", "decision"}
+    for mail in to_jane:
+        assert PRIVACY in text_of(mail) and f'href="{PRIVACY}"' in html_of(mail)

@@ -13,7 +13,16 @@ from intake.render import Composer, FileToAttach, Recipient, one_line
 from intake.resources import templates_dir
 from intake.vocab import Role
 
-COUNCIL = {"name": "Testham Town Council", "phone": "01234 567890", "email": "", "website": "", "office": ""}
+COUNCIL = {
+    "name": "Testham Town Council",
+    "phone": "01234 567890",
+    "email": "",
+    "website": "",
+    "office": "",
+    "urgent_phone": "",
+    "response_time": "usually within two working days",
+    "privacy_url": "",
+}
 
 
 @pytest.fixture
