@@ -149,7 +149,17 @@ class Composer:
             raise ValueError(f"unknown purpose {purpose!r}")
         folder = template or purpose
         # Templates list what is attached by these names, so the listing and the files cannot disagree.
-        attached = [{"filename": one_line(f.filename, 200) or "attachment", "note": f.note} for f in attachments]
+        # A picture also gets a Content-ID, so the HTML can show it as a thumbnail as well as attach it.
+        attached = [
+            {
+                "filename": one_line(f.filename, 200) or "attachment",
+                "note": f.note,
+                "cid": f"picture{n}.{secrets.token_hex(8)}@{self.domain}"
+                if f.content_type.startswith("image/")
+                else "",
+            }
+            for n, f in enumerate(attachments, 1)
+        ]
         context = {**context, "ref": ref, "recipient": to, "attached_files": attached}
         subject = one_line(self.render(folder, "subject.txt", context))
         if ref:
@@ -188,6 +198,7 @@ class Composer:
                 maintype=maintype or "application",
                 subtype=subtype or "octet-stream",
                 filename=listed["filename"],
+                cid=f"<{listed['cid']}>" if listed["cid"] else None,
             )
         set_boundaries(msg)
         return Outgoing(

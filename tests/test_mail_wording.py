@@ -292,3 +292,14 @@ def test_every_mail_to_the_public_links_the_privacy_notice_and_mail_to_smat_does
     assert {m["X-SMAT-Purpose"] for m in to_jane} == {"acknowledgement", "query", "decision"}
     for mail in to_jane:
         assert PRIVACY in text_of(mail) and f'href="{PRIVACY}"' in html_of(mail)
+
+
+def test_pictures_are_shown_as_thumbnails_with_alt_text_as_well_as_attached(desk):
+    ref = desk.submit(photos=2)
+    request = desk.request(SAM, ref)
+    html = html_of(request)
+    attached = list(request.iter_attachments())
+    assert len(attached) == 2 and all(a.get_content_disposition() == "attachment" for a in attached)
+    for n, part in enumerate(attached, 1):
+        assert f'src="cid:{part["Content-ID"].strip("<>")}"' in html
+        assert f'alt="Picture {n} of 2 from Jane Resident"' in html
