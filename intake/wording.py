@@ -28,8 +28,11 @@ def paragraphs(text: str | None, style: str = "margin: 0 0 0.8em;") -> Markup:
     """Plain text as HTML paragraphs with <br> at line ends, escaped: no `white-space: pre-wrap` (Outlook)."""
     blocks = [b for b in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n").strip()) if b.strip()]
     out = [
-        Markup('<p style="{}">{}</p>').format(style, Markup("<br>\n").join(escape(line) for line in b.split("\n")))
-        for b in blocks
+        Markup('<p style="{}">{}</p>').format(
+            style if n < len(blocks) else "margin: 0;",  # no gap under the last, inside a box
+            Markup("<br>\n").join(escape(line) for line in b.split("\n")),
+        )
+        for n, b in enumerate(blocks, 1)
     ]
     return Markup("\n").join(out)
 
