@@ -55,9 +55,17 @@ def item_context(settings: Settings, item: Item, registry: Registry | None = Non
         "subject": item.subject,
         "sender": item.sender,
         "sender_name": item.sender_name,
+        "drafter_name": _roster_name(settings, item.sender),  # greetings: a display name proves nothing
         "role_label": ROLE_LABELS.get(item.sender_role, item.sender_role),
+        "sender_role": item.sender_role,  # acknowledgements remind councillors and staff of §7/§8
         "received_at": received.strftime("%A %d %B %Y, %H:%M"),
         "text": item.text,
         "flags": by_severity(list(item.flags or [])),  # the policy flags, high first (review requests)
         "commands_for": commands_for(settings, item, registry if registry is not None else default_registry()),
     }
+
+
+def _roster_name(settings: Settings, email: str) -> str:
+    """The roster's name for an address, else "" (our mail then says "Hello,")."""
+    person = settings.person(email)
+    return person.name if person is not None else ""

@@ -77,8 +77,14 @@ class Effect:
         "the text changed: every reviewer gets it with a new key, and only that key approves it",
         pictures=True,
     )
-    FORWARD_TO_SMAT = Tell(
-        "drafter-reply", Purpose.DRAFTER_REPLY, Audience.OTHER_REVIEWERS, "the drafter's words go to SMAT"
+    # Sorted under "query" (interface.md's purposes): the drafter's words are the other half of SMAT's questions.
+    FORWARD_TO_SMAT = Tell("drafter-reply", Purpose.QUERY, Audience.OTHER_REVIEWERS, "the drafter's words go to SMAT")
+    CONFIRM_TO_DRAFTER = Tell(
+        "decision-to-drafter",
+        Purpose.DECISION,
+        Audience.DRAFTER,
+        "the drafter's own decision (WITHDRAW) is confirmed to them",
+        Thread.REPLY,
     )
 
 

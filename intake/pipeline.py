@@ -195,7 +195,7 @@ class Pipeline:
                 row,
             )
             return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref)
-        queued = self.reply_step.handle(session, item, msg, row, target)
+        queued = self.reply_step.handle(session, item, msg, row, target, read.files)
         return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
 
     def _use_roster(self, session: Session) -> None:

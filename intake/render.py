@@ -24,6 +24,7 @@ from jinja2.bccache import Bucket
 from intake.message.headers import one_line
 from intake.refs import tag_subject
 from intake.vocab import Purpose
+from intake.wording import bare_subject, paragraphs
 
 PURPOSES = tuple(Purpose)  # every X-SMAT-Purpose we send (interface.md)
 
@@ -123,6 +124,8 @@ class Composer:
             keep_trailing_newline=True,
         )
         self.env.globals.update(self.globals)
+        self.env.filters["bare_subject"] = bare_subject
+        self.env.filters["paragraphs"] = paragraphs
 
     @property
     def domain(self) -> str:
@@ -158,7 +161,17 @@ class Composer:
             raise ValueError(f"unknown purpose {purpose!r}")
         folder = template or purpose
         # Templates list what is attached by these names, so the listing and the files cannot disagree.
-        attached = [{"filename": one_line(f.filename, 200) or "attachment", "note": f.note} for f in attachments]
+        # A picture also gets a Content-ID, so the HTML can show it as a thumbnail as well as attach it.
+        attached = [
+            {
+                "filename": one_line(f.filename, 200) or "attachment",
+                "note": f.note,
+                "cid": f"picture{n}.{secrets.token_hex(8)}@{self.domain}"
+                if f.content_type.startswith("image/")
+                else "",
+            }
+            for n, f in enumerate(attachments, 1)
+        ]
         context = {**context, "ref": ref, "recipient": to, "attached_files": attached}
         subject = one_line(self.render(folder, "subject.txt", context))
         if ref:
@@ -210,6 +223,7 @@ class Composer:
                 maintype=maintype or "application",
                 subtype=subtype or "octet-stream",
                 filename=listed["filename"],
+                cid=f"<{listed['cid']}>" if listed["cid"] else None,
             )
         set_boundaries(msg)
         return Outgoing(

@@ -10,29 +10,38 @@ a header, the item's decision state), writes the history line and the change (th
 from __future__ import annotations
 
 import dataclasses
-import difflib
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intake import authentication, decisions, responses, screening
 from intake.commands import Registry, default_registry
 from intake.config import Settings
-from intake.decisions import Actor, Decision, ItemState, Rules
-from intake.mailcontext import item_context, person_label, person_role
+from intake.decisions import ANSWER, NOTE, Actor, Decision, ItemState, Rules
+from intake.draft_view import draft_view
+from intake.files import listing
+from intake.handover import handover
+from intake.mailcontext import commands_for, item_context, person_label, person_role
 from intake.message import InboundMessage
-from intake.notices import Addressee, Desk, Notice, Thread
+from intake.notices import Addressee, Desk, Effect, Notice, Thread
+from intake.post_text import split
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Recipient
 from intake.replies import Command, new_text, read_command
 from intake.resources import response_texts
 from intake.store import reply_facts
 from intake.store.accounts import registered as registered_accounts
+from intake.store.attachments import store_attachments
 from intake.store.db import Session
 from intake.store.history import add_event
-from intake.store.models import Item, Message, utcnow
+from intake.store.models import Attachment, Item, Message, utcnow
 from intake.store.outbox import queue_keyed_mail
 from intake.store.reply_targets import ReplyTarget
 from intake.vocab import EventKind, Kind, MatchedBy, Purpose, Status
+from intake.wording import likely_command
+
+if TYPE_CHECKING:
+    from intake.files import ExaminedFile
 
 _TOLD_ONCE_PER = timedelta(hours=24)  # a refusal for the same reason is explained once a day
 _TRUSTED_SOURCE = "imap"  # the mailbox our MTA delivers to; the listener and `ingest` are open to anyone
@@ -61,8 +70,20 @@ class ReplyStep:
             tuple(Addressee(p.email, p.name, p.role) for p in settings.reviewers),
         )
 
-    def handle(self, session: Session, item: Item, msg: InboundMessage, row: Message, target: ReplyTarget) -> int:
-        """Record the reply's command (accepted or refused) and queue what follows; returns mail queued."""
+    def handle(
+        self,
+        session: Session,
+        item: Item,
+        msg: InboundMessage,
+        row: Message,
+        target: ReplyTarget,
+        files: Sequence[ExaminedFile] = (),
+    ) -> int:
+        """Record the reply's command (accepted or refused) and queue what follows; returns mail queued.
+
+        `files` are the reply's files as the pipeline examined them: a drafter's answer keeps
+        them on the item (the photo sent with "here is the consent form") and relays them.
+        """
         if msg.sender is None:
             add_event(session, item, EventKind.REPLY_RECEIVED, "", "a reply without a From address; nothing done", row)
             return 0
@@ -79,7 +100,10 @@ class ReplyStep:
         reply_facts.save_change(session, item, target.key, decision.change, at=event.at)
         if decision.change.kind == Kind.DRAFT:
             self._screen(session, item)
-        return self._queue(session, item, msg, actor, command, decision, old_text, text)
+        kept: list[Attachment] = []
+        if decision.ruling.accepted and decision.ruling.verb in (ANSWER, NOTE) and msg.attachments:
+            kept = store_attachments(session, item, row, msg.attachments, files)  # only words tied to our mail
+        return self._queue(session, item, msg, actor, command, decision, old_text, text, kept)
 
     def _screen(self, session: Session, item: Item) -> None:
         """An item made a draft is screened as a new draft is, before its review requests are written."""
@@ -150,10 +174,12 @@ class ReplyStep:
         decision: Decision,
         old_text: str,
         reply_text: str,
+        kept: Sequence[Attachment] = (),
     ) -> int:
         """Compose and queue each notice the decision names, keyed so that its answer comes back to us."""
         ruling = decision.ruling
         verb = self.registry.get(ruling.verb)
+        note = (command.argument or command.body) if command else ""
         context = {
             **item_context(self.settings, item, self.registry),
             "actor": actor,
@@ -161,23 +187,32 @@ class ReplyStep:
             "verb": ruling.verb,
             "verb_past": verb.past if verb is not None else ruling.verb.lower(),
             "argument": command.argument if command else "",
-            "note": (command.argument or command.body) if command else "",
+            "note": note,
             "ruling": ruling,
-            "diff": _diff(old_text, item.text) if ruling.new_text is not None else "",
+            # An EDIT is shown to the drafter as their version and ours, never as a diff.
+            "your_version": split(old_text, edited=item.revision > 2).post if ruling.new_text is not None else "",
             "reply_text": reply_text,
             "facts": ruling.facts,  # what the command settled: the assignee, the response, the new kind
             "response": self.responses.get(str(ruling.facts.get("response", ""))),
             "suggestions": responses.suggest(self.responses.values(), f"{item.subject}\n{item.text}")
             if item.kind == Kind.ENQUIRY and item.status == Status.OPEN
             else (),
+            "attachments": listing(kept),  # files that came with the drafter's words (relayed to SMAT)
+            # An unrecognised reply: the command it probably meant, among those its sender may use.
+            "suggested": likely_command(
+                reply_text, [v.name for v in commands_for(self.settings, item, self.registry)(actor.email)]
+            ),
+            "files_kept": len(kept),
         }
         if any(notice.purpose == Purpose.REVIEW_REQUEST for notice in decision.notices):
-            listing = reply_facts.file_listing(session, item)  # the request again, for the new text
+            files_listed = reply_facts.file_listing(session, item)  # the request again, for the new text
+            pictures = sum(1 for f in files_listed if f["attached"] and not f["document"])
             context |= {
-                "attachments": listing,
-                "pictures": sum(1 for f in listing if f["attached"]),
+                "attachments": files_listed,
+                "pictures": pictures,
                 "edited_by": context["actor_label"] if ruling.new_text is not None else "",
                 "kind_changed_by": context["actor_label"] if ruling.new_kind is not None else "",
+                **draft_view(item.text, item.revision, pictures),
             }
         files: list[FileToAttach] | None = None
         for notice in decision.notices:
@@ -186,6 +221,8 @@ class ReplyStep:
                     FileToAttach(p.filename, p.content_type, p.data, p.note)
                     for p in reply_facts.pictures(session, item)
                 ]
+            if notice.template == Effect.READY_TO_POST.template and "handover" not in context:
+                context |= self._handover(item, actor, note, len(files or []))
             row = queue_keyed_mail(
                 session,
                 self.composer,
@@ -196,11 +233,46 @@ class ReplyStep:
                 context,
                 EventKind.MAIL_QUEUED,
                 template=notice.template,
-                attachments=[*(files or []), *self._documents(session, item, notice)] if notice.pictures else [],
+                attachments=self._attachments(session, item, notice, files, kept),
                 **self._threading(session, item, msg, notice),
             )
             reply_facts.bind_key_to_revision(session, row, item.revision)  # what an approval by it approves
         return len(decision.notices)
+
+    def _handover(self, item: Item, actor: Actor, note: str, pictures: int) -> dict[str, Any]:
+        """The ready-to-post values: the post itself, accounts, the approver's note and who is to post it."""
+        approver = Addressee(actor.email, actor.name, actor.role)
+        told = handover(item.text, item.revision > 1, note, approver, self.desk.reviewers)
+        return {
+            "handover": told,
+            "poster_label": person_label(self.settings, told.poster.email),
+            **draft_view(item.text, item.revision, pictures, for_poster=True),
+        }
+
+    def _attachments(
+        self,
+        session: Session,
+        item: Item,
+        notice: Notice,
+        pictures: list[FileToAttach] | None,
+        kept: Sequence[Attachment],
+    ) -> list[FileToAttach]:
+        """What one notice carries: the item's pictures (and a review request's documents), or the files the
+        drafter's words came with, as the review request would carry them."""
+        if notice.pictures:
+            return [*(pictures or []), *self._documents(session, item, notice)]
+        if notice.template == Effect.FORWARD_TO_SMAT.template:
+            return [
+                FileToAttach(
+                    record.prepared_name or "attachment",
+                    record.prepared_type or "application/octet-stream",
+                    record.prepared_data if record.prepared_data is not None else record.data,
+                    record.note,
+                )
+                for record in kept
+                if record.attach and record.prepared_name
+            ]
+        return []
 
     @staticmethod
     def _documents(session: Session, item: Item, notice: Notice) -> list[FileToAttach]:
@@ -218,9 +290,3 @@ class ReplyStep:
         if in_reply_to is None and notice.thread == Thread.LAST_OR_FIRST:
             in_reply_to = reply_facts.first_message_id(session, item)
         return {"in_reply_to": in_reply_to, "auto_submitted": "auto-generated"}
-
-
-def _diff(old: str, new: str) -> str:
-    """What an EDIT changed, as a unified diff the drafter can read."""
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "as sent", "as edited", lineterm="", n=1)
-    return "\n".join(lines)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from intake import acknowledging, responses
 from intake.commands import Registry
 from intake.config import Person, Settings
+from intake.draft_view import draft_view
 from intake.files import SIZE_RULE, limit_label, listing
 from intake.mailcontext import item_context
 from intake.message import InboundMessage
@@ -103,6 +104,7 @@ class SubmissionMail:
             "reply_text": msg.text,
             "wrote_again": True,
             "files_kept": len(records),
+            "attachments": listing(records),
         }
         for person in self.settings.reviewers:
             queue_keyed_mail(
@@ -111,27 +113,19 @@ class SubmissionMail:
                 self.settings.security.secret,
                 item,
                 Recipient(person.email, person.name),
-                Purpose.DRAFTER_REPLY,
+                Purpose.QUERY,
                 context,
                 EventKind.MAIL_QUEUED,
                 template="drafter-reply",
+                attachments=_carried(records),
                 auto_submitted="auto-generated",
             )
         return len(self.settings.reviewers)
 
     def _review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
         files = listing(records)
-        # A picture goes as its re-encoded copy; an ordinary document as it came, by the name we chose.
-        sent = [
-            FileToAttach(
-                record.prepared_name or "attachment",
-                record.prepared_type or "application/octet-stream",
-                record.prepared_data if record.prepared_data is not None else record.data,
-                record.note,
-            )
-            for record in records
-            if record.attach and record.prepared_name
-        ]
+        sent = _carried(records)
+        pictures = sum(1 for f in files if f["attached"] and not f["document"])
         queue_keyed_mail(
             session,
             self.composer,
@@ -143,6 +137,7 @@ class SubmissionMail:
                 **item_context(self.settings, item, self.registry),
                 "attachments": files,
                 "suggestions": self._suggestions(item),
+                **draft_view(item.text, item.revision, pictures),
             },
             EventKind.REVIEW_REQUESTED,
             attachments=sent,
@@ -154,3 +149,17 @@ class SubmissionMail:
         if item.kind != Kind.ENQUIRY:
             return ()
         return responses.suggest(self.responses.values(), f"{item.subject}\n{item.text}")
+
+
+def _carried(records: list[Attachment]) -> list[FileToAttach]:
+    """What our mail carries of the files: a picture as its re-encoded copy, a document as it came, by our name."""
+    return [
+        FileToAttach(
+            record.prepared_name or "attachment",
+            record.prepared_type or "application/octet-stream",
+            record.prepared_data if record.prepared_data is not None else record.data,
+            record.note,
+        )
+        for record in records
+        if record.attach and record.prepared_name
+    ]

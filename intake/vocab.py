@@ -74,7 +74,6 @@ class Purpose(StrEnum):
     QUERY = "query"
     READY_TO_POST = "ready-to-post"
     HELP = "help"
-    DRAFTER_REPLY = "drafter-reply"
     DIGEST = "digest"  # the Town Clerk's daily digest: about no one item
     ROSTER_CONFIRMATION = "roster-confirmation"  # "reply CONFIRM to make this roster change": keyed
     ROSTER = "roster"  # the answer to a roster command: the change made, waiting or refused

@@ -182,14 +182,14 @@ def test_a_forged_answer_from_a_roster_drafter_by_the_subject_tag_is_not_relayed
     desk.reply(CLLR, "Yes, all signed.", ref=ref, via="subject")  # anyone can write this
 
     assert desk.status(ref) == "queried"
-    assert not desk.outbox("drafter-reply")
+    assert not desk.relayed()
     assert desk.events(ref, "drafter_reply") == []
     refused(desk, ref, CLLR, "", "could not be tied to mail we sent you")
     assert "reply to the mail we sent you" in " ".join(text_of(desk.last("help", CLLR)).split())
 
     desk.reply(CLLR, "Yes, all signed.", ref=ref, answering=query)  # the real answer, through the query's key
     assert desk.status(ref) == "in_review"
-    assert len(desk.outbox("drafter-reply")) == 3
+    assert len(desk.relayed()) == 3
 
 
 @pytest.mark.parametrize("command", ["", "WITHDRAW"])
@@ -199,7 +199,7 @@ def test_the_drafter_using_someone_elses_key_is_not_heard(open_desk, command):
     desk.reply(SAM, "QUERY who took the photo?", ref=ref)
     desk.reply(JANE, f"{command}\nI did.".strip(), ref=ref, answering=desk.request(SAM, ref))  # Sam's, forwarded
     assert desk.status(ref) == "queried"
-    assert not desk.outbox("drafter-reply")
+    assert not desk.relayed()
     assert desk.decisions(ref)[-1]["accepted"] is False
 
 

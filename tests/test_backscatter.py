@@ -137,7 +137,7 @@ def test_a_draft_in_the_thread_of_the_senders_earlier_draft_is_recorded_on_it(se
     assert again.ref == first.ref
     assert count(service, Item) == 1
     # No acknowledgement and no new review requests; the new wording reaches each reviewer once.
-    relayed = queued(service, "drafter-reply")
+    relayed = queued(service, "query")
     assert count(service, OutboxMessage) == mails + len(relayed) and len(relayed) == len(REVIEWERS)
     assert all("wrote again about" in text_of(m) and "And here it is again" in text_of(m) for m in relayed)
     assert kinds(service, first.ref).count("repeat_received") == 1
@@ -151,7 +151,7 @@ def test_the_same_subject_within_the_hour_is_folded_into_one_item(service):
     }
     assert len(refs) == 1
     assert len(queued(service, "review-request")) == 3  # one draft's worth
-    assert queued(service, "drafter-reply") == []  # the same words again: nothing for reviewers to read
+    assert queued(service, "query") == []  # the same words again: nothing for reviewers to read
     assert kinds(service, refs.pop()).count("repeat_received") == 2
 
 

@@ -38,7 +38,7 @@ def service(tmp_path, database_url):
 class TrippingReplyStep(ReplyStep):
     """Does half its work (a decision line, a new status), then meets a bug."""
 
-    def handle(self, session, item, msg, row, target):  # noqa: ANN001, ANN201 - same contract as ReplyStep
+    def handle(self, session, item, msg, row, target, files=()):  # noqa: ANN001, ANN201 - same contract as ReplyStep
         add_event(session, item, EventKind.DECISION, "clerk@example.org", "half done", row, command="APPROVE")
         item.status = Status.APPROVED
         session.flush()

@@ -160,6 +160,10 @@ class Desk:
         assert len(found) == 1 or (latest and found), (member, ref)
         return found[-1]
 
+    def relayed(self) -> list[EmailMessage]:
+        """The drafter's words relayed to SMAT (sorted under "query", interface.md's purposes)."""
+        return [m for m in self.outbox("query") if m["To"].addresses[0].addr_spec in REVIEWERS]
+
     def last(self, purpose: str, to: str) -> EmailMessage:
         mails = self.outbox(purpose, to)
         assert mails, f"no {purpose} mail to {to}"
@@ -269,7 +273,7 @@ def test_every_client_reply_from_the_clerk_decides_the_item_as_its_command_says(
     elif verb == "EDIT":
         new = "\n".join(part for part in (want["argument"], want["body"]) if part)
         assert item == {"status": "in_review", "text": new}
-        assert "What changed:" in text_of(desk.last("decision", JANE))
+        assert "Our edited version:" in text_of(desk.last("decision", JANE))
     elif verb == "QUERY":
         assert item["status"] == "queried"
         assert want["argument"] in text_of(desk.last("query", JANE))
@@ -574,15 +578,27 @@ def test_two_approvals_need_two_different_members(any_desk):
     assert not desk.outbox("decision", JANE)[1:]
 
 
-def test_edit_replaces_the_text_and_tells_the_drafter_what_changed(desk):
-    ref = desk.submit()
+def test_edit_replaces_the_text_and_shows_the_drafter_their_version_and_ours_with_no_diff(desk):
+    ref = desk.submit(
+        body="Hello,\n\nVolunteers cleared the riverside path this morning. Thank you all!\n\nBest wishes,\nJane"
+    )
     desk.reply(SAM, "EDIT\nVolunteers cleared the riverside path on Saturday.\nThank you all!", ref=ref)
     item = desk.item(ref)
     assert item == {"status": "in_review", "text": "Volunteers cleared the riverside path on Saturday.\nThank you all!"}
-    body = text_of(desk.last("decision", JANE))
-    assert "-Volunteers cleared the riverside path this morning. Thank you all!" in body
-    assert "+Volunteers cleared the riverside path on Saturday." in body
+    notice = desk.last("decision", JANE)
+    body = text_of(notice).replace("\r\n", "\n")
+    mine, ours = body.split("Your version:\n", 1)[1].split("Our edited version:\n", 1)
+    assert (
+        mine.strip() == "Volunteers cleared the riverside path this morning. Thank you all!"
+    )  # her post, not her email
+    assert ours.split("\n\n", 1)[0] == "Volunteers cleared the riverside path on Saturday.\nThank you all!"
+    assert "If you're not happy with the changes, reply and tell us why." in body
     assert "It still needs approval" in body
+    html = notice.get_body(("html",)).get_content()
+    for diff_mark in ("--- as sent", "+++ as edited", "@@", "<pre", "pre-wrap"):
+        assert diff_mark not in body and diff_mark not in html
+    assert "Your version" in html and "Our edited version" in html
+    assert body.startswith("Hello,")  # a member of the public: no name to go by, and never "Dear sender"
     again = [m for m in desk.outbox("review-request") if "edited" in m["Subject"]]  # every reviewer, the editor too
     assert sorted(m["To"].addresses[0].addr_spec for m in again) == sorted(REVIEWERS)
     for mail in again:
@@ -617,7 +633,7 @@ def test_query_goes_to_the_drafter_and_their_answer_comes_back_to_smat(desk, how
     )
 
     assert desk.status(ref) == "in_review"
-    forwarded = desk.outbox("drafter-reply")
+    forwarded = desk.relayed()
     assert sorted(m["To"].addresses[0].addr_spec for m in forwarded) == sorted(REVIEWERS)
     for mail in forwarded:
         assert "Yes, every parent signed the form." in text_of(mail)
@@ -631,7 +647,7 @@ def test_a_smat_member_who_drafted_can_answer_a_query_about_their_draft(desk):
     query = desk.last("query", SAM)
     desk.reply(SAM, "I did, at the litter pick.", ref=ref, via="message-id", answering=query)
     assert desk.status(ref) == "in_review"
-    assert "I did, at the litter pick." in text_of(desk.last("drafter-reply", CLERK))
+    assert "I did, at the litter pick." in text_of(desk.last("query", CLERK))
     assert not desk.outbox("help", SAM)
 
 
@@ -662,7 +678,10 @@ def test_the_drafter_can_withdraw_by_replying_to_the_acknowledgement(desk):
     assert desk.status(ref) == "withdrawn"
     decision = desk.decisions(ref)[-1]
     assert (decision["actor"], decision["command"], decision["accepted"]) == (JANE, "WITHDRAW", True)
-    assert sorted(m["To"].addresses[0].addr_spec for m in desk.outbox("decision")) == sorted(REVIEWERS)
+    assert sorted(m["To"].addresses[0].addr_spec for m in desk.outbox("decision")) == sorted([*REVIEWERS, JANE])
+    confirmed = desk.last("decision", JANE)  # she hears it took effect, in answer to her own reply
+    assert "has been withdrawn, as you asked. Nothing from it will be posted." in text_of(confirmed)
+    assert confirmed["Subject"] == f"[{ref}] Withdrawn: Litter pick on Saturday"
     desk.reply(CLERK, "APPROVE", ref=ref)
     refused(desk, ref, CLERK, "APPROVE", "has already been withdrawn")
 
@@ -680,25 +699,35 @@ def command_lines(body: str) -> list[str]:
     return [line.strip() for line in listed.splitlines()]
 
 
-def test_help_lists_only_the_commands_this_reader_may_use_on_this_item_and_changes_nothing(desk):
+def help_entries(body: str) -> list[str]:
+    """The commands a help mail offers, each as "USAGE: Meaning. For example: …"."""
+    listed = body.replace("\r\n", "\n").split("only your new text counts):", 1)[1].split(" is currently ", 1)[0]
+    blocks = [block.strip().splitlines() for block in listed.strip().split("\n\n")[:-1]]
+    return [f"{lines[0].strip()}: {' '.join(line.strip() for line in lines[1:])}" for lines in blocks]
+
+
+def test_help_lists_only_the_commands_this_reader_may_use_on_this_item_each_with_its_meaning_and_an_example(desk):
     ref = desk.submit()
     desk.reply(DEPUTY, "help", ref=ref)
-    assert command_lines(text_of(desk.last("help", DEPUTY))) == [
-        "APPROVE [note]          approve the draft for posting",
-        "REJECT reason           reject it; the reason goes to the sender",
-        "EDIT                    then the new text of the post on the following lines",
-        "QUERY question          ask the sender a question",
-        "ESCALATE [note]         pass it to the Town Clerk or Deputy Town Clerk",
-        "KIND new-kind           make it a draft, a report or an enquiry; its state follows",
-        "HELP                    get this list again",
+    assert help_entries(text_of(desk.last("help", DEPUTY))) == [
+        "APPROVE [note]: Approve the draft for posting. For example: APPROVE Lovely photo, thank you",
+        "REJECT reason: Reject it; the reason goes to the sender. "
+        "For example: REJECT The photo shows children without their parents' consent",
+        "EDIT: Then the new text of the post on the following lines. "
+        "For example: EDIT (then the text on the lines below)",
+        "QUERY question: Ask the sender a question. For example: QUERY Do we have the parents' consent for the photo?",
+        "ESCALATE [note]: Pass it to the Town Clerk or Deputy Town Clerk. "
+        "For example: ESCALATE It names a candidate in the election",
+        "KIND new-kind: Make it a draft, a report or an enquiry; its state follows. For example: KIND report",
+        "HELP: Get this list again. For example: HELP",
     ]
     assert desk.item(ref) == {"status": "in_review", "text": DRAFT_TEXT}
     assert desk.decisions(ref)[-1]["accepted"] is True
 
     desk.reply(JANE, "HELP", ref=ref, via="message-id", answering=desk.last("acknowledgement", JANE))
-    assert command_lines(text_of(desk.last("help", JANE))) == [
-        "WITHDRAW                withdraw what you sent; nothing will be posted",
-        "HELP                    get this list again",
+    assert help_entries(text_of(desk.last("help", JANE))) == [
+        "WITHDRAW: Withdraw what you sent; nothing will be posted. For example: WITHDRAW",
+        "HELP: Get this list again. For example: HELP",
     ]
 
 
@@ -712,7 +741,7 @@ def test_after_escalation_each_member_is_offered_what_they_may_still_do(desk):
     refused(desk, ref, SAM, "APPROVE", "waits for the Town Clerk or Deputy Town Clerk")
     not_done = text_of(desk.last("help", SAM))
     assert "not acted on" in not_done
-    assert [line.split()[0] for line in command_lines(not_done)] == ["EDIT", "HELP"]
+    assert [entry.split()[0].rstrip(":") for entry in help_entries(not_done)] == ["EDIT", "HELP"]
     desk.reply(DEPUTY, "APPROVE", ref=ref)
     assert desk.status(ref) == "approved"
 
@@ -745,10 +774,10 @@ def test_a_verb_added_by_its_own_definition_is_read_ruled_recorded_and_listed(de
     assert desk.item(ref) == {"status": "in_review", "text": DRAFT_TEXT}
     assert desk.outbox_count() == before
     desk.reply(SAM, "HELP", ref=ref, via="message-id")
-    listed = command_lines(text_of(desk.last("help", SAM)))
+    listed = help_entries(text_of(desk.last("help", SAM)))
     assert listed[-2:] == [
-        "THANK [note]            thank the sender; nothing changes",
-        "HELP                    get this list again",
+        "THANK [note]: Thank the sender; nothing changes. For example: THANK you",
+        "HELP: Get this list again. For example: HELP",
     ]
 
 
@@ -838,7 +867,7 @@ def test_a_drafters_answer_that_starts_with_a_command_word_goes_to_smat(desk):
     )
     assert desk.status(ref) == "in_review"
     assert [e.data.get("command") for e in desk.events(ref, "decision")] == ["QUERY"]  # the drafter decided nothing
-    forwarded = desk.outbox("drafter-reply")
+    forwarded = desk.relayed()
     assert sorted(str(m["To"]).rsplit("<", 1)[-1].rstrip(">") for m in forwarded) == sorted(REVIEWERS)
     assert "Approved by the parents" in text_of(forwarded[0])
 

@@ -168,7 +168,7 @@ def test_who_is_told_of_each_decision(verb, status, effects):
 
 def test_the_drafter_is_told_of_a_withdrawal_and_smat_too():
     ruling = rule("WITHDRAW", by=JANE)
-    assert ruling.effects == {TELL_SMAT, TELL_DRAFTER}
+    assert ruling.effects == {TELL_SMAT, Effect.CONFIRM_TO_DRAFTER}
 
 
 # --------------------------------------------------------------------------- who may decide
@@ -502,7 +502,13 @@ NOTICES = [
         CLERK,
         [("decision-to-drafter", JANE, "decision")] + [("decision-to-smat", r, "decision") for r in SMAT_BUT[CLERK]],
     ),
-    ("WITHDRAW", "in_review", JANE, [("decision-to-smat", r.email, "decision") for r in REVIEWERS]),  # not back to her
+    (
+        "WITHDRAW",
+        "in_review",
+        JANE,
+        # she hears it took effect, in answer to her reply; every member hears of it
+        [("decision-to-drafter", JANE, "decision")] + [("decision-to-smat", r.email, "decision") for r in REVIEWERS],
+    ),
     ("HELP", "in_review", SAM, [("help", SAM, "help")]),
 ]
 
@@ -517,7 +523,7 @@ def test_who_is_told_of_each_decision_and_with_what(verb, status, by, notices):
 
 def test_the_drafters_answer_goes_to_every_other_member_threaded_under_our_last_mail():
     decision = consequences(None, actor(SAM), item("queried", sender=SAM), text="I took it.")
-    assert told(decision) == [("drafter-reply", r, "drafter-reply") for r in SMAT_BUT[SAM]]
+    assert told(decision) == [("drafter-reply", r, "query") for r in SMAT_BUT[SAM]]
     assert {n.thread for n in decision.notices} == {Thread.LAST}
 
 

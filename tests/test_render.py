@@ -8,11 +8,21 @@ from email.policy import default
 import pytest
 
 from intake.commands import default_registry
+from intake.draft_view import draft_view
 from intake.render import Composer, FileToAttach, Recipient, one_line
 from intake.resources import templates_dir
 from intake.vocab import Role
 
-COUNCIL = {"name": "Testham Town Council", "phone": "01234 567890", "email": "", "website": "", "office": ""}
+COUNCIL = {
+    "name": "Testham Town Council",
+    "phone": "01234 567890",
+    "email": "",
+    "website": "",
+    "office": "",
+    "urgent_phone": "",
+    "response_time": "usually within two working days",
+    "privacy_url": "",
+}
 
 
 @pytest.fixture
@@ -33,6 +43,7 @@ def ack_context(**overrides):
         "role_label": "Member of the public",
         "received_at": "Saturday 28 November 2026, 10:00",
         "text": "Volunteers cleared the path.",
+        "drafter_name": "",
     }
     context.update(overrides)
     return context
@@ -41,8 +52,10 @@ def ack_context(**overrides):
 def review_context(**overrides):
     """What the pipeline gives the review request: the item, its files, and the commands for each reader."""
     registry = default_registry()
+    context = ack_context(**overrides)
     return {
-        **ack_context(**overrides),
+        **context,
+        **draft_view(context["text"], 1, 0),
         "attachments": [],
         "pictures": 0,
         "reply_key": "k",

@@ -39,7 +39,7 @@ def first_flag(mail: EmailMessage) -> tuple[str, str]:
     html = mail.get_body(("html",)).get_content()
     lines = text.splitlines()
     header = next(n for n, line in enumerate(lines) if line.startswith("----- Policy flags"))
-    assert header < next(n for n, line in enumerate(lines) if "as received -----" in line)  # above the draft
+    assert header < next(n for n, line in enumerate(lines) if line.startswith("----- Proposed post"))  # above the draft
     return lines[header + 1].strip(), html
 
 

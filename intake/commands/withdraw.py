@@ -30,7 +30,7 @@ def rule(command: Command, actor: Actor, item: ItemState, rules: Rules) -> Rulin
         NAME,
         accepted=True,
         new_status=Status.WITHDRAWN,
-        effects=frozenset({Effect.TELL_SMAT, Effect.TELL_DRAFTER}),
+        effects=frozenset({Effect.TELL_SMAT, Effect.CONFIRM_TO_DRAFTER}),  # she hears it took effect
         decisive=True,
     )
 

@@ -72,6 +72,14 @@ def optional_address(value: str) -> str | None:
     return None if value == "" else address(value)
 
 
+def optional_web_address(value: str) -> str | None:
+    """An http(s):// address people can open (the privacy notice), or empty."""
+    parts = urlsplit(value)
+    if value == "" or (parts.scheme in ("https", "http") and parts.hostname):
+        return None
+    return f'must be a web address such as "https://www.example.gov.uk/privacy", not "{value}"'
+
+
 def timezone(value: str) -> str | None:
     """An IANA time zone."""
     try:

@@ -50,6 +50,9 @@ class Council:
     email: str = ""
     website: str = ""
     office: str = ""
+    urgent_phone: str = ""  # for what is dangerous or urgent; "" : the phone above
+    response_time: str = "usually within two working days"  # when a drafter can expect to hear
+    privacy_url: str = ""  # the council's privacy notice, linked from every mail to the public
 
     @property
     def tz(self) -> ZoneInfo:
