@@ -40,22 +40,8 @@ MIN_CONTRAST = 4.5  # WCAG AA for body text
 _SIGN_OFF = 'the text part signs off "smat-intake", the HTML does not (issue 10)'
 _PRE_WRAP = "white-space: pre-wrap, which Outlook ignores (issue 10: paragraphs and <br>)"
 KNOWN: dict[tuple[str, str], str] = {
-    ("decision-to-drafter--resident--edit", "gmail"): "the edit notice's unified diff is a <pre> (issue 10)",
-    ("review-request--smat--report", "sent"): "the facts table does not wrap a long address at 400 px (issue 10)",
-    ("review-request--smat--report", "gmail"): "the facts table does not wrap a long address at 400 px (issue 10)",
-    ("review-request", "pre-wrap"): _PRE_WRAP,
-    ("drafter-reply", "pre-wrap"): _PRE_WRAP,
-    ("decision-to-drafter--resident--edit", "pre-wrap"): _PRE_WRAP,
-    ("ready-to-post", "pre-wrap"): _PRE_WRAP,
-    **{
-        (f"acknowledgement--{who}", "text"): 'text "may ask you a question or suggest changes", HTML "…, may suggest"'
-        for who in ("resident--draft", "councillor--councillor-draft", "staff--staff-draft")
-    },
-    ("review-request", "text"): _SIGN_OFF + '; "Remember the policy" is in the text only',
-    ("drafter-reply", "text"): _SIGN_OFF,
-    ("decision-to-smat", "text"): _SIGN_OFF,
-    ("ready-to-post", "text"): _SIGN_OFF,
-    ("help", "text"): _SIGN_OFF,
+    ("ready-to-post", "text"): "the text part lists each prepared picture and every checklist line; the HTML shows "
+    "thumbnails and only the highlighted lines in full",
     ("digest", "text"): "the text part names the intake mailbox, the HTML does not",
 }
 

@@ -210,14 +210,14 @@ def test_the_choir_photo_draft_reaches_reviewers_with_the_under_18_line_highligh
         request = desk.request(reviewer, ref)
         lines = text_of(request).replace("\r\n", "\n").splitlines()
         [minors] = [line for line in lines if "Under-18s" in line]
-        assert minors.startswith("  >> CHECK:") and "mentions: children, school" in minors
+        assert minors.startswith("  >> Check:") and "mentions: children, school" in minors
         [copyright_line] = [line for line in lines if "copyright owner" in line]
         assert not copyright_line.startswith("  >> CHECK")  # only the lines it touches stand out
         html = html_of(request)
         assert "<strong>Check:</strong> Under-18s need a parent" in html
     desk.reply(CLERK, "APPROVE", ref=ref)
     ready = text_of(desk.last("ready-to-post", SAM))
-    assert ">> CHECK: Under-18s" in ready and "council device" in ready
+    assert ">> Check: Under-18s" in ready and "council device" in ready
 
 
 def test_an_unrecognised_question_is_quoted_back_with_query_suggested_and_seen_by_no_one_else(desk):

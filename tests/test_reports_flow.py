@@ -146,7 +146,7 @@ def test_a_report_stays_in_every_digest_until_a_member_replies_actioned_then_the
     # "reply to this email and your message will go to the team": it does, to every member.
     reply(service, JANE, "The new slat is loose already.", heard)
     assert all(
-        "The new slat is loose already." in text_of(mails(service, "drafter-reply", member, ref)[-1])
+        "The new slat is loose already." in text_of(mails(service, "query", member, ref)[-1])
         for member in (CLERK, DEPUTY, SAM)
     )
 
