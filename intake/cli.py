@@ -34,7 +34,7 @@ Handler = Callable[["config.Settings", argparse.Namespace], int]
 # dispatches rather than the home of every command. Each module has `add_parsers(commands)`
 # (the argparse sub-parsers action) and `COMMANDS` (name -> handler, built with `with_service`
 # where the command needs the service). Adding a group is one line here.
-GROUPS: tuple[str, ...] = ()
+GROUPS: tuple[str, ...] = ("intake.cli_personal",)
 
 
 def build_parser() -> argparse.ArgumentParser:

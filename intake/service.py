@@ -23,6 +23,7 @@ from intake.delivery.transport import Transport
 from intake.digest_mail import DigestRun, send_digest
 from intake.errors import ConfigError, IntakeError
 from intake.oauth2 import GRAPH_SCOPE, TokenSource
+from intake.personal import run_retention
 from intake.pipeline import Pipeline
 from intake.render import Composer, TemplateCache
 from intake.resources import templates_dir
@@ -30,6 +31,7 @@ from intake.scheduler import make_scheduler
 from intake.sources.imap import ImapSource, PassReport
 from intake.sources.listener import make_listener
 from intake.store.db import Engine, Sessions, make_engine, make_sessions, require_current
+from intake.store.personal_data import ErasureReport
 
 
 @dataclass
@@ -114,6 +116,10 @@ class Service:
         if result.sent:
             self.wake_delivery.set()
         return result
+
+    def apply_retention(self) -> ErasureReport:
+        """Erase the personal data retention says has been kept long enough ([retention])."""
+        return run_retention(self.settings, self.sessions, apply=True)
 
     def close(self) -> None:
         """Close the database connections."""
@@ -205,7 +211,20 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
             return
         log.info("digest for %s %s", result.day, "queued" if result.sent else "was already sent")
 
-    scheduler = make_scheduler(settings, service.wake_delivery.set, digest_job)
+    def retention_job() -> None:
+        try:
+            report = service.apply_retention()
+        except Exception:  # noqa: BLE001 - tried again tomorrow
+            log.exception("the retention period could not be applied")
+            return
+        if report.anything:
+            log.info(
+                "retention: erased the personal data of %d item(s) and %d message(s)",
+                len(report.erased_items),
+                report.messages,
+            )
+
+    scheduler = make_scheduler(settings, service.wake_delivery.set, digest_job, retention_job)
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s; stopping", signal.Signals(signum).name)

@@ -39,6 +39,7 @@ from intake.config.settings import (
     Outbox,
     Person,
     Pictures,
+    Retention,
     Review,
     Security,
     Smtp,
@@ -306,6 +307,12 @@ TABLE: tuple[Section, ...] = (
             Key("to_deputy", bool, False),
         ),
         lambda v, c: Digest(**v),
+    ),
+    Section(
+        "retention",
+        "retention",
+        (Key("unpublished_months", int, 12, at_least(1)),),
+        lambda v, c: Retention(**v),
     ),
     Section(
         "screening",

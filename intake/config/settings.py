@@ -199,6 +199,13 @@ class Digest:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """[retention]: how long personal data of items never published is kept (UK GDPR storage limitation)."""
+
+    unpublished_months: int = 12  # then raw mail, files, text and addresses go; ref, kind, dates, outcome stay
+
+
+@dataclass(frozen=True)
 class Pictures:
     """[pictures]: how pictures are prepared for reviewers and posting, and how far they are trusted."""
 
@@ -306,6 +313,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     intake: Intake = field(default_factory=Intake)
     screening: Screening = field(default_factory=Screening)
+    retention: Retention = field(default_factory=Retention)
     imap: Imap | None = None
     smtp: Smtp | None = None
     graph: Graph | None = None
