@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "status",
         help="health for operators and monitoring: database at the newest migration, a login to the mailbox "
-        "(IMAP) and to the relay (SMTP) that changes nothing; exits non-zero with one line per problem",
+        "(IMAP) and to the relay (SMTP) that changes nothing, the last mailbox pass and delivery, what waits in "
+        "the outbox and for how long, undeliverable and quarantined mail; exits non-zero with one line per problem",
     )
 
     p = commands.add_parser(
@@ -204,6 +205,7 @@ def cmd_poll(service: Service, args: argparse.Namespace) -> int:
     if source is None:
         raise IntakeError(f"{service.settings.path}: [imap] is not configured, so there is no mailbox to poll.")
     report = source.poll_once(backlog=args.backlog)
+    service.mark("poll", f"took in {report.taken}")
     delivery = service.deliver()
     print(
         f"took in {report.taken} message(s), {report.duplicates} already known, moved {report.moved}; "

@@ -9,6 +9,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +32,11 @@ from intake.scheduler import make_scheduler
 from intake.sources.imap import ImapSource, PassReport
 from intake.sources.listener import make_listener
 from intake.store.db import Engine, Sessions, make_engine, make_sessions, require_current
+from intake.store.health import DELIVERY, POLL, record_mark
 from intake.store.personal_data import ErasureReport
+from intake.store.unit import transaction
+
+MARK_SECONDS = 30.0  # how stale a health mark may be: one small write per half minute at most
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Service:
     # ImapSource timing (retry_seconds, poll_seconds, …); empty keeps its defaults, tests shorten them
     imap_timing: dict[str, float] = field(default_factory=dict)
     tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
+    marked: dict[str, float] = field(default_factory=dict)  # when this process last wrote each health mark
 
     @classmethod
     def build(
@@ -108,7 +114,21 @@ class Service:
             self.log.error(
                 "mail delayed, not lost: %s; %d message(s) wait and will be retried", report.problem, report.waiting
             )
+        else:
+            self.mark(DELIVERY, f"sent {report.sent}")
         return report
+
+    def mark(self, name: str, detail: str = "") -> None:
+        """Record for `status` that `name` (a pass, a delivery) went right; at most every MARK_SECONDS, never fatal."""
+        now = time.monotonic()
+        if now - self.marked.get(name, -MARK_SECONDS) < MARK_SECONDS:
+            return
+        self.marked[name] = now
+        try:
+            with transaction(self.sessions, "record the service's activity") as session:
+                record_mark(session, name, detail)
+        except IntakeError as exc:  # a busy database: the next pass or delivery records it
+            self.log.warning("could not record the last %s for `status`: %s", name, exc)
 
     def send_digest(self, now: datetime | None = None) -> DigestRun:
         """Queue today's digest for the Clerk (once a day, whichever instance asks) and wake delivery."""
@@ -190,6 +210,7 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
     if imap is not None:
 
         def after_pass(report: PassReport) -> None:
+            service.mark(POLL, f"took in {report.taken}")
             if report.taken:
                 log.info("took in %d message(s) from IMAP", report.taken)
 
