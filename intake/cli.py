@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from intake import __version__, config
+from intake import __version__, config, logs
 from intake.errors import ConfigError, IntakeError, NotFound
 from intake.vocab import Kind, Status
 
@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", metavar="PATH", help="the TOML config file (default: $SMAT_INTAKE_CONFIG or ./config.toml)"
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log more detail")
+    parser.add_argument(
+        "--log-json", action="store_true", help="log one JSON object per line instead of key=value pairs"
+    )
     parser.add_argument("--version", action="version", version=f"smat-intake {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -139,11 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `smat-intake` and `python -m intake`; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    redactor = logs.configure(args.verbose, args.log_json, sys.stderr)
     if not args.verbose:
         for noisy in ("apscheduler", "mail.log", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -152,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(carrier).setLevel(logging.WARNING)
     try:
         settings = config.load(config_path(args.config))
+        redactor.add(logs.secrets_of(settings))
         return handlers()[args.command](settings, args)
     except IntakeError as exc:
         print(f"smat-intake: {exc}", file=sys.stderr)
