@@ -228,3 +228,34 @@ def test_an_erased_database_has_no_open_erasure(desk):
     _config, service = desk
     with service.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM erasures WHERE is_open")).scalar() == 0
+
+
+def test_acknowledgements_link_the_councils_privacy_notice(tmp_path, sqlite_url):
+    notice = "https://www.town.example/privacy-notice"
+    council = {"name": "Test Town Council", "timezone": "Europe/London", "privacy_notice": notice}
+    config = write_config(tmp_path, migrated(sqlite_url), council=council)
+    service = Service.build(load(config), template_cache=TEMPLATES)
+    try:
+        ref = submit(service, JANE, "The fete is on Saturday.")
+        ack = mail_to(service, "acknowledgement", JANE, ref)
+        review = mail_to(service, "review-request", CLERK, ref)
+    finally:
+        service.close()
+    text = ack.get_body(("plain",)).get_content()
+    html = ack.get_body(("html",)).get_content()
+    assert f"explained in its privacy notice: {notice}" in text
+    assert f'<a href="{notice}">privacy notice</a>' in html
+    assert notice not in review.get_body(("plain",)).get_content()  # it is the drafter's, not the reviewers'
+
+
+def test_without_a_privacy_notice_the_acknowledgement_promises_none(desk):
+    _config, service = desk
+    ref = submit(service, JANE, "The fete is on Saturday.")
+    assert "privacy notice" not in str(mail_to(service, "acknowledgement", JANE, ref))
+
+
+def test_a_privacy_notice_that_is_no_web_address_is_a_config_mistake(tmp_path, capsys):
+    council = {"name": "Test Town Council", "privacy_notice": "see the office"}
+    config = write_config(tmp_path, "sqlite:///x.db", council=council)
+    assert main(["--config", str(config), "items"]) == 2
+    assert "[council] privacy_notice must be a web address" in capsys.readouterr().err

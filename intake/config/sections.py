@@ -24,6 +24,7 @@ from intake.config.checks import (
     port,
     timezone,
     token_url,
+    web_url,
 )
 from intake.config.oauth import PROVIDERS, build_oauth2, credentials
 from intake.config.secret import read_secret_file
@@ -89,6 +90,7 @@ TABLE: tuple[Section, ...] = (
             Key("email", str, "", optional_address),
             Key("website", str, ""),
             Key("office", str, ""),
+            Key("privacy_notice", str, "", web_url),
         ),
         lambda v, c: Council(**v),
         absent=Absent.REQUIRED,

@@ -49,6 +49,7 @@ class Council:
     email: str = ""
     website: str = ""
     office: str = ""
+    privacy_notice: str = ""  # the address of the council's privacy notice, linked from acknowledgements
 
     @property
     def tz(self) -> ZoneInfo:
