@@ -10,12 +10,13 @@ from datetime import timedelta
 
 from samples import draft
 from sqlalchemy import update
-from support import TEMPLATES, migrated, settings_data, to_toml
+from support import TEMPLATES, migrated, settings_data, to_toml, wait_until
+from test_run import running_service  # noqa: F401, F811 - the fixture
 
 from intake.cli import main
 from intake.config import load
 from intake.service import Service
-from intake.store.health import POLL, record_mark
+from intake.store.health import DELIVERY, POLL, read_health, record_mark
 from intake.store.models import OutboxMessage, utcnow
 from intake.store.unit import transaction
 
@@ -96,3 +97,16 @@ def test_a_service_that_stopped_reading_the_mailbox_needs_attention(tmp_path, ma
     assert code == 1
     assert line(lines, "mailbox").startswith("ok  mailbox ")  # it can log in: the service is what stopped
     assert "(45 min ago); none for over 30 min: is `smat-intake run` running" in line(lines, "last mailbox pass")
+
+
+def test_the_running_service_records_its_passes_and_deliveries(running_service, mailbox, smtp_sink):  # noqa: F811
+    handle = running_service()
+    handle.ready()
+    mailbox.append(draft(subject="While running"))
+    smtp_sink.wait_for(4)
+
+    def marked() -> bool:
+        with handle.service.sessions() as session:
+            return {POLL, DELIVERY} <= set(read_health(session, timedelta(hours=24)).marks)
+
+    wait_until(marked, what="the service to record a pass and a delivery", timeout=20)

@@ -249,15 +249,27 @@ def _erase_attachments(session: Session, item_ids: Sequence[int]) -> int:
 
 
 def _blank_outgoing(session: Session, ids: object, keep: Callable[[str], bool] = lambda _a: False) -> int:
-    """Mail we sent or would send: its bytes and the recipients not kept go; pending mail is not sent."""
+    """Mail we sent or would send: its bytes and the recipients not kept go; mail not yet sent is never sent.
+
+    Pending mail left with no recipient is deleted outright (with any reply key it carried): it
+    never went, so nothing can refer to it. Pending mail still for others keeps its bytes for them.
+    """
     rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))))  # type: ignore[arg-type]
+    unsent, blank = [], []
     for row in rows:
         row.recipients = [address for address in row.recipients if keep(address)]
-        row.refused, row.last_error = {}, row.last_error if row.status != Delivery.PENDING else "erased before sending"
+        row.refused, row.last_error = {}, ""
         if row.status == Delivery.PENDING:
-            row.status = Delivery.FAILED
-    if rows:
-        session.execute(update(OutboxBody).where(OutboxBody.outbox_id.in_([row.id for row in rows])).values(raw=b""))
+            if not row.recipients:
+                unsent.append(row.id)
+        else:
+            blank.append(row.id)
+    if unsent:
+        session.execute(delete(ReplyKey).where(ReplyKey.outbox_id.in_(unsent)))
+        session.execute(delete(OutboxBody).where(OutboxBody.outbox_id.in_(unsent)))
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(unsent)))
+    if blank:
+        session.execute(update(OutboxBody).where(OutboxBody.outbox_id.in_(blank)).values(raw=b""))
     return len(rows)
 
 
