@@ -167,6 +167,24 @@ def test_erase_removes_the_person_except_published_posts_and_says_what_was_kept(
     assert [entry["ref"] for entry in held["items"]] == [public]
 
 
+def test_erasing_a_reviewer_keeps_their_decisions_on_published_posts(desk, capsys):
+    config, service = desk
+    public = submit(service, JANE, "The fete is on Saturday.")
+    publish(service, public)
+    private = submit(service, BOB, "Bob's draft about the allotments.")
+    reply(service, COMMS, "QUERY who took the photo?", mail_to(service, "review-request", COMMS, private))
+
+    out = run_cli(config, capsys, "erase", "--sender", COMMS)
+
+    assert f"history line(s) naming them on {public}: published, so public record" in out
+    with service.sessions() as session:
+        events = session.scalars(select(Event).join(Item).where(Item.ref == public)).all()
+        queried = session.scalars(select(Event).join(Item).where(Item.ref == private, Event.kind == "decision")).all()
+    assert any(e.kind == "decision" and e.actor == COMMS and e.data["command"] == "POSTED" for e in events)
+    assert [(e.actor, e.detail) for e in queried] == [("[erased]", "[erased]")]  # their words on an unpublished item
+    assert item(service, private).sender == BOB  # Bob's draft is Bob's: only the reviewer's part of it went
+
+
 def test_erase_refuses_the_intake_address_and_a_non_address(desk, capsys):
     config, _service = desk
     assert main(["--config", str(config), "erase", "--sender", "smat.info+abc@town.example"]) == 1

@@ -186,7 +186,8 @@ def erase_held(session: Session, person: Person, held: Held, why: str) -> Erasur
             report.kept.append((item.ref, PUBLIC_RECORD))
         else:
             anonymise_item(session, item, why, report)
-    public_items = {item.id for item in _items(session, {row.item_id for row in held.messages})} | {
+    mentioned = {row.item_id for row in held.messages} | {event.item_id for event in held.events}
+    public_items = {item.id for item in _published_among(session, mentioned)} | {
         item.id for item in held.items if published(item)
     }
     loose = [row for row in held.messages if row.item_id is None or row.item_id not in public_items]
@@ -194,6 +195,10 @@ def erase_held(session: Session, person: Person, held: Held, why: str) -> Erasur
     for row in held.messages:
         if row.item_id in public_items:
             report.kept.append((f"a message of theirs on {row.item.ref if row.item else 'an item'}", PUBLIC_RECORD))
+    public_lines = [event for event in held.events if event.item_id in public_items]
+    if public_lines:
+        refs = ", ".join(sorted({event.item.ref for event in public_lines}))
+        report.kept.append((f"{len(public_lines)} history line(s) naming them on {refs}", PUBLIC_RECORD))
     for event in held.events:
         if event.item_id in public_items:
             continue
@@ -207,7 +212,7 @@ def erase_held(session: Session, person: Person, held: Held, why: str) -> Erasur
     return report
 
 
-def _items(session: Session, ids: Iterable[int | None]) -> list[Item]:
+def _published_among(session: Session, ids: Iterable[int | None]) -> list[Item]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return []
