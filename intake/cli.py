@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from intake import __version__, config
+from intake import __version__, config, logs
 from intake.errors import ConfigError, IntakeError, NotFound
 from intake.vocab import Kind, Status
 
@@ -38,6 +38,7 @@ GROUPS: tuple[str, ...] = (
     "intake.cli_roster",
     "intake.cli_preview",
     "intake.cli_report",
+    "intake.cli_personal",
 )
 
 
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", metavar="PATH", help="the TOML config file (default: $SMAT_INTAKE_CONFIG or ./config.toml)"
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log more detail")
+    parser.add_argument(
+        "--log-json", action="store_true", help="log one JSON object per line instead of key=value pairs"
+    )
     parser.add_argument("--version", action="version", version=f"smat-intake {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -89,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "status",
         help="health for operators and monitoring: database at the newest migration, a login to the mailbox "
-        "(IMAP) and to the relay (SMTP) that changes nothing; exits non-zero with one line per problem",
+        "(IMAP) and to the relay (SMTP) that changes nothing, the last mailbox pass and delivery, what waits in "
+        "the outbox and for how long, undeliverable and quarantined mail; exits non-zero with one line per problem",
     )
 
     p = commands.add_parser(
@@ -142,11 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `smat-intake` and `python -m intake`; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    redactor = logs.configure(args.verbose, args.log_json, sys.stderr)
     if not args.verbose:
         for noisy in ("apscheduler", "mail.log", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -155,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(carrier).setLevel(logging.WARNING)
     try:
         settings = config.load(config_path(args.config))
+        redactor.add(logs.secrets_of(settings))
         return handlers()[args.command](settings, args)
     except IntakeError as exc:
         print(f"smat-intake: {exc}", file=sys.stderr)
@@ -211,6 +213,7 @@ def cmd_poll(service: Service, args: argparse.Namespace) -> int:
     if source is None:
         raise IntakeError(f"{service.settings.path}: [imap] is not configured, so there is no mailbox to poll.")
     report = source.poll_once(backlog=args.backlog)
+    service.mark("poll", f"took in {report.taken}")
     delivery = service.deliver()
     print(
         f"took in {report.taken} message(s), {report.duplicates} already known, moved {report.moved}; "

@@ -1,5 +1,5 @@
-"""The scheduled jobs (APScheduler 3.x), in the council's time zone: the outbox sweep, the Clerk's digest and
-the monthly committee report."""
+"""The scheduled jobs (APScheduler 3.x), in the council's time zone: the outbox sweep, the Clerk's digest,
+the monthly committee report and the nightly retention."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from intake.config import Settings
 DIGEST_JOB = "digest"
 DIGEST_GRACE_SECONDS = 6 * 3600  # a digest missed by a short outage still goes the same morning
 REPORT_JOB = "committee-report"
+RETENTION_JOB = "retention"
+RETENTION_AT = (3, 15)  # local time: a quiet hour, after the night's mail and before the digest
 
 
 def digest_trigger(settings: Settings) -> CronTrigger:
@@ -36,13 +38,17 @@ def make_scheduler(
     sweep_outbox: Callable[[], None],
     send_digest: Callable[[], None] | None = None,
     send_report: Callable[[], None] | None = None,
+    apply_retention: Callable[[], None] | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler with the outbox retry sweep and, when given, the daily digest and the monthly report.
+    """A scheduler with the outbox retry sweep and, when given, the daily digest, the monthly report and the
+    nightly retention.
 
     The digest and report jobs may fire on every instance sharing a database: the digests and
-    committee_reports tables let only one of them send each.
+    committee_reports tables let only one of them send each. Retention is safe on every instance
+    at once: each erasure is one transaction, and an erased item is not due again.
     """
-    scheduler = BackgroundScheduler(timezone=settings.council.tz)
+    tz = settings.council.tz
+    scheduler = BackgroundScheduler(timezone=tz)
     scheduler.add_job(
         sweep_outbox,
         "interval",
@@ -51,22 +57,18 @@ def make_scheduler(
         max_instances=1,
         coalesce=True,
     )
-    if send_digest is not None:
-        scheduler.add_job(
-            send_digest,
-            digest_trigger(settings),
-            id=DIGEST_JOB,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=DIGEST_GRACE_SECONDS,
-        )
-    if send_report is not None:
-        scheduler.add_job(
-            send_report,
-            report_trigger(settings),
-            id=REPORT_JOB,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=DIGEST_GRACE_SECONDS,
-        )
+    jobs: list[tuple[Callable[[], None] | None, CronTrigger, str]] = [
+        (send_digest, digest_trigger(settings), DIGEST_JOB),
+        (send_report, report_trigger(settings), REPORT_JOB),
+        (
+            apply_retention,
+            CronTrigger(hour=RETENTION_AT[0], minute=RETENTION_AT[1], timezone=settings.council.tz),
+            RETENTION_JOB,
+        ),
+    ]
+    for job, trigger, name in jobs:
+        if job is not None:
+            scheduler.add_job(
+                job, trigger, id=name, max_instances=1, coalesce=True, misfire_grace_time=DIGEST_GRACE_SECONDS
+            )
     return scheduler

@@ -9,6 +9,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ from intake.digest_mail import DigestRun, send_digest
 from intake.errors import ConfigError, IntakeError
 from intake.monthly_mail import ReportRun, due_month, send_report
 from intake.oauth2 import GRAPH_SCOPE, TokenSource
+from intake.personal import run_retention
 from intake.pipeline import Pipeline
 from intake.render import Composer, TemplateCache
 from intake.resources import templates_dir
@@ -31,6 +33,11 @@ from intake.scheduler import make_scheduler
 from intake.sources.imap import ImapSource, PassReport
 from intake.sources.listener import make_listener
 from intake.store.db import Engine, Sessions, make_engine, make_sessions, require_current
+from intake.store.health import DELIVERY, POLL, record_mark
+from intake.store.personal_data import ErasureReport
+from intake.store.unit import transaction
+
+MARK_SECONDS = 30.0  # how stale a health mark may be: one small write per half minute at most
 
 
 @dataclass
@@ -47,6 +54,7 @@ class Service:
     # ImapSource timing (retry_seconds, poll_seconds, …); empty keeps its defaults, tests shorten them
     imap_timing: dict[str, float] = field(default_factory=dict)
     tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
+    marked: dict[str, float] = field(default_factory=dict)  # when this process last wrote each health mark
 
     @classmethod
     def build(
@@ -107,7 +115,21 @@ class Service:
             self.log.error(
                 "mail delayed, not lost: %s; %d message(s) wait and will be retried", report.problem, report.waiting
             )
+        else:
+            self.mark(DELIVERY, f"sent {report.sent}")
         return report
+
+    def mark(self, name: str, detail: str = "") -> None:
+        """Record for `status` that `name` (a pass, a delivery) went right; at most every MARK_SECONDS, never fatal."""
+        now = time.monotonic()
+        if now - self.marked.get(name, -MARK_SECONDS) < MARK_SECONDS:
+            return
+        self.marked[name] = now
+        try:
+            with transaction(self.sessions, "record the service's activity") as session:
+                record_mark(session, name, detail)
+        except IntakeError as exc:  # a busy database: the next pass or delivery records it
+            self.log.warning("could not record the last %s for `status`: %s", name, exc)
 
     def send_digest(self, now: datetime | None = None) -> DigestRun:
         """Queue today's digest for the Clerk (once a day, whichever instance asks) and wake delivery."""
@@ -128,6 +150,10 @@ class Service:
         now = now or datetime.now(UTC)
         month = due_month(self.settings, now)
         return None if month is None else self.send_report(month, now)
+
+    def apply_retention(self) -> ErasureReport:
+        """Erase the personal data retention says has been kept long enough ([retention])."""
+        return run_retention(self.settings, self.sessions, apply=True)
 
     def close(self) -> None:
         """Close the database connections."""
@@ -198,6 +224,7 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
     if imap is not None:
 
         def after_pass(report: PassReport) -> None:
+            service.mark(POLL, f"took in {report.taken}")
             if report.taken:
                 log.info("took in %d message(s) from IMAP", report.taken)
 
@@ -230,7 +257,20 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
                 "committee report for %s %s", f"{result.month:%Y-%m}", "queued" if result.sent else "was already sent"
             )
 
-    scheduler = make_scheduler(settings, service.wake_delivery.set, digest_job, report_job)
+    def retention_job() -> None:
+        try:
+            report = service.apply_retention()
+        except Exception:  # noqa: BLE001 - tried again tomorrow
+            log.exception("the retention period could not be applied")
+            return
+        if report.anything:
+            log.info(
+                "retention: erased the personal data of %d item(s) and %d message(s)",
+                len(report.erased_items),
+                report.messages,
+            )
+
+    scheduler = make_scheduler(settings, service.wake_delivery.set, digest_job, report_job, retention_job)
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s; stopping", signal.Signals(signum).name)

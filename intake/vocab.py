@@ -107,6 +107,9 @@ class EventKind(StrEnum):
     MAIL_SENT = "mail_sent"
     MAIL_FAILED = "mail_failed"
     PROCESSING_FAILED = "processing_failed"  # a bug met while handling a reply; the raw message is kept
+    PERSONAL_DATA_ERASED = (
+        "personal_data_erased"  # retention or a person's request: only ref, kind, dates, outcome stay
+    )
 
 
 class RosterAction(StrEnum):

@@ -9,7 +9,7 @@ Plain Python (no pytest here), so a benchmark script can use them too::
         imap.append(raw)
         ...
 
-Facts behind the Dovecot settings: shared/docs/testbed.md.  Everything runs as root on a
+Facts behind the Dovecot settings: docs/testbed.md.  Everything runs as root on a
 Debian 12 machine; ``scripts/test`` installs the packages and starts PostgreSQL.
 """
 

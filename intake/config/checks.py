@@ -131,6 +131,14 @@ def token_url(value: str) -> str | None:
     return f'must be an https:// URL of the token endpoint, not "{value}"'
 
 
+def web_url(value: str) -> str | None:
+    """A web page's https:// (or http://) address that people can open, or empty."""
+    parts = urlsplit(value)
+    if value == "" or (parts.scheme in ("https", "http") and parts.hostname and " " not in value):
+        return None
+    return f'must be a web address such as "https://www.example.gov.uk/privacy", not "{value}"'
+
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

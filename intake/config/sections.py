@@ -42,6 +42,7 @@ from intake.config.settings import (
     Outbox,
     Person,
     Pictures,
+    Retention,
     Review,
     Security,
     Smtp,
@@ -327,6 +328,12 @@ TABLE: tuple[Section, ...] = (
             Key("to_deputy", bool, False),
         ),
         lambda v, c: CommitteeReport(**v),
+    ),
+    Section(
+        "retention",
+        "retention",
+        (Key("unpublished_months", int, 12, at_least(1)),),
+        lambda v, c: Retention(**v),
     ),
     Section(
         "screening",

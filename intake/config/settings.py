@@ -211,6 +211,12 @@ class CommitteeReport:
     to_deputy: bool = False  # the Town Clerk gets it; true: the Deputy Town Clerk too
 
 
+class Retention:
+    """[retention]: how long personal data of items never published is kept (UK GDPR storage limitation)."""
+
+    unpublished_months: int = 12  # then raw mail, files, text and addresses go; ref, kind, dates, outcome stay
+
+
 @dataclass(frozen=True)
 class Pictures:
     """[pictures]: how pictures are prepared for reviewers and posting, and how far they are trusted."""
@@ -322,6 +328,7 @@ class Settings:
     intake: Intake = field(default_factory=Intake)
     screening: Screening = field(default_factory=Screening)
     committee_report: CommitteeReport = field(default_factory=CommitteeReport)
+    retention: Retention = field(default_factory=Retention)
     imap: Imap | None = None
     smtp: Smtp | None = None
     graph: Graph | None = None

@@ -359,3 +359,29 @@ class CommitteeReport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     summary: Mapped[str] = mapped_column(Text, default="")  # the opening sentence, as sent
+
+
+class Erasure(Base):
+    """One erasure of personal data (retention or a person's request), on record without naming the person.
+
+    While `is_open` is true inside the erasing transaction, history lines may be blanked (never
+    deleted); the database refuses every other change to them (migration 0012).
+    """
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reason: Mapped[str] = mapped_column(String(16))  # retention | request
+    is_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # counts and refs, no address
+
+
+class ServiceMark(Base):
+    """When something last went right (an IMAP pass, an outbox delivery), for `smat-intake status`."""
+
+    __tablename__ = "service_marks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    detail: Mapped[str] = mapped_column(Text, default="")
