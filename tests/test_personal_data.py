@@ -231,7 +231,7 @@ def test_retention_erases_unpublished_items_after_the_period_and_keeps_published
 
 def test_retention_runs_every_night_with_the_service(desk):
     config, service = desk
-    scheduler = make_scheduler(service.settings, lambda: None, None, service.apply_retention)
+    scheduler = make_scheduler(service.settings, lambda: None, apply_retention=service.apply_retention)
     job = scheduler.get_job(RETENTION_JOB)
     assert job is not None and "hour='3'" in str(job.trigger) and "minute='15'" in str(job.trigger)
 

@@ -211,6 +211,7 @@ class CommitteeReport:
     to_deputy: bool = False  # the Town Clerk gets it; true: the Deputy Town Clerk too
 
 
+@dataclass(frozen=True)
 class Retention:
     """[retention]: how long personal data of items never published is kept (UK GDPR storage limitation)."""
 
