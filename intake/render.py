@@ -7,8 +7,9 @@ sender wrote (an encoded newline in a subject, say) can add a header to our mail
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address as HeaderAddress
@@ -21,6 +22,7 @@ from typing import Any
 from jinja2 import BytecodeCache, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.bccache import Bucket
 
+from intake.assembly import PartRef, cut, encode_part, splice
 from intake.message.headers import one_line
 from intake.refs import tag_subject
 from intake.vocab import Purpose
@@ -51,18 +53,26 @@ class FileToAttach:
     content_type: str
     data: bytes
     note: str = ""
+    sha256: str = ""  # of `data`, when the caller knows it already (a kept file); computed otherwise
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A rendered message ready for the outbox."""
+    """A rendered message ready for the outbox: its skeleton, and the files spliced in when it is sent."""
 
     purpose: str
     message_id: str  # without <>
     mail_from: str
     recipients: tuple[str, ...]
     subject: str
-    raw: bytes
+    skeleton: bytes  # the whole message but each file's encoded body (see intake.assembly)
+    parts: tuple[PartRef, ...] = ()
+    files: Mapping[str, bytes] = field(default_factory=dict)  # SHA-256 -> the bytes of each file carried
+
+    @property
+    def raw(self) -> bytes:
+        """The complete message as it will be sent."""
+        return splice(self.skeleton, self.parts, lambda sha: encode_part(self.files[sha]))
 
 
 @dataclass(frozen=True)
@@ -178,20 +188,31 @@ class Composer:
             msg["X-SMAT-Ref"] = ref
         msg.set_content(text)
         msg.add_alternative(html, subtype="html")
+        # Each file's body is a random marker here, cut out below: the bytes are spliced in when sent.
+        markers: dict[str, str] = {}
+        files: dict[str, bytes] = {}
         for item, listed in zip(attachments, attached, strict=True):
             maintype, _, subtype = item.content_type.partition("/")
             msg.add_attachment(
-                item.data,
+                b"",
                 maintype=maintype or "application",
                 subtype=subtype or "octet-stream",
                 filename=listed["filename"],
             )
+            sha = item.sha256 or hashlib.sha256(item.data).hexdigest()
+            marker = f"=_part.{secrets.token_hex(16)}"
+            list(msg.iter_attachments())[-1].set_payload(marker)
+            markers[marker] = sha
+            files[sha] = item.data
         set_boundaries(msg)
+        skeleton, parts = cut(msg.as_bytes(policy=SMTP), markers)
         return Outgoing(
             purpose=purpose,
             message_id=message_id.strip("<>"),
             mail_from=self.from_address,
             recipients=(to.email,),
             subject=subject,
-            raw=msg.as_bytes(policy=SMTP),
+            skeleton=skeleton,
+            parts=parts,
+            files=files,
         )

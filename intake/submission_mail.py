@@ -15,6 +15,7 @@ from intake.mailcontext import item_context
 from intake.message import InboundMessage
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
 from intake.store import acknowledgements
+from intake.store.attachments import sent_copy
 from intake.store.db import Session
 from intake.store.history import SYSTEM_ACTOR, add_event
 from intake.store.models import Attachment, Item, utcnow
@@ -120,15 +121,17 @@ class SubmissionMail:
     def _review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
         files = listing(records)
         # A picture goes as its re-encoded copy; an ordinary document as it came, by the name we chose.
+        # The bytes are kept once (blobs) and this transaction has them already: nothing is read back.
         sent = [
             FileToAttach(
                 record.prepared_name or "attachment",
                 record.prepared_type or "application/octet-stream",
-                record.prepared_data if record.prepared_data is not None else record.data,
+                data,
                 record.note,
+                record.sent_sha256 or "",
             )
             for record in records
-            if record.attach and record.prepared_name
+            if record.attach and record.prepared_name and (data := sent_copy(session, record)) is not None
         ]
         queue_keyed_mail(
             session,

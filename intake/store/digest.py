@@ -210,7 +210,7 @@ def record_digest(
     rows = []
     for out in mails:
         # Mail about no item: the outbox row has no item and no history line (the digests table is its record).
-        row = outbox_row(out, None)
+        row = outbox_row(out, None, session)
         session.add(row)
         rows.append(row)
     session.flush()
