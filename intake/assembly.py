@@ -1,8 +1,8 @@
 """Outgoing mail kept as a skeleton and the files it carries, put together when it is sent.
 
-A message with files is rendered once with an empty body in each file's part; the skeleton
-(every header and boundary, the text and HTML) is kept with, for each file, where its body goes
-and the SHA-256 of the bytes. The files themselves are kept once each, by content, however
+A message with files is written with an empty body in each file's part (intake.mimewrite); the
+skeleton (every header and boundary, the text and HTML) is kept with, for each file, where its
+body goes and the SHA-256 of the bytes. The files themselves are kept once each, by content, however
 many people receive them. At delivery each file's base64 is spliced in at its place: the
 bytes are those the email package would have written, so a resend is byte-for-byte the same
 message. `EncodedParts` keeps recent encodings, so a photo sent to three reviewers is
@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 PACKED = "zlib"  # how a kept skeleton is compressed ("" = as it is)
@@ -45,26 +45,6 @@ def splice(skeleton: bytes, parts: Sequence[PartRef], encoded: Callable[[str], b
         start = part.offset
     pieces.append(skeleton[start:])
     return b"".join(pieces)
-
-
-def cut(rendered: bytes, markers: Mapping[str, str]) -> tuple[bytes, tuple[PartRef, ...]]:
-    """Take each marker (marker -> SHA-256) out of a rendered message: the skeleton and where each body goes.
-
-    The markers are random tokens written by the composer as each file's body, so no text a
-    sender wrote can be mistaken for one. The encoded body ends with its own line break, as the
-    email package writes it, before the one that precedes the boundary.
-    """
-    found = sorted((rendered.index(marker.encode("ascii")), marker) for marker in markers)
-    pieces: list[bytes] = []
-    refs: list[PartRef] = []
-    start, removed = 0, 0
-    for position, marker in found:
-        pieces.append(rendered[start:position])
-        refs.append(PartRef(position - removed, markers[marker]))
-        start = position + len(marker)
-        removed += len(marker)
-    pieces.append(rendered[start:])
-    return b"".join(pieces), tuple(refs)
 
 
 def pack(skeleton: bytes) -> bytes:

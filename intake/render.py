@@ -12,9 +12,6 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.headerregistry import Address as HeaderAddress
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -22,8 +19,10 @@ from typing import Any
 from jinja2 import BytecodeCache, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.bccache import Bucket
 
-from intake.assembly import PartRef, cut, encode_part, splice
+from intake.assembly import PartRef, encode_part, splice
 from intake.message.headers import one_line
+from intake.mimewrite import FilePart, address, ascii_id
+from intake.mimewrite import message as mime_message
 from intake.refs import tag_subject
 from intake.vocab import Purpose
 
@@ -33,16 +32,6 @@ PURPOSES = tuple(Purpose)  # every X-SMAT-Purpose we send (interface.md)
 def new_message_id(domain: str) -> str:
     """A fresh <id@domain> from `secrets`: our ids thread replies to us, so none may be guessable."""
     return f"<{secrets.token_hex(16)}.smat@{domain}>"
-
-
-def set_boundaries(msg: EmailMessage) -> None:
-    """Give every multipart a boundary from `secrets` (the stdlib generator would draw from `random`).
-
-    "=_" cannot occur in base64 or quoted-printable text, and 128 random bits in no other.
-    """
-    for part in msg.walk():
-        if part.is_multipart():
-            part.set_boundary(f"=_{secrets.token_hex(16)}")
 
 
 @dataclass(frozen=True)
@@ -164,48 +153,36 @@ class Composer:
         text = self.render(folder, "body.txt", context)
         html = self.render(folder, "body.html", context)
 
-        msg = EmailMessage()
-        msg["From"] = HeaderAddress(display_name=one_line(self.from_name, 78), addr_spec=self.from_address)
-        msg["To"] = HeaderAddress(display_name=one_line(to.name, 78), addr_spec=to.email)
-        msg["Subject"] = subject
-        msg["Date"] = format_datetime(now or datetime.now(UTC))
         message_id = new_message_id(self.domain)
-        msg["Message-ID"] = message_id
+        headers = [
+            ("From", address(one_line(self.from_name, 78), self.from_address)),
+            ("To", address(one_line(to.name, 78), to.email)),
+            ("Subject", subject),
+            ("Date", format_datetime(now or datetime.now(UTC))),
+            ("Message-ID", message_id),
+        ]
         if in_reply_to:
-            msg["In-Reply-To"] = f"<{one_line(in_reply_to, 900)}>"
+            headers.append(("In-Reply-To", f"<{ascii_id(one_line(in_reply_to, 900))}>"))
         thread = [one_line(r, 900) for r in references if r][-10:]
         if in_reply_to and in_reply_to not in thread:
             thread.append(one_line(in_reply_to, 900))
         if thread:
-            msg["References"] = " ".join(f"<{r}>" for r in thread)
+            headers.append(("References", ascii_id(" ".join(f"<{r}>" for r in thread))))
         if reply_to:
-            msg["Reply-To"] = reply_to
-        msg["Auto-Submitted"] = auto_submitted
+            headers.append(("Reply-To", reply_to))
+        headers.append(("Auto-Submitted", auto_submitted))
         # Ask Exchange and friends not to send out-of-office replies to our automatic mail.
-        msg["X-Auto-Response-Suppress"] = "All"
-        msg["X-SMAT-Purpose"] = purpose
+        headers.append(("X-Auto-Response-Suppress", "All"))
+        headers.append(("X-SMAT-Purpose", purpose))
         if ref:
-            msg["X-SMAT-Ref"] = ref
-        msg.set_content(text)
-        msg.add_alternative(html, subtype="html")
-        # Each file's body is a random marker here, cut out below: the bytes are spliced in when sent.
-        markers: dict[str, str] = {}
+            headers.append(("X-SMAT-Ref", ref))
         files: dict[str, bytes] = {}
+        parts = []
         for item, listed in zip(attachments, attached, strict=True):
-            maintype, _, subtype = item.content_type.partition("/")
-            msg.add_attachment(
-                b"",
-                maintype=maintype or "application",
-                subtype=subtype or "octet-stream",
-                filename=listed["filename"],
-            )
             sha = item.sha256 or hashlib.sha256(item.data).hexdigest()
-            marker = f"=_part.{secrets.token_hex(16)}"
-            list(msg.iter_attachments())[-1].set_payload(marker)
-            markers[marker] = sha
             files[sha] = item.data
-        set_boundaries(msg)
-        skeleton, parts = cut(msg.as_bytes(policy=SMTP), markers)
+            parts.append(FilePart(str(listed["filename"]), item.content_type, sha))
+        skeleton, offsets = mime_message(headers, text, html, parts)
         return Outgoing(
             purpose=purpose,
             message_id=message_id.strip("<>"),
@@ -213,6 +190,6 @@ class Composer:
             recipients=(to.email,),
             subject=subject,
             skeleton=skeleton,
-            parts=parts,
+            parts=tuple(PartRef(offset, sha) for offset, sha in offsets),
             files=files,
         )

@@ -46,6 +46,7 @@ class Service:
     # ImapSource timing (retry_seconds, poll_seconds, …); empty keeps its defaults, tests shorten them
     imap_timing: dict[str, float] = field(default_factory=dict)
     tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
+    delivery_engine: Engine | None = None  # SQLite: the drain's connections, without an fsync per record
 
     @classmethod
     def build(
@@ -75,10 +76,18 @@ class Service:
         tokens = make_tokens(settings)
         graph_tokens = make_graph_tokens(settings)
         graph_token = graph_tokens.token if graph_tokens is not None else None
+        # Delivery records on SQLite need no fsync each (see make_engine): their own engine.
+        on_disk = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+        delivery_engine = make_engine(settings.database_url, durable=False) if on_disk else None
         drain = OutboxDrain(
-            sessions, lambda: make_transport(settings, tokens, graph_token), settings.outbox, log.getChild("delivery")
+            make_sessions(delivery_engine) if delivery_engine is not None else sessions,
+            lambda: make_transport(settings, tokens, graph_token),
+            settings.outbox,
+            log.getChild("delivery"),
         )
-        return cls(settings, engine, sessions, pipeline, drain, log, wake, tokens=tokens)
+        return cls(
+            settings, engine, sessions, pipeline, drain, log, wake, tokens=tokens, delivery_engine=delivery_engine
+        )
 
     def ingest(
         self, raw: bytes, source: str, source_key: str | None = None, envelope_recipients: Sequence[str] = ()
@@ -118,6 +127,8 @@ class Service:
     def close(self) -> None:
         """Close the database connections."""
         self.engine.dispose()
+        if self.delivery_engine is not None:
+            self.delivery_engine.dispose()
 
 
 def make_tokens(settings: Settings) -> TokenSource | None:

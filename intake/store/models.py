@@ -193,10 +193,7 @@ class Event(Base):
     """One line of an item's append-only history: who did what, when, and why."""
 
     __tablename__ = "events"
-    __table_args__ = (
-        Index("ix_events_kind_at", "kind", "at"),  # the digest reads a period's lines of a kind
-        Index("ix_events_item_kind", "item_id", "kind"),  # one item's lines of a kind (reply facts)
-    )
+    __table_args__ = (Index("ix_events_kind_at", "kind", "at"),)  # the digest reads a period's lines of a kind
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
@@ -288,7 +285,7 @@ class ReplyKey(Base):
     email: Mapped[str] = mapped_column(String(320))
     purpose: Mapped[str] = mapped_column(String(32))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)  # a reply by In-Reply-To
     used_for: Mapped[list[str]] = mapped_column(JSON, default=list)  # the commands it has decided: one use each
     revision: Mapped[int] = mapped_column(Integer, default=1)  # the item's text revision it was sent with
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_json, splice, unpack
 from intake.replykeys import key_digest, new_key, plus_address
@@ -184,8 +184,16 @@ def release_all_claims(session: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _no_flush_wait(session: Session) -> None:
+    """PostgreSQL: this transaction's commit need not wait for the disk (a server crash may undo it; a killed
+    process cannot). What that can undo is a delivery record: the mail then goes again, with the same Message-ID."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
 def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> None:
     """Record a row as sent (with any recipients refused one by one) or failed, and say so in its item's history."""
+    _no_flush_wait(session)
     sent = status == Delivery.SENT
     session.execute(
         update(OutboxMessage)

@@ -11,7 +11,8 @@ with one photo sent to three reviewers held the photo six times. Now:
 - `outbox_bodies.raw` holds the message without its files' bodies (zlib when `packing` is
   "zlib"), and `parts` where each file's base64 goes. Mail already queued keeps its whole
   message in `raw` with no parts, and is sent exactly as before.
-- Indexes for a big history: items by status and date, history lines by item and kind.
+- Indexes for a big history: items by status and date (`items --status`, newest first), reply
+  keys by the mail that carried them (a reply matched by In-Reply-To).
 
 Revision ID: 0013
 Revises: 0007
@@ -51,7 +52,7 @@ def upgrade() -> None:
     op.add_column("outbox_bodies", sa.Column("parts", sa.JSON(), nullable=False, server_default="[]"))
     op.add_column("outbox_bodies", sa.Column("packing", sa.String(length=8), nullable=False, server_default=""))
     op.create_index("ix_items_status_received_at", "items", ["status", "received_at"], unique=False)
-    op.create_index("ix_events_item_kind", "events", ["item_id", "kind"], unique=False)
+    op.create_index("ix_reply_keys_outbox_id", "reply_keys", ["outbox_id"], unique=False)
 
 
 def _move_sent_copies_to_blobs() -> None:
@@ -82,7 +83,7 @@ def _move_sent_copies_to_blobs() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_events_item_kind", table_name="events")
+    op.drop_index("ix_reply_keys_outbox_id", table_name="reply_keys")
     op.drop_index("ix_items_status_received_at", table_name="items")
     with op.batch_alter_table("outbox_bodies") as batch:
         batch.drop_column("packing")
