@@ -14,6 +14,7 @@ import imaplib
 import logging
 import socket
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from intake.arrival import Outcome
 from intake.config import Imap
 from intake.errors import IntakeError, MailboxUnreachable, StorageError
 from intake.oauth2 import TokenSource
+from intake.progress import Progress
 from intake.sources.imap_count import count_left_alone
 from intake.sources.imap_login import Refused, log_in
 from intake.store import mailbox
@@ -225,9 +227,11 @@ class ImapSource:
             )
         done: list[int] = []
         try:
+            progress = Progress(len(todo), self.log, sys.stderr)  # a large backlog: a bar, or a line every 5 s
             for uid, raw in self._fetch(box, todo):
                 key = f"imap:{self.folder_key}:{uidvalidity}:{uid}"
                 outcome = self.ingest(raw, "imap", key)
+                progress.done()
                 if outcome.duplicate:
                     report.duplicates += 1
                 else:
