@@ -262,16 +262,22 @@ def main() -> None:
             "tmp": str(tmp),
         }
         print(
-            f"backlog: {n} drafts per corpus; speed = bare loop seconds / smat-intake seconds, same run (os.cpu_count {os.cpu_count()})"
+            f"backlog: {n} drafts per corpus; speed = bare loop seconds / smat-intake seconds, same run "
+            f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start)"
         )
         for kind in args.corpus.split(","):
             t0 = time.perf_counter()
             count, raw_bytes = append_backlog(dovecot, kind, n)
             print(
-                f"{kind} drafts: {count}, {raw_bytes / 2**20:.1f} MB (APPEND took {time.perf_counter() - t0:.0f} s, not measured)"
+                f"{kind} drafts: {count}, {raw_bytes / 2**20:.1f} MB "
+                f"(APPEND took {time.perf_counter() - t0:.0f} s, not measured)"
             )
             for db in args.database.split(","):
-                url = f"sqlite:///{tmp / f'{kind}-{db}.db'}" if db == "sqlite" else str(postgres.create_database())  # type: ignore[union-attr]
+                if db == "sqlite":
+                    url = f"sqlite:///{tmp / f'{kind}-{db}.db'}"
+                else:
+                    assert postgres is not None
+                    url = str(postgres.create_database())
                 if args.profile:
                     result = run_worker("smat", {**base, "database_url": url, "profile": True})
                     print(f"smat-intake under cProfile: {result['taken']} in {result['seconds']:.1f} s")

@@ -92,7 +92,8 @@ def fill(url: str, items: int, lines_per_item: int, awaiting: int) -> None:
                     oid = i * 2 + n
                     outbox.append(
                         {
-                            "id": oid, "item_id": i, "purpose": "review-request", "message_id": f"{oid:x}.smat@{DOMAIN}",
+                            "id": oid, "item_id": i, "purpose": "review-request",
+                            "message_id": f"{oid:x}.smat@{DOMAIN}",
                             "mail_from": f"smat.info@{DOMAIN}", "recipients": ["clerk@example.org"], "status": "sent",
                             "attempts": 1, "created_at": at, "next_attempt_at": at, "sent_at": at, "last_error": "",
                             "refused": {},

@@ -111,7 +111,9 @@ def main() -> None:
         url = f"sqlite:///{tmp / 'run'}.db"
         path = tmp / "run.toml"
         listener = {"host": "127.0.0.1", "port": free_port()}
-        path.write_text(to_toml(base_config(url, imap={**imap_section(empty), "poll_seconds": 60}, listener=listener)))
+        production = {"folder": str(tmp / "outbox"), "retry_seconds": 60}  # the default sweep, not the tests' 1 s
+        imap = {**imap_section(empty), "poll_seconds": 60}
+        path.write_text(to_toml(base_config(url, imap=imap, listener=listener, outbox=production)))
         subprocess.run([sys.executable, "-m", "intake", "--config", str(path), "init"], check=True, cwd=REPO)
         proc = subprocess.Popen(
             [sys.executable, "-m", "intake", "--config", str(path), "run"],
