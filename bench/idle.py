@@ -31,10 +31,10 @@ sys.path.insert(0, str(REPO / "bench"))
 from corpus import drafts  # noqa: E402
 
 
-def maildir_new(dovecot: object) -> Path:
-    """The INBOX's `new` folder of the test user (created if Dovecot has not yet)."""
+def maildir_cur(dovecot: object) -> Path:
+    """The INBOX's `cur` folder of the test user (created if Dovecot has not yet): mail already seen there."""
     base = Path(dovecot.base)  # type: ignore[attr-defined]
-    folder = base / "mail" / dovecot.user / "Maildir" / "new"  # type: ignore[attr-defined]
+    folder = base / "mail" / dovecot.user / "Maildir" / "cur"  # type: ignore[attr-defined]
     for sub in ("new", "cur", "tmp"):
         (folder.parent / sub).mkdir(parents=True, exist_ok=True)
     return folder
@@ -42,10 +42,10 @@ def maildir_new(dovecot: object) -> Path:
 
 def fill_maildir(dovecot: object, kind: str, n: int) -> int:
     """Write n drafts into INBOX as Maildir files; returns the bytes written."""
-    folder = maildir_new(dovecot)
+    folder = maildir_cur(dovecot)
     total = 0
     for i, raw in enumerate(drafts(kind, n)):
-        (folder / f"{1_700_000_000 + i}.M{i}P{os.getpid()}.bench").write_bytes(raw)
+        (folder / f"{1_700_000_000 + i}.M{i}P{os.getpid()}.bench:2,S").write_bytes(raw)
         total += len(raw)
     os.system(f"chmod -R a+rwX {folder.parent}")  # Dovecot runs as nobody here
     return total
@@ -122,7 +122,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            time.sleep(5)  # start-up (imports, first look) is not idling
+            time.sleep(20)  # start-up (imports, first look, the first sweep) is not idling
             before, t0 = cpu_seconds(proc.pid), time.monotonic()
             time.sleep(args.idle_seconds)
             used, wall = cpu_seconds(proc.pid) - before, time.monotonic() - t0
