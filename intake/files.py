@@ -52,7 +52,7 @@ class StoredFile(Protocol):
     @property
     def prepared_name(self) -> str | None: ...
     @property
-    def prepared_data(self) -> bytes | None: ...
+    def prepared(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def listing(files: Sequence[StoredFile]) -> list[dict[str, object]]:
             "sent_as": f.prepared_name or "",
             "withheld": f.withheld,
             "note": f.note,
-            "document": f.attach and f.prepared_data is None,  # sent as it came, not as a picture's copy
+            "document": f.attach and not f.prepared,  # sent as it came, not as a picture's copy
         }
         for f in files
     ]

@@ -7,13 +7,11 @@ sender wrote (an encoded newline in a subject, say) can add a header to our mail
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.headerregistry import Address as HeaderAddress
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,10 @@ from typing import Any
 from jinja2 import BytecodeCache, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.bccache import Bucket
 
+from intake.assembly import PartRef, encode_part, splice
 from intake.message.headers import one_line
+from intake.mimewrite import FilePart, address, ascii_id
+from intake.mimewrite import message as mime_message
 from intake.refs import tag_subject
 from intake.vocab import Purpose
 from intake.wording import bare_subject, paragraphs
@@ -34,16 +35,6 @@ def new_message_id(domain: str) -> str:
     return f"<{secrets.token_hex(16)}.smat@{domain}>"
 
 
-def set_boundaries(msg: EmailMessage) -> None:
-    """Give every multipart a boundary from `secrets` (the stdlib generator would draw from `random`).
-
-    "=_" cannot occur in base64 or quoted-printable text, and 128 random bits in no other.
-    """
-    for part in msg.walk():
-        if part.is_multipart():
-            part.set_boundary(f"=_{secrets.token_hex(16)}")
-
-
 @dataclass(frozen=True)
 class FileToAttach:
     """A file our mail carries (only ever a picture's prepared copy), with the sentence said of it."""
@@ -52,6 +43,7 @@ class FileToAttach:
     content_type: str
     data: bytes
     note: str = ""
+    sha256: str = ""  # of `data`, when the caller knows it already (a kept file); computed otherwise
 
 
 @dataclass(frozen=True)
@@ -66,14 +58,21 @@ class InlineImage:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A rendered message ready for the outbox."""
+    """A rendered message ready for the outbox: its skeleton, and the files spliced in when it is sent."""
 
     purpose: str
     message_id: str  # without <>
     mail_from: str
     recipients: tuple[str, ...]
     subject: str
-    raw: bytes
+    skeleton: bytes  # the whole message but each file's encoded body (see intake.assembly)
+    parts: tuple[PartRef, ...] = ()
+    files: Mapping[str, bytes] = field(default_factory=dict)  # SHA-256 -> the bytes of each file carried
+
+    @property
+    def raw(self) -> bytes:
+        """The complete message as it will be sent."""
+        return splice(self.skeleton, self.parts, lambda sha: encode_part(self.files[sha]))
 
 
 @dataclass(frozen=True)
@@ -179,58 +178,55 @@ class Composer:
         text = self.render(folder, "body.txt", context)
         html = self.render(folder, "body.html", {**context, "subject_line": subject})  # the page's <title>
 
-        msg = EmailMessage()
-        msg["From"] = HeaderAddress(display_name=one_line(self.from_name, 78), addr_spec=self.from_address)
-        msg["To"] = HeaderAddress(display_name=one_line(to.name, 78), addr_spec=to.email)
-        msg["Subject"] = subject
-        msg["Date"] = format_datetime(now or datetime.now(UTC))
         message_id = new_message_id(self.domain)
-        msg["Message-ID"] = message_id
+        headers = [
+            ("From", address(one_line(self.from_name, 78), self.from_address)),
+            ("To", address(one_line(to.name, 78), to.email)),
+            ("Subject", subject),
+            ("Date", format_datetime(now or datetime.now(UTC))),
+            ("Message-ID", message_id),
+        ]
         if in_reply_to:
-            msg["In-Reply-To"] = f"<{one_line(in_reply_to, 900)}>"
+            headers.append(("In-Reply-To", f"<{ascii_id(one_line(in_reply_to, 900))}>"))
         thread = [one_line(r, 900) for r in references if r][-10:]
         if in_reply_to and in_reply_to not in thread:
             thread.append(one_line(in_reply_to, 900))
         if thread:
-            msg["References"] = " ".join(f"<{r}>" for r in thread)
+            headers.append(("References", ascii_id(" ".join(f"<{r}>" for r in thread))))
         if reply_to:
-            msg["Reply-To"] = reply_to
-        msg["Auto-Submitted"] = auto_submitted
+            headers.append(("Reply-To", reply_to))
+        headers.append(("Auto-Submitted", auto_submitted))
         # Ask Exchange and friends not to send out-of-office replies to our automatic mail.
-        msg["X-Auto-Response-Suppress"] = "All"
-        msg["X-SMAT-Purpose"] = purpose
+        headers.append(("X-Auto-Response-Suppress", "All"))
+        headers.append(("X-SMAT-Purpose", purpose))
         if ref:
-            msg["X-SMAT-Ref"] = ref
-        msg.set_content(text)
-        msg.add_alternative(html, subtype="html")
-        if inline:
-            html_part = msg.get_body(("html",))
-            assert isinstance(html_part, EmailMessage)  # the alternative just added
-            for picture in inline:
-                maintype, _, subtype = picture.content_type.partition("/")
-                html_part.add_related(
-                    picture.data,
-                    maintype=maintype,
-                    subtype=subtype,
-                    cid=f"<{one_line(picture.content_id, 200)}>",
-                    disposition="inline",
-                    filename=one_line(picture.filename, 200),
-                )
+            headers.append(("X-SMAT-Ref", ref))
+        files: dict[str, bytes] = {}
+        parts = []
         for item, listed in zip(attachments, attached, strict=True):
-            maintype, _, subtype = item.content_type.partition("/")
-            msg.add_attachment(
-                item.data,
-                maintype=maintype or "application",
-                subtype=subtype or "octet-stream",
-                filename=listed["filename"],
-                cid=f"<{listed['cid']}>" if listed["cid"] else None,
+            sha = item.sha256 or hashlib.sha256(item.data).hexdigest()
+            files[sha] = item.data
+            parts.append(FilePart(str(listed["filename"]), item.content_type, sha, str(listed["cid"])))
+        shown = []
+        for picture in inline:  # beside the HTML (multipart/related), for its cid: links
+            sha = hashlib.sha256(picture.data).hexdigest()
+            files[sha] = picture.data
+            shown.append(
+                FilePart(
+                    one_line(picture.filename, 200),
+                    picture.content_type,
+                    sha,
+                    one_line(picture.content_id, 200),
+                )
             )
-        set_boundaries(msg)
+        skeleton, offsets = mime_message(headers, text, html, parts, shown)
         return Outgoing(
             purpose=purpose,
             message_id=message_id.strip("<>"),
             mail_from=self.from_address,
             recipients=(to.email,),
             subject=subject,
-            raw=msg.as_bytes(policy=SMTP),
+            skeleton=skeleton,
+            parts=tuple(PartRef(offset, sha) for offset, sha in offsets),
+            files=files,
         )

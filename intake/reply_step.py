@@ -218,7 +218,7 @@ class ReplyStep:
         for notice in decision.notices:
             if notice.pictures and files is None:
                 files = [
-                    FileToAttach(p.filename, p.content_type, p.data, p.note)
+                    FileToAttach(p.filename, p.content_type, p.data, p.note, p.sha256)
                     for p in reply_facts.pictures(session, item)
                 ]
             if notice.template == Effect.READY_TO_POST.template and "handover" not in context:
@@ -279,7 +279,10 @@ class ReplyStep:
         """A review request sent again carries the documents the first one did; ready-to-post, pictures only."""
         if notice.purpose != Purpose.REVIEW_REQUEST:
             return []
-        return [FileToAttach(d.filename, d.content_type, d.data, d.note) for d in reply_facts.documents(session, item)]
+        return [
+            FileToAttach(d.filename, d.content_type, d.data, d.note, d.sha256)
+            for d in reply_facts.documents(session, item)
+        ]
 
     @staticmethod
     def _threading(session: Session, item: Item, msg: InboundMessage, notice: Notice) -> dict[str, Any]:

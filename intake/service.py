@@ -55,6 +55,7 @@ class Service:
     imap_timing: dict[str, float] = field(default_factory=dict)
     tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
     marked: dict[str, float] = field(default_factory=dict)  # when this process last wrote each health mark
+    delivery_engine: Engine | None = None  # SQLite: the drain's connections, without an fsync per record
 
     @classmethod
     def build(
@@ -84,10 +85,18 @@ class Service:
         tokens = make_tokens(settings)
         graph_tokens = make_graph_tokens(settings)
         graph_token = graph_tokens.token if graph_tokens is not None else None
+        # Delivery records on SQLite need no fsync each (see make_engine): their own engine.
+        on_disk = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+        delivery_engine = make_engine(settings.database_url, durable=False) if on_disk else None
         drain = OutboxDrain(
-            sessions, lambda: make_transport(settings, tokens, graph_token), settings.outbox, log.getChild("delivery")
+            make_sessions(delivery_engine) if delivery_engine is not None else sessions,
+            lambda: make_transport(settings, tokens, graph_token),
+            settings.outbox,
+            log.getChild("delivery"),
         )
-        return cls(settings, engine, sessions, pipeline, drain, log, wake, tokens=tokens)
+        return cls(
+            settings, engine, sessions, pipeline, drain, log, wake, tokens=tokens, delivery_engine=delivery_engine
+        )
 
     def ingest(
         self, raw: bytes, source: str, source_key: str | None = None, envelope_recipients: Sequence[str] = ()
@@ -158,6 +167,8 @@ class Service:
     def close(self) -> None:
         """Close the database connections."""
         self.engine.dispose()
+        if self.delivery_engine is not None:
+            self.delivery_engine.dispose()
 
 
 def make_tokens(settings: Settings) -> TokenSource | None:

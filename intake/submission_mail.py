@@ -17,6 +17,7 @@ from intake.message import InboundMessage
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
 from intake.resources import response_texts
 from intake.store import acknowledgements
+from intake.store.attachments import sent_copy
 from intake.store.db import Session
 from intake.store.history import SYSTEM_ACTOR, add_event
 from intake.store.models import Attachment, Item, utcnow
@@ -117,14 +118,14 @@ class SubmissionMail:
                 context,
                 EventKind.MAIL_QUEUED,
                 template="drafter-reply",
-                attachments=_carried(records),
+                attachments=_carried(session, records),
                 auto_submitted="auto-generated",
             )
         return len(self.settings.reviewers)
 
     def _review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
         files = listing(records)
-        sent = _carried(records)
+        sent = _carried(session, records)
         pictures = sum(1 for f in files if f["attached"] and not f["document"])
         queue_keyed_mail(
             session,
@@ -151,15 +152,19 @@ class SubmissionMail:
         return responses.suggest(self.responses.values(), f"{item.subject}\n{item.text}")
 
 
-def _carried(records: list[Attachment]) -> list[FileToAttach]:
-    """What our mail carries of the files: a picture as its re-encoded copy, a document as it came, by our name."""
+def _carried(session: Session, records: list[Attachment]) -> list[FileToAttach]:
+    """What our mail carries of the files: a picture as its re-encoded copy, a document as it came, by our name.
+
+    The bytes are kept once (blobs) and this transaction has them already: nothing is read back.
+    """
     return [
         FileToAttach(
             record.prepared_name or "attachment",
             record.prepared_type or "application/octet-stream",
-            record.prepared_data if record.prepared_data is not None else record.data,
+            data,
             record.note,
+            record.sent_sha256 or "",
         )
         for record in records
-        if record.attach and record.prepared_name
+        if record.attach and record.prepared_name and (data := sent_copy(session, record)) is not None
     ]

@@ -19,6 +19,7 @@ from email.utils import make_msgid
 import pytest
 from samples import TINY_JPEG, draft
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from support import REVIEWERS, queued
 
 from intake.store.models import Attachment, Item
@@ -27,6 +28,10 @@ CLERK = "clerk@example.org"
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ODT_TYPE = "application/vnd.oasis.opendocument.text"
+
+
+# What the rows' properties read (the sent copy, the raw message), loaded before they leave the session.
+KEPT = (selectinload(Attachment.sent), selectinload(Attachment.message))
 
 
 def ooxml(*extra: str, main: str = "word/document.xml") -> bytes:
@@ -81,7 +86,9 @@ def text_of(mail: EmailMessage) -> str:
 def stored(service, ref: str) -> list[Attachment]:
     with service.sessions() as session:
         item_id = session.scalars(select(Item.id).where(Item.ref == ref)).one()
-        rows = session.scalars(select(Attachment).where(Attachment.item_id == item_id).order_by(Attachment.id)).all()
+        rows = session.scalars(
+            select(Attachment).where(Attachment.item_id == item_id).order_by(Attachment.id).options(*KEPT)
+        ).all()
         session.expunge_all()
         return list(rows)
 

@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 from samples import draft
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from support import REVIEWERS, queued, settings_for
 
 from intake import files as files_module
@@ -28,6 +29,10 @@ from intake.store.models import Attachment, Item, Message
 
 KB = 1024
 ACK_LINE = "was larger than the council's limit"
+
+
+# What the rows' properties read (the sent copy, the raw message), loaded before they leave the session.
+KEPT = (selectinload(Attachment.sent), selectinload(Attachment.message))
 
 
 def photo() -> bytes:
@@ -58,7 +63,9 @@ def text_of(mail: EmailMessage) -> str:
 def item_and_files(service, ref: str) -> tuple[Item, list[Attachment]]:
     with service.sessions() as session:
         item = session.scalars(select(Item).where(Item.ref == ref)).one()
-        rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id)).all()
+        rows = session.scalars(
+            select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id).options(*KEPT)
+        ).all()
         session.expunge_all()
         return item, list(rows)
 

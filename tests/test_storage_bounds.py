@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 from samples import draft
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from support import OUR_ADDRESS, REVIEWERS
 
 from intake import pipeline
@@ -29,6 +30,10 @@ from intake.message import mime
 from intake.store.models import Attachment, Item, Message, OutboxMessage
 
 MB = 1024 * 1024
+
+
+# What the rows' properties read (the sent copy, the raw message), loaded before they leave the session.
+KEPT = (selectinload(Attachment.sent), selectinload(Attachment.message))
 
 
 def pdf(size: int) -> bytes:
@@ -60,7 +65,9 @@ def forwarded(depth: int, files_per_level: int = 0, level_file: int = MB, payloa
 def stored(service, ref: str) -> list[Attachment]:
     with service.sessions() as session:
         item_id = session.scalars(select(Item.id).where(Item.ref == ref)).one()
-        rows = session.scalars(select(Attachment).where(Attachment.item_id == item_id).order_by(Attachment.id)).all()
+        rows = session.scalars(
+            select(Attachment).where(Attachment.item_id == item_id).order_by(Attachment.id).options(*KEPT)
+        ).all()
         session.expunge_all()
         return list(rows)
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from intake.assembly import EncodedParts
 from intake.config import Outbox
 from intake.delivery.transport import PermanentFailure, TemporaryFailure, Transport
 from intake.store import outbox
@@ -78,12 +79,17 @@ class OutboxDrain:
         self.log = log or logging.getLogger("intake.delivery")
         self._started = False
         self._start_lock = threading.Lock()
+        self._locking_known: bool | None = None
+        # Files' base64 bodies by SHA-256, kept between drains: a photo going to three reviewers is encoded once.
+        self.encoded = EncodedParts()
 
     @property
     def _locking(self) -> bool:
         """True on PostgreSQL, where a row lock held for the send is the claim."""
-        with self.sessions() as session:
-            return session.get_bind().dialect.name == "postgresql"
+        if self._locking_known is None:
+            with self.sessions() as session:
+                self._locking_known = session.get_bind().dialect.name == "postgresql"
+        return self._locking_known
 
     def _start(self) -> None:
         """SQLite, first drain in this process: claims in the table were left by a dead process; free them."""
@@ -146,7 +152,8 @@ class OutboxDrain:
     def _send(self, link: _Link, session: Session, row: OutboxMessage, report: DeliveryReport, now: datetime) -> bool:
         """Send one row and record the result in `session`; False when the relay is unreachable (stop)."""
         try:
-            refused = link.get().send(row.mail_from, row.recipients, row.raw)
+            raw = outbox.message_bytes(session, row, self.encoded)
+            refused = link.get().send(row.mail_from, row.recipients, raw)
         except TemporaryFailure as exc:
             self._defer(session, row, str(exc), report, now)
             report.problem = str(exc)

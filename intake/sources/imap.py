@@ -14,6 +14,7 @@ import imaplib
 import logging
 import socket
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from intake.arrival import Outcome
 from intake.config import Imap
 from intake.errors import IntakeError, MailboxUnreachable, StorageError
 from intake.oauth2 import TokenSource
+from intake.progress import Progress
+from intake.sources.imap_count import count_left_alone
 from intake.sources.imap_login import Refused, log_in
 from intake.store import mailbox
 from intake.store.db import Sessions
@@ -196,21 +199,39 @@ class ImapSource:
         """Take in every new message in UID order; commit each, then move the committed ones."""
         report = PassReport()
         try:
-            status = box.folder.status(self.settings.folder, ["UIDVALIDITY", "MESSAGES"])
+            status = box.folder.status(self.settings.folder, ["UIDVALIDITY", "MESSAGES", "UIDNEXT"])
             uidvalidity = int(status["UIDVALIDITY"])
-            # UNDELETED: on a server without MOVE or UIDPLUS, processed mail is only flagged.
-            present = sorted(int(u) for u in box.uids("UNDELETED"))
         except (OSError, imaplib.IMAP4.error) as exc:
             raise MailboxUnreachable(
                 f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}"
             ) from exc
-        baseline = self._baseline(uidvalidity, present, backlog, report)
-        todo = [uid for uid in present if backlog or uid > baseline]
+        # Every UID now in the folder is below UIDNEXT: on a first look, that is where the baseline goes.
+        baseline = self._baseline(uidvalidity, int(status["UIDNEXT"]) - 1, backlog)
+        try:
+            # Only UIDs above the baseline are listed, so a poll of a big folder of old mail costs what an
+            # empty one does. UNDELETED: on a server without MOVE or UIDPLUS, processed mail is only flagged.
+            first = 1 if backlog else baseline + 1
+            todo = sorted(u for u in (int(x) for x in box.uids(f"UID {first}:* UNDELETED")) if u >= first)
+            if not backlog and baseline:
+                report.left_alone = count_left_alone(box, baseline, int(status["MESSAGES"]) - len(todo))
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnreachable(
+                f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}"
+            ) from exc
+        if report.left_alone:
+            self.log.warning(
+                "%d message(s) that were already in %s when smat-intake first looked are left alone, so that "
+                "installing it answers no old mail; to take them in, run: smat-intake poll --once --backlog",
+                report.left_alone,
+                self.settings.folder,
+            )
         done: list[int] = []
         try:
+            progress = Progress(len(todo), self.log, sys.stderr)  # a large backlog: a bar, or a line every 5 s
             for uid, raw in self._fetch(box, todo):
                 key = f"imap:{self.folder_key}:{uidvalidity}:{uid}"
                 outcome = self.ingest(raw, "imap", key)
+                progress.done()
                 if outcome.duplicate:
                     report.duplicates += 1
                 else:
@@ -253,9 +274,9 @@ class ImapSource:
 
     # --- where we are in the folder -------------------------------------------------------
 
-    def _baseline(self, uidvalidity: int, present: list[int], backlog: bool, report: PassReport) -> int:
+    def _baseline(self, uidvalidity: int, highest: int, backlog: bool) -> int:
         """The highest UID that was already there before the service first looked (left alone)."""
-        first_baseline = 0 if backlog else (present[-1] if present else 0)
+        first_baseline = 0 if backlog else highest
         with transaction(self.sessions, "read the mailbox position") as session:
             entered = mailbox.enter_folder(session, self.folder_key, uidvalidity, first_baseline)
         if entered.renumbered_from is not None:
@@ -266,17 +287,7 @@ class ImapSource:
                 entered.renumbered_from,
                 uidvalidity,
             )
-        baseline = entered.baseline_uid
-        if not backlog:
-            report.left_alone = sum(1 for uid in present if uid <= baseline)
-            if report.left_alone:
-                self.log.warning(
-                    "%d message(s) that were already in %s when smat-intake first looked are left alone, so that "
-                    "installing it answers no old mail; to take them in, run: smat-intake poll --once --backlog",
-                    report.left_alone,
-                    self.settings.folder,
-                )
-        return baseline
+        return entered.baseline_uid
 
     def _remember(self, uidvalidity: int, uid: int) -> None:
         try:

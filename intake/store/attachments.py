@@ -1,7 +1,8 @@
 """The attachments table: each file of a message kept under a generated name, never the sender's.
 
-The original bytes are kept exactly as received; beside them, what the content proved the file
-to be and, for a picture, the re-encoded copy that is the only thing our mail ever carries.
+The original bytes stay in the raw message, kept exactly (the row says where: its `part`);
+beside them, what the content proved the file to be and what our mail carries of it (a
+picture's re-encoded copy, or an ordinary document as it came), kept once by content in `blobs`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from intake.message.filenames import extension_for
+from intake.store import blobs
 from intake.store.db import Session
 from intake.store.models import Attachment, Item, Message
 
@@ -25,9 +27,11 @@ def store_attachments(
 ) -> list[Attachment]:
     """Keep each file under a generated name, in the parser's order, with its verdict and prepared copy."""
     stored = []
-    for part, found in zip(parsed, examined, strict=True):
+    for number, (part, found) in enumerate(zip(parsed, examined, strict=True)):
         prepared = found.examined.prepared
         extension = extension_for(part.content_type)
+        sent_name = found.sent_name  # a picture's copy or a document sent as it came, by our name
+        sent = prepared.data if prepared else part.data if sent_name is not None and found.attach else None
         record = Attachment(
             item_id=item.id,
             message_id=row.id,
@@ -36,19 +40,25 @@ def store_attachments(
             content_type=part.content_type[:255],
             size=len(part.data),
             sha256=hashlib.sha256(part.data).hexdigest(),
+            part=number,
             inline=part.inline,
             content_id=part.content_id[:998] if part.content_id else None,
             origin=part.origin,
-            data=part.data,
             content_format=found.examined.format[:64],
             withheld=found.examined.withhold,
             note=found.note,
-            prepared_name=found.sent_name,  # a picture's copy or a document sent as it came, by our name
+            prepared_name=sent_name,
             prepared_type=found.sent_type,
-            prepared_data=prepared.data if prepared else None,
-            attach=found.attach and found.sent_name is not None,
+            prepared=prepared is not None,
+            sent_sha256=blobs.keep(session, sent) if sent is not None else None,
+            attach=found.attach and sent_name is not None,
         )
         session.add(record)
         stored.append(record)
     session.flush()
     return stored
+
+
+def sent_copy(session: Session, record: Attachment) -> bytes | None:
+    """What our mail carries of a kept file (a picture's copy, a document as it came), if anything."""
+    return blobs.load(session, record.sent_sha256) if record.sent_sha256 else None

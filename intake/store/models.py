@@ -6,6 +6,7 @@ must match them (a test compares the two).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -85,7 +86,10 @@ class Item(Base):
     """A draft, report or enquiry in the review queue, known by its ref (SMAT-2026-0042)."""
 
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("year", "number", name="uq_items_year_number"),)
+    __table_args__ = (
+        UniqueConstraint("year", "number", name="uq_items_year_number"),
+        Index("ix_items_status_received_at", "status", "received_at"),  # `items --status`, newest first
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True)
@@ -114,8 +118,22 @@ class Item(Base):
     events: Mapped[list[Event]] = relationship(back_populates="item", order_by="Event.id")
 
 
+class Blob(Base):
+    """Bytes our mail carries, kept once by their SHA-256 however many items and messages refer to them."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Attachment(Base):
-    """A file that came with an item; kept under a generated name, never the sender's."""
+    """A file that came with an item; kept under a generated name, never the sender's.
+
+    Its original bytes are those in the raw message, kept exactly (read them with `data`, which
+    parses the message again); only what our mail carries is kept apart, once, in `blobs`.
+    """
 
     __tablename__ = "attachments"
 
@@ -126,22 +144,49 @@ class Attachment(Base):
     filename: Mapped[str] = mapped_column(String(255))  # for display only
     content_type: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the original bytes
+    part: Mapped[int] = mapped_column(Integer, default=0)  # its place among the files the parser finds in the message
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
     content_id: Mapped[str | None] = mapped_column(String(998))
     origin: Mapped[str] = mapped_column(String(16), default="part")
-    data: Mapped[bytes] = mapped_column(LargeBinary)  # exactly as received
     # What its content proved it to be (intake.pictures), never what the sender declared:
     content_format: Mapped[str] = mapped_column(String(64), default="")  # 'JPEG', 'Windows program', 'PDF', ...
     withheld: Mapped[bool] = mapped_column(Boolean, default=False)  # never sent on: the note says why
     note: Mapped[str] = mapped_column(Text, default="")  # the sentence reviewers read about it
-    # A picture's re-encoded copy (no metadata, upright, scaled, our name): the only bytes we send on.
+    # What our mail carries of it, by our name: a picture's re-encoded copy (no metadata, upright,
+    # scaled; `prepared`) or an ordinary document as it came; the bytes are the blob `sent_sha256`.
     prepared_name: Mapped[str | None] = mapped_column(String(255))
     prepared_type: Mapped[str | None] = mapped_column(String(255))
-    prepared_data: Mapped[bytes | None] = mapped_column(LargeBinary)
-    attach: Mapped[bool] = mapped_column(Boolean, default=False)  # the prepared copy fits the per-mail limit
+    prepared: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), index=True)
+    attach: Mapped[bool] = mapped_column(Boolean, default=False)  # the copy fits the per-mail limit
 
     item: Mapped[Item] = relationship(back_populates="attachments")
+    message: Mapped[Message] = relationship()
+    sent: Mapped[Blob | None] = relationship()
+
+    @property
+    def prepared_data(self) -> bytes | None:
+        """A picture's re-encoded copy, the only bytes of it we send on; None for any other file."""
+        return self.sent.data if self.prepared and self.sent is not None else None
+
+    @property
+    def sent_data(self) -> bytes | None:
+        """What our mail carries of this file (a picture's copy or a document as it came), if anything."""
+        return self.sent.data if self.sent is not None else None
+
+    @property
+    def data(self) -> bytes:
+        """The original bytes exactly as received, read from the kept raw message (parsed again: slow, rare)."""
+        from intake.message import parse  # the parser is loaded only when an original is asked for
+
+        found = parse(self.message.raw).attachments
+        if self.part < len(found) and hashlib.sha256(found[self.part].data).hexdigest() == self.sha256:
+            return found[self.part].data
+        for candidate in found:  # kept before parts were numbered: find it by content
+            if hashlib.sha256(candidate.data).hexdigest() == self.sha256:
+                return candidate.data
+        raise LookupError(f"attachment {self.stored_name} is no longer in its message")
 
 
 class Event(Base):
@@ -185,28 +230,45 @@ class OutboxMessage(Base):
     refused: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     # The bytes live in their own table: every change of status would otherwise rewrite
-    # a row holding the whole message, photos and all (SQLite rewrites the full record).
+    # a row holding the whole message (SQLite rewrites the full record).
     body: Mapped[OutboxBody] = relationship(
         cascade="all, delete-orphan", single_parent=True, lazy="joined", innerjoin=True
     )
 
     @property
     def raw(self) -> bytes:
-        """The complete message as it will be sent."""
-        return self.body.raw
+        """The complete message as it will be sent: the kept skeleton with its files spliced in."""
+        from sqlalchemy.orm import object_session
+
+        from intake.assembly import encode_part, refs_from_json, splice, unpack
+
+        parts = refs_from_json(self.body.parts)
+        skeleton = unpack(self.body.raw, self.body.packing)
+        if not parts:
+            return skeleton
+        session = object_session(self)
+        assert session is not None, "an outbox row's files are read through its session"
+        return splice(skeleton, parts, lambda sha: encode_part(session.get_one(Blob, sha).data))
 
     @raw.setter
     def raw(self, value: bytes) -> None:
-        self.body = OutboxBody(raw=value)
+        self.body = OutboxBody(raw=value, parts=[], packing="")
 
 
 class OutboxBody(Base):
-    """The bytes of one outgoing message, apart from its delivery state."""
+    """One outgoing message apart from its delivery state: its skeleton and the files spliced into it.
+
+    `raw` is the message without its files' bodies (zlib-compressed when `packing` says so);
+    `parts` lists [offset, sha256] for each file, whose bytes are in `blobs` (intake.assembly).
+    Mail queued before the skeletons has its whole message in `raw` and no parts.
+    """
 
     __tablename__ = "outbox_bodies"
 
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    parts: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    packing: Mapped[str] = mapped_column(String(8), default="")
 
 
 class ReplyKey(Base):
@@ -223,7 +285,7 @@ class ReplyKey(Base):
     email: Mapped[str] = mapped_column(String(320))
     purpose: Mapped[str] = mapped_column(String(32))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)  # a reply by In-Reply-To
     used_for: Mapped[list[str]] = mapped_column(JSON, default=list)  # the commands it has decided: one use each
     revision: Mapped[int] = mapped_column(Integer, default=1)  # the item's text revision it was sent with
 

@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
+from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_json, splice, unpack
 from intake.replykeys import key_digest, new_key, plus_address
+from intake.store import blobs
 from intake.store.db import Session
 from intake.store.history import SYSTEM_ACTOR, add_event, add_event_by_id
-from intake.store.models import Item, OutboxMessage, ReplyKey, utcnow
+from intake.store.models import Item, OutboxBody, OutboxMessage, ReplyKey, utcnow
 from intake.vocab import EventKind
 
 if TYPE_CHECKING:  # the templates (Jinja) are not loaded just to name these types
@@ -38,25 +40,44 @@ class Delivery(StrEnum):
 WAITING = (Delivery.PENDING, Delivery.SENDING)
 
 
-def outbox_row(out: Outgoing, item_id: int | None) -> OutboxMessage:
-    """A rendered message as a pending outbox row, due now (about an item, or about none: the digest)."""
+def outbox_row(out: Outgoing, item_id: int | None, session: Session | None = None) -> OutboxMessage:
+    """A rendered message as a pending outbox row, due now (about an item, or about none: the digest).
+
+    The row keeps the message's compressed skeleton and refers to its files, kept once each in
+    `blobs` through `session`; without a session (or with no files) the whole message is kept.
+    """
     now = utcnow()
+    if out.parts and session is not None:
+        for sha, data in out.files.items():
+            blobs.keep(session, data, sha)
+        body = OutboxBody(raw=pack(out.skeleton), parts=refs_to_json(out.parts), packing=PACKED)
+    else:
+        body = OutboxBody(raw=pack(out.raw), parts=[], packing=PACKED)
     return OutboxMessage(
         item_id=item_id,
         purpose=out.purpose,
         message_id=out.message_id,
         mail_from=out.mail_from,
         recipients=list(out.recipients),
-        raw=out.raw,
+        body=body,
         status=Delivery.PENDING,
         created_at=now,
         next_attempt_at=now,
     )
 
 
+def message_bytes(session: Session, row: OutboxMessage, encoded: EncodedParts) -> bytes:
+    """The complete message of an outbox row, its files' encoded bodies from `encoded` (each encoded once)."""
+    skeleton = unpack(row.body.raw, row.body.packing)
+    parts = refs_from_json(row.body.parts)
+    if not parts:
+        return skeleton
+    return splice(skeleton, parts, lambda sha: encoded.get(sha, lambda wanted: blobs.load(session, wanted)))
+
+
 def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> OutboxMessage:
     """Put a rendered message in the outbox and note it in the item's history."""
-    row = outbox_row(out, item.id)
+    row = outbox_row(out, item.id, session)
     session.add(row)
     session.flush()
     add_event(
@@ -163,8 +184,16 @@ def release_all_claims(session: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _no_flush_wait(session: Session) -> None:
+    """PostgreSQL: this transaction's commit need not wait for the disk (a server crash may undo it; a killed
+    process cannot). What that can undo is a delivery record: the mail then goes again, with the same Message-ID."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
 def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> None:
     """Record a row as sent (with any recipients refused one by one) or failed, and say so in its item's history."""
+    _no_flush_wait(session)
     sent = status == Delivery.SENT
     session.execute(
         update(OutboxMessage)

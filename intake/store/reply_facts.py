@@ -14,7 +14,7 @@ from sqlalchemy import select
 from intake.decisions import Change, ItemState
 from intake.files import listing
 from intake.store.db import Session
-from intake.store.models import Attachment, Event, Item, Message, OutboxMessage, ReplyKey, utcnow
+from intake.store.models import Attachment, Blob, Event, Item, Message, OutboxMessage, ReplyKey, utcnow
 from intake.vocab import EventKind
 
 
@@ -138,6 +138,7 @@ class PreparedPicture:
     content_type: str
     data: bytes
     note: str
+    sha256: str = ""  # of `data`: the blob it is kept as
 
 
 def pictures(session: Session, item: Item) -> list[PreparedPicture]:
@@ -146,27 +147,27 @@ def pictures(session: Session, item: Item) -> list[PreparedPicture]:
     Never the original bytes or the sender's name: only what the picture path re-encoded and
     what fitted the per-mail limit when the item came in (the review request carried the same).
     """
-    rows = session.scalars(
-        select(Attachment)
-        .where(Attachment.item_id == item.id, Attachment.attach.is_(True), Attachment.prepared_data.is_not(None))
-        .order_by(Attachment.id)
-    )
-    return [
-        PreparedPicture(a.prepared_name or "picture", a.prepared_type or "application/octet-stream", data, a.note)
-        for a in rows
-        if (data := a.prepared_data) is not None
-    ]
+    return _sent(session, item, prepared=True)
 
 
 def documents(session: Session, item: Item) -> list[PreparedPicture]:
     """The ordinary documents (PDF, macro-free Office, text) a review request carries as they came, by our name."""
-    rows = session.scalars(
-        select(Attachment)
-        .where(Attachment.item_id == item.id, Attachment.attach.is_(True), Attachment.prepared_data.is_(None))
+    return _sent(session, item, prepared=False)
+
+
+def _sent(session: Session, item: Item, prepared: bool) -> list[PreparedPicture]:
+    """What our mail carries of the item's files, pictures' copies or documents, with their bytes kept once."""
+    rows = session.execute(
+        select(Attachment, Blob.data)
+        .join(Blob, Blob.sha256 == Attachment.sent_sha256)
+        .where(Attachment.item_id == item.id, Attachment.attach.is_(True), Attachment.prepared.is_(prepared))
         .order_by(Attachment.id)
     )
+    default = "picture" if prepared else ""
     return [
-        PreparedPicture(a.prepared_name, a.prepared_type or "application/octet-stream", a.data, a.note)
-        for a in rows
-        if a.prepared_name
+        PreparedPicture(
+            a.prepared_name or default, a.prepared_type or "application/octet-stream", data, a.note, a.sent_sha256 or ""
+        )
+        for a, data in rows
+        if a.prepared_name or prepared
     ]

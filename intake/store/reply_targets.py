@@ -42,8 +42,8 @@ def item_for_message_ids(session: Session, message_ids: Sequence[str], our_domai
     ours = [m for m in message_ids if m.lower().endswith("@" + our_domain.lower())]
     if not ours:
         return None
-    row = session.scalars(
-        select(OutboxMessage)
+    row = session.execute(  # the columns only: not the message itself
+        select(OutboxMessage.id, OutboxMessage.item_id, OutboxMessage.message_id)
         .where(OutboxMessage.message_id.in_(ours), OutboxMessage.item_id.is_not(None))
         .order_by(OutboxMessage.id.desc())
         .limit(1)
