@@ -24,7 +24,7 @@ from intake.cli import main
 from intake.config import load
 from intake.scheduler import RETENTION_JOB, make_scheduler
 from intake.service import Service
-from intake.store.models import Attachment, Erasure, Event, Item, Message, OutboxMessage, utcnow
+from intake.store.models import Attachment, Blob, Erasure, Event, Item, Message, OutboxMessage, utcnow
 
 JANE, BOB = "jane@example.com", "bob@example.net"
 CLERK, COMMS = "clerk@town.example", "comms@town.example"
@@ -131,6 +131,9 @@ def test_erase_removes_the_person_except_published_posts_and_says_what_was_kept(
     publish(service, public)
     other = submit(service, BOB, "Bob's draft about the allotments.")
     before_other = everything_about(service, other)
+    with service.sessions() as session:
+        photo = session.scalars(select(Attachment.sent_sha256).join(Item).where(Item.ref == private)).all()
+    assert photo and all(photo)  # the prepared copy our mail carried, kept once by content
 
     out = run_cli(config, capsys, "erase", "--sender", JANE)
 
@@ -149,6 +152,8 @@ def test_erase_removes_the_person_except_published_posts_and_says_what_was_kept(
         kinds = [e.kind for e in session.scalars(select(Event).where(Event.item_id == anonymised.id))]
         acks = session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == "acknowledgement")).all()
         erasure = session.scalars(select(Erasure)).one()
+        blobs_left = session.scalars(select(Blob.sha256).where(Blob.sha256.in_(photo))).all()
+    assert blobs_left == []  # the photo's copy went with the mail that carried it
     assert kinds[0] == "received" and kinds[-1] == "personal_data_erased"  # the lines stay, their words go
     assert all(JANE not in a.recipients and (a.raw == b"" or BOB in a.recipients) for a in acks)
     assert (erasure.reason, erasure.is_open, erasure.summary["items"]) == ("request", False, [private])

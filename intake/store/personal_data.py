@@ -18,6 +18,7 @@ from sqlalchemy import String, cast, delete, exists, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
+from intake.store import blobs
 from intake.store.db import Session
 from intake.store.history import SYSTEM_ACTOR, add_event
 from intake.store.models import (
@@ -248,8 +249,16 @@ def _blank_messages(rows: Sequence[Message]) -> int:
 
 
 def _erase_attachments(session: Session, item_ids: Sequence[int]) -> int:
-    """The files of these items, originals and prepared copies; the one place that knows where files live."""
+    """The files of these items, originals and prepared copies; the one place that knows where files live.
+
+    The originals live in the raw message (blanked by the caller); the copies our mail carried are
+    kept once by content (blobs) and go too, unless another item still uses the same bytes.
+    """
+    shas = [
+        sha for sha in session.scalars(select(Attachment.sent_sha256).where(Attachment.item_id.in_(item_ids))) if sha
+    ]
     result = session.execute(delete(Attachment).where(Attachment.item_id.in_(item_ids)))
+    blobs.forget_unused(session, shas)
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -269,12 +278,18 @@ def _blank_outgoing(session: Session, ids: object, keep: Callable[[str], bool] =
                 unsent.append(row.id)
         else:
             blank.append(row.id)
+    carried = [
+        str(sha)
+        for parts in session.scalars(select(OutboxBody.parts).where(OutboxBody.outbox_id.in_([*unsent, *blank])))
+        for _, sha in parts or ()
+    ]
     if unsent:
         session.execute(delete(ReplyKey).where(ReplyKey.outbox_id.in_(unsent)))
         session.execute(delete(OutboxBody).where(OutboxBody.outbox_id.in_(unsent)))
         session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(unsent)))
     if blank:
-        session.execute(update(OutboxBody).where(OutboxBody.outbox_id.in_(blank)).values(raw=b""))
+        session.execute(update(OutboxBody).where(OutboxBody.outbox_id.in_(blank)).values(raw=b"", parts=[], packing=""))
+    blobs.forget_unused(session, carried)  # the files that mail carried, unless still used elsewhere
     return len(rows)
 
 
