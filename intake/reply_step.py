@@ -31,7 +31,7 @@ from intake.replies import Command, new_text, read_command
 from intake.resources import response_texts
 from intake.store import reply_facts
 from intake.store.accounts import registered as registered_accounts
-from intake.store.attachments import store_attachments
+from intake.store.attachments import sent_copy, store_attachments
 from intake.store.db import Session
 from intake.store.history import add_event
 from intake.store.models import Attachment, Item, Message, utcnow
@@ -266,11 +266,12 @@ class ReplyStep:
                 FileToAttach(
                     record.prepared_name or "attachment",
                     record.prepared_type or "application/octet-stream",
-                    record.prepared_data if record.prepared_data is not None else record.data,
+                    data,
                     record.note,
+                    record.sent_sha256 or "",
                 )
                 for record in kept
-                if record.attach and record.prepared_name
+                if record.attach and record.prepared_name and (data := sent_copy(session, record)) is not None
             ]
         return []
 

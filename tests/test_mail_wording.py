@@ -127,6 +127,19 @@ def test_a_drafters_answer_to_a_query_keeps_its_photo_on_the_item_and_in_the_rel
         assert "1 file came with it, kept with" in plain(mail) and "consent.jpg" in plain(mail)
 
 
+def test_a_photo_that_comes_with_an_answer_is_numbered_on_from_the_drafts_own(desk):
+    ref = desk.submit(photos=2)  # picture-1.jpg and picture-2.jpg
+    desk.reply(SAM, "QUERY Do we have the parents' consent?", ref=ref)
+    answer_with_photo(desk, ref, desk.last("query", JANE))
+
+    with desk.service.sessions() as session:
+        item_id = session.scalars(select(Item.id).where(Item.ref == ref)).one()
+        names = session.scalars(select(Attachment.prepared_name).where(Attachment.item_id == item_id)).all()
+    assert sorted(names) == ["picture-1.jpg", "picture-2.jpg", "picture-3.jpg"]
+    for mail in desk.relayed():
+        assert [part.get_filename() for part in mail.iter_attachments()] == ["picture-3.jpg"]
+
+
 def test_a_forged_answer_adds_no_file_to_the_item(desk):
     ref = desk.submit(sender=CLLR)  # on the roster, so the subject tag alone finds the item
     desk.reply(SAM, "QUERY Do we have the parents' consent?", ref=ref)

@@ -8,14 +8,19 @@ picture's re-encoded copy, or an ordinary document as it came), kept once by con
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
 
 from intake.message.filenames import extension_for
 from intake.store import blobs
 from intake.store.db import Session
 from intake.store.models import Attachment, Item, Message
+
+_PICTURE_NAME = re.compile(r"picture-(\d+)(\.\w+)")  # as intake.pictures names a prepared copy
 
 if TYPE_CHECKING:  # the core's own values; named for the type checker only, so the store loads no picture code
     from intake.files import ExaminedFile
@@ -25,12 +30,22 @@ if TYPE_CHECKING:  # the core's own values; named for the type checker only, so 
 def store_attachments(
     session: Session, item: Item, row: Message, parsed: Sequence[ParsedFile], examined: Sequence[ExaminedFile]
 ) -> list[Attachment]:
-    """Keep each file under a generated name, in the parser's order, with its verdict and prepared copy."""
+    """Keep each file under a generated name, in the parser's order, with its verdict and prepared copy.
+
+    Pictures that come later to the same item (with an answer to a question, or a repeat) are numbered
+    on from those it has, so that no two of its pictures share a name in the mail that lists them.
+    """
+    earlier = session.scalar(
+        select(func.count()).select_from(Attachment).where(Attachment.item_id == item.id, Attachment.prepared)
+    )
     stored = []
     for number, (part, found) in enumerate(zip(parsed, examined, strict=True)):
         prepared = found.examined.prepared
         extension = extension_for(part.content_type)
         sent_name = found.sent_name  # a picture's copy or a document sent as it came, by our name
+        numbered = _PICTURE_NAME.fullmatch(sent_name or "") if prepared and earlier else None
+        if numbered:
+            sent_name = f"picture-{int(numbered.group(1)) + (earlier or 0)}{numbered.group(2)}"
         sent = prepared.data if prepared else part.data if sent_name is not None and found.attach else None
         record = Attachment(
             item_id=item.id,
