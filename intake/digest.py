@@ -92,6 +92,16 @@ class HeldLine:
 
 
 @dataclass(frozen=True)
+class MailboxLine:
+    """Something the mailbox's server did that the Clerk should know of (intake.store.mailbox notes)."""
+
+    folder: str
+    kind: str  # renumbered
+    detail: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Counts:
     """Every message received in the period, by what became of it."""
 
@@ -123,6 +133,7 @@ class DigestFacts:
     still_quarantined: int = 0  # items in quarantine now, whenever they came
     mail: tuple[MailLine, ...] = ()
     held: tuple[HeldLine, ...] = ()
+    mailbox: tuple[MailboxLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -293,6 +304,7 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
             "Acknowledgements held back",
             tuple(f"{h.ref} from {h.sender} at {when(h.at)}" for h in facts.held),
         ),
+        Section("The mailbox", tuple(_mailbox(m, when) for m in facts.mailbox), "Nothing unusual."),
     )
     counts = facts.counts
     quiet = counts.received == 0 and not facts.decisions
@@ -340,3 +352,15 @@ def _mail(m: MailLine, now: datetime) -> str:
         return f"{m.purpose}{about} to {to} could not be delivered: {m.error or 'no reason recorded'}"
     error = f" (last error: {m.error})" if m.error else ""
     return f"{m.purpose}{about} to {to} waiting {age_text(now - m.created_at)}, {_n(m.attempts, 'attempt')}{error}"
+
+
+def _mailbox(m: MailboxLine, when: Callable[[datetime], str]) -> str:
+    """One mailbox note in words: what the server did and what the service did about it."""
+    if m.kind == "renumbered":
+        return (
+            f"At {when(m.at)} the mail server renumbered the folder {m.folder} ({m.detail}), as happens when a "
+            "folder is restored or made again. Every message in it was looked at again: those already taken in "
+            "were recognised and not answered twice, and new ones were taken in. Nothing needs doing unless "
+            "this was not expected."
+        )
+    return f"{m.folder} at {when(m.at)}: {m.detail}"

@@ -9,6 +9,7 @@ leaves either nothing or everything; the outbox is drained afterwards by deliver
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from intake.pictures import PictureLimits
 from intake.refs import ref_in_subject
 from intake.render import Composer
 from intake.reply_step import ReplyStep
-from intake.store import acknowledgements, items, messages
+from intake.store import acknowledgements, attempts, items, messages
 from intake.store.attachments import store_attachments
 from intake.store.db import Session, Sessions
 from intake.store.history import SYSTEM_ACTOR, add_event
@@ -59,6 +60,7 @@ class _Read:
 class _Progress:
     """How far one message got, so that a failure can be recorded where it belongs."""
 
+    digest: str  # the SHA-256 of the raw bytes: what the attempts are counted under
     msg: InboundMessage | None = None
     item_id: int | None = None  # the item the message was matched to as a reply (or automatic mail about it)
 
@@ -103,12 +105,18 @@ class Pipeline:
         the source can leave it where it is (IMAP) or answer 451 (SMTP) and try again.
         """
         arrival = Arrival(raw, source, source_key, tuple(envelope_recipients))
-        progress = _Progress()
+        progress = _Progress(digest=hashlib.sha256(raw).hexdigest())
+        # Counted and committed before any work: a message that kills the process every time ends.
+        started = attempts.begin(self.sessions, progress.digest, source_key)
         try:
-            read = self._read(arrival)  # the slow part, before the write lock is taken
-            progress.msg = read.msg
-            with transaction(self.sessions, "take the message") as session:
-                outcome = self._process(session, arrival, read, progress)
+            if started >= attempts.MAX_ATTEMPTS:
+                outcome = self._give_up(arrival, progress, started)
+            else:
+                read = self._read(arrival)  # the slow part, before the write lock is taken
+                progress.msg = read.msg
+                with transaction(self.sessions, "take the message") as session:
+                    outcome = self._process(session, arrival, read, progress)
+                    attempts.finish(session, progress.digest)
         except StorageConflict:
             # Another instance committed the same source key first (two services on one
             # PostgreSQL database reading one mailbox): theirs stands, ours is a duplicate.
@@ -154,6 +162,9 @@ class Pipeline:
             seen = messages.seen(session, arrival.source_key)
             if seen is not None:
                 return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
+        again = messages.same_message(session, arrival.raw, read.msg.message_id if read.msg else None)
+        if again is not None:  # a second copy (new UID, a server's retry, a restored folder): one item, one answer
+            return Outcome(again.id, again.classification, f"delivered again: {again.reason}", duplicate=True)
         msg = read.msg
         if msg is None:
             return self._quarantine(session, arrival, None, read.problem)
@@ -205,14 +216,31 @@ class Pipeline:
         if progress.item_id is None:
             self.log.exception("processing failed; quarantining the message")
             with transaction(self.sessions, "take the message") as session:
+                attempts.finish(session, progress.digest)
                 return self._quarantine(session, arrival, None, reason)
         self.log.exception("processing a reply failed; the message is kept and the failure recorded on its item")
         with transaction(self.sessions, "take the message") as session:
+            attempts.finish(session, progress.digest)
             row = self._keep(session, arrival, progress.msg, Status.QUARANTINED, reason)
             item = items.lock_item(session, progress.item_id)
             messages.file_under(row, item)
             add_event(session, item, EventKind.PROCESSING_FAILED, SYSTEM_ACTOR, reason, row, error=_describe(exc))
             return Outcome(row.id, Status.QUARANTINED, reason, ref=item.ref)
+
+    def _give_up(self, arrival: Arrival, progress: _Progress, started: int) -> Outcome:
+        """A message whose processing was started `started` times and never finished: quarantined unread."""
+        reason = (
+            f"processing it was started {started} times and never finished (the service stopped or the database "
+            "refused it each time); it was not read again, so that the mail after it goes on"
+        )
+        self.log.error("message %s… %s; quarantining it", progress.digest[:12], reason)
+        with transaction(self.sessions, "take the message") as session:
+            attempts.finish(session, progress.digest)
+            seen = messages.seen(session, arrival.source_key) if arrival.source_key else None
+            seen = seen or messages.same_message(session, arrival.raw, None)
+            if seen is not None:
+                return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
+            return self._quarantine(session, arrival, None, reason)
 
     # --- steps ----------------------------------------------------------------------------
 

@@ -261,7 +261,8 @@ class ImapSource:
         if entered.renumbered_from is not None:
             self.log.warning(
                 "UIDVALIDITY of %s changed from %s to %s: the server renumbered its messages; "
-                "everything still in the folder will be taken in (messages already taken in are recognised)",
+                "everything still in the folder is looked at again (messages already taken in are recognised by "
+                "their bytes or Message-ID and not answered twice); the Clerk's digest will say so",
                 self.settings.folder,
                 entered.renumbered_from,
                 uidvalidity,

@@ -12,8 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
-from intake.digest import MAIL_WAIT, Counts, DecisionLine, DigestFacts, FlagLine, HeldLine, ItemLine, MailLine
+from intake.digest import (
+    MAIL_WAIT,
+    Counts,
+    DecisionLine,
+    DigestFacts,
+    FlagLine,
+    HeldLine,
+    ItemLine,
+    MailboxLine,
+    MailLine,
+)
 from intake.digest import QuarantineLine as QLine
+from intake.store import mailbox
 from intake.store.db import Session
 from intake.store.models import Digest, Event, Item, Message, OutboxMessage, utcnow
 from intake.store.outbox import WAITING, Delivery, outbox_row
@@ -59,6 +70,10 @@ def gather(session: Session, start: datetime, end: datetime) -> DigestFacts:
         held=tuple(
             HeldLine(ref, sender, at)
             for ref, sender, at in _events(session, EventKind.ACK_HELD, start, end, Item.ref, Item.sender, Event.at)
+        ),
+        mailbox=tuple(
+            MailboxLine(n.folder_key.split("/", 1)[-1], n.kind, n.detail, n.at)
+            for n in mailbox.notes(session, start, end)
         ),
     )
 

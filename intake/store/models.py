@@ -265,3 +265,28 @@ class Digest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     summary: Mapped[str] = mapped_column(Text, default="")  # the reconciliation line, as sent
+
+
+class MailboxNote(Base):
+    """Something the mailbox's server did that the Clerk should hear of (a folder renumbered), for the digest."""
+
+    __tablename__ = "mailbox_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    folder_key: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class IntakeAttempt(Base):
+    """A message whose processing was started and has not finished: counted before each try, so that
+    one that kills the process every time is quarantined after a few tries instead of looping."""
+
+    __tablename__ = "intake_attempts"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)  # of the raw bytes
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    source_key: Mapped[str | None] = mapped_column(String(512))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
