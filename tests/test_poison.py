@@ -59,7 +59,9 @@ def test_a_message_that_kills_the_process_every_time_is_quarantined_on_the_fourt
         assert poll_in_a_child_that_dies_on_the_poison(tmp_path, database_url, mailbox) == -9
         with service.sessions() as session:
             assert session.scalars(select(IntakeAttempt.attempts)).all() == [attempt]
-        assert count(service, Item) == 0  # nothing after it got through either: the crash loop
+        # The first crash stopped everything; from then on the poison, cut short before, waits until
+        # the rest of the inbox is done, so the mail behind it gets through at once.
+        assert count(service, Item) == (0 if attempt == 1 else 1)
 
     # The fourth start does not read it again: it is quarantined, and the next message goes on.
     assert poll_in_a_child_that_dies_on_the_poison(tmp_path, database_url, mailbox) == 0
@@ -99,11 +101,12 @@ def test_a_message_the_database_refuses_every_time_stops_blocking_the_inbox_afte
             pass
         else:
             raise AssertionError("a storage failure must leave the message in the inbox to be tried again")
-        assert count(service, Item) == 0
+    assert count(service, Item) == 1  # the mail behind it went on, the poison was tried last
+    assert mailbox.uids("INBOX") != []
 
     report = source.poll_once()
 
-    assert report.taken == 2
+    assert (report.taken, report.moved) == (1, 1)
     assert count(service, Item, Item.status == Status.QUARANTINED) == 1
     assert count(service, Item, Item.subject == "Behind the poison") == 1
     assert mailbox.uids("INBOX") == []

@@ -33,9 +33,9 @@ from intake.config import Imap
 from intake.errors import IntakeError, MailboxUnreachable, StorageError
 from intake.oauth2 import TokenSource
 from intake.sources.imap_login import Refused, log_in
-from intake.store import mailbox
+from intake.store import attempts, mailbox
 from intake.store.db import Sessions
-from intake.store.unit import transaction
+from intake.store.unit import reading, transaction
 
 Ingest = Callable[[bytes, str, "str | None"], Outcome]
 
@@ -205,7 +205,7 @@ class ImapSource:
                 f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}"
             ) from exc
         baseline = self._baseline(uidvalidity, present, backlog, report)
-        todo = [uid for uid in present if backlog or uid > baseline]
+        todo = self._interrupted_last(uidvalidity, [uid for uid in present if backlog or uid > baseline])
         done: list[int] = []
         try:
             for uid, raw in self._fetch(box, todo):
@@ -238,8 +238,9 @@ class ImapSource:
                 fetched = {int(m.uid): _raw(m) for m in box.fetch(uid_list=chunk, mark_seen=False, bulk=True) if m.uid}
             except (OSError, imaplib.IMAP4.error) as exc:
                 raise MailboxUnreachable(f"{self.where}: lost the connection while fetching: {exc}") from exc
-            for uid in sorted(fetched):
-                yield uid, fetched[uid]
+            for uid in (int(u) for u in chunk):  # in the order asked for (see _interrupted_last)
+                if uid in fetched:
+                    yield uid, fetched[uid]
 
     def _move(self, box: BaseMailBox, uids: list[int], uidvalidity: int) -> int:
         try:
@@ -250,6 +251,13 @@ class ImapSource:
             ) from exc
         self._remember(uidvalidity, max(uids))
         return len(uids)
+
+    def _interrupted_last(self, uidvalidity: int, uids: list[int]) -> list[int]:
+        """UIDs in order, those whose processing was cut short before last: a poison message holds up
+        no mail behind it, and one merely unlucky (a restart, an outside kill) is not hit first each time."""
+        with reading(self.sessions, "read the interrupted messages") as session:
+            cut_short = attempts.interrupted(session, f"imap:{self.folder_key}:{uidvalidity}:") if uids else set()
+        return [u for u in uids if str(u) not in cut_short] + [u for u in uids if str(u) in cut_short]
 
     # --- where we are in the folder -------------------------------------------------------
 

@@ -7,7 +7,7 @@ seen, on its next arrival, as already started MAX_ATTEMPTS times, and is quarant
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from intake.errors import StorageConflict
 from intake.store.db import Session, Sessions
@@ -38,3 +38,10 @@ def begin(sessions: Sessions, sha256: str, source_key: str | None) -> int:
 def finish(session: Session, sha256: str) -> None:
     """The message is kept (or quarantined): forget its attempts, in the caller's transaction."""
     session.execute(delete(IntakeAttempt).where(IntakeAttempt.sha256 == sha256))
+
+
+def interrupted(session: Session, prefix: str, limit: int = 10_000) -> set[str]:
+    """What follows `prefix` in the source keys of messages started and never finished (normally none)."""
+    started = IntakeAttempt.source_key.startswith(prefix, autoescape=True)
+    keys = session.scalars(select(IntakeAttempt.source_key).where(started).limit(limit))
+    return {key[len(prefix) :] for key in keys if key}
