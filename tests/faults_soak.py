@@ -37,6 +37,8 @@ class SoakFigures:
     acks_sent: int = 0  # distinct acknowledgements that reached the SMTP server
     acks_twice: int = 0  # of them, how many reached it more than once (same Message-ID)
     seconds_after_last_restart: float = 0.0  # until the last acknowledgement arrived
+    seconds_to_finish: float = 0.0  # the clean run(s) after the last kill, taking in what was left
+    unsent_after_recovery: int = 0  # outbox rows not sent when the clean runs ended (a stale claim would show)
     processed_folder: int = 0
     inbox_left: int = 0
     commands: Counter[str] = field(default_factory=Counter)
@@ -84,10 +86,12 @@ def kill_soak(
         restarted = time.monotonic()
         for _ in range(20):  # clean runs until the inbox is empty and the outbox sent
             forker.start("poll", "--once")
-            assert forker.result(600) == 0, (workdir / "children.log").read_text()
+            assert forker.result(900) == 0, (workdir / "children.log").read_text()
             figures.recoveries += 1
             if not mailbox.uids("INBOX") and _unsent(db) == 0:
                 break
+        figures.seconds_to_finish = time.monotonic() - restarted  # the clean run: the rest of the backlog too
+        figures.unsent_after_recovery = _unsent(db)
         figures.acks_expected = messages
         acks: Counter[str] = Counter()
         deadline = restarted + 120
