@@ -164,7 +164,8 @@ class Pipeline:
                 return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
         again = messages.same_message(session, arrival.raw, read.msg.message_id if read.msg else None)
         if again is not None:  # a second copy (new UID, a server's retry, a restored folder): one item, one answer
-            return Outcome(again.id, again.classification, f"delivered again: {again.reason}", duplicate=True)
+            ref = again.item.ref if again.item is not None else None
+            return Outcome(again.id, again.classification, f"delivered again: {again.reason}", ref, duplicate=True)
         msg = read.msg
         if msg is None:
             return self._quarantine(session, arrival, None, read.problem)
