@@ -143,5 +143,5 @@ def test_two_instances_on_one_postgresql_database_and_one_mailbox_take_each_mess
     counted = acks()
     assert len(counted) == n and set(counted.values()) == {1}, [m for m, c in counted.items() if c > 1]
     assert len(mailbox.uids("Processed")) == n
-    # Both instances did some of the work (one mailbox, one database, shared).
-    assert all("took in" in child.text for child in runs), [child.text[-2000:] for child in runs]
+    # Both watched the one mailbox; which of them took each message is a race, and either may take all.
+    assert all("watching INBOX" in child.text for child in runs)

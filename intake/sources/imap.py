@@ -322,6 +322,8 @@ class ImapSource:
                     delay = self.retry_seconds
                     if on_pass:
                         on_pass(report)
+                    if report.taken or report.duplicates:
+                        continue  # mail that came during the pass was announced before IDLE: look again first
                     if idle:
                         box.idle.wait(timeout=self.idle_renew_seconds)
                     else:
