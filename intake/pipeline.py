@@ -40,6 +40,7 @@ from intake.vocab import EventKind, Kind, Role, Status
 __all__ = ["Pipeline", "first_status"]
 
 _HOUR = timedelta(hours=1)
+SCREENED_CHARS = 100_000  # of a draft's text, screened against the policy (a post is a few hundred)
 
 
 def first_status(kind: str) -> Status:
@@ -289,7 +290,8 @@ class Pipeline:
         item.flags = impersonation.flags(self.settings, msg.sender.name, msg.sender.email)  # a name not theirs
         if verdict.kind == Kind.DRAFT:  # the policy's screening, appended: the impersonation flag stays
             day = row.received_at.astimezone(self.settings.council.tz).date()
-            item.flags = [*item.flags, *screening.screen_submission(item.subject, item.text, files, day, self.settings)]
+            text = item.text[:SCREENED_CHARS]  # the screens' patterns cost ~4 s a MB: a 30 MB body took minutes
+            item.flags = [*item.flags, *screening.screen_submission(item.subject, text, files, day, self.settings)]
         item.flags = [*item.flags, *size_flags(files, self.sizes, len(arrival.raw))]  # over a limit: kept, marked
         sender = msg.sender.email
         add_event(session, item, EventKind.RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
