@@ -212,9 +212,15 @@ def cmd_poll(service: Service, args: argparse.Namespace) -> int:
     source = service.imap_source()
     if source is None:
         raise IntakeError(f"{service.settings.path}: [imap] is not configured, so there is no mailbox to poll.")
-    report = source.poll_once(backlog=args.backlog)
-    service.mark("poll", f"took in {report.taken}")
-    delivery = service.deliver()
+    from intake.store import instance
+
+    lock = instance.hold(service.settings.database_url, "poll")  # not beside a running SQLite instance
+    try:
+        report = source.poll_once(backlog=args.backlog)
+        service.mark("poll", f"took in {report.taken}")
+        delivery = service.deliver()
+    finally:
+        lock.release()
     print(
         f"took in {report.taken} message(s), {report.duplicates} already known, moved {report.moved}; "
         f"sent {delivery.sent} message(s)"

@@ -13,129 +13,42 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from intake.digest_facts import (
+    Counts,
+    DecisionLine,
+    DigestFacts,
+    FlagLine,
+    HeldLine,
+    ItemLine,
+    MailboxLine,
+    MailLine,
+    QuarantineLine,
+    RosterLine,
+)
 from intake.vocab import Kind, Status
 from intake.workdays import past_deadline
+
+__all__ = [
+    "ItemLine",
+    "DecisionLine",
+    "FlagLine",
+    "QuarantineLine",
+    "MailLine",
+    "HeldLine",
+    "RosterLine",
+    "MailboxLine",
+    "Counts",
+    "DigestFacts",
+    "Digest",
+    "DigestOptions",
+    "Section",
+    "age_text",
+    "build_digest",
+]
 
 REVIEW_NOTICE_DAYS = 30  # the policy review reminder starts this many days before the date (§11)
 MAIL_WAIT = timedelta(hours=1)  # mail waiting longer than this to go is listed
 FAILED = "failed"  # the outbox's status for mail refused for good (intake.store.outbox.Delivery)
-
-
-@dataclass(frozen=True)
-class ItemLine:
-    """An item as the digest names it."""
-
-    ref: str
-    kind: str
-    status: str
-    subject: str
-    sender: str
-    received_at: datetime
-    assignee: str = ""  # an open report: whom it was last assigned to (ASSIGN), if anyone
-
-
-@dataclass(frozen=True)
-class DecisionLine:
-    """One command recorded in the period, accepted or refused."""
-
-    ref: str
-    subject: str
-    by: str
-    at: datetime
-    command: str
-    argument: str
-    accepted: bool
-    reason: str  # why it was refused
-    new_status: str | None
-
-
-@dataclass(frozen=True)
-class FlagLine:
-    """A high-severity policy flag on an item that is open or arrived in the period."""
-
-    ref: str
-    subject: str
-    rule: str
-    section: str
-    excerpt: str
-
-
-@dataclass(frozen=True)
-class QuarantineLine:
-    """A message quarantined in the period, and why."""
-
-    ref: str
-    sender: str
-    subject: str
-    reason: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class MailLine:
-    """Mail that could not be delivered, or has waited too long to go."""
-
-    ref: str  # "" for mail about no item
-    purpose: str
-    recipients: tuple[str, ...]
-    status: str  # failed | pending | sending
-    error: str
-    created_at: datetime
-    attempts: int
-
-
-@dataclass(frozen=True)
-class HeldLine:
-    """An acknowledgement held back by the backscatter cap ([intake] acknowledgements_per_hour)."""
-
-    ref: str
-    sender: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class RosterLine:
-    """A roster change the Deputy Clerk made that the Clerk has not yet confirmed."""
-
-    name: str
-    email: str
-    added: bool  # else removed
-    by: str
-
-
-@dataclass(frozen=True)
-class Counts:
-    """Every message received in the period, by what became of it."""
-
-    received: int = 0
-    new_items: int = 0
-    replies: int = 0
-    automatic: int = 0  # auto-replies, bounces, lists, our own mail come back: never answered
-    quarantined: int = 0
-    repeats: int = 0  # a sender's draft again, folded into the earlier item
-
-    @property
-    def accounted(self) -> int:
-        """How many of the received messages the categories account for."""
-        return self.new_items + self.replies + self.automatic + self.quarantined + self.repeats
-
-
-@dataclass(frozen=True)
-class DigestFacts:
-    """What the store found for one period; times are aware UTC datetimes."""
-
-    start: datetime
-    end: datetime
-    counts: Counts
-    new_items: tuple[ItemLine, ...] = ()
-    pending: tuple[ItemLine, ...] = ()  # awaiting a decision, any age
-    decisions: tuple[DecisionLine, ...] = ()
-    flags: tuple[FlagLine, ...] = ()
-    quarantined: tuple[QuarantineLine, ...] = ()
-    still_quarantined: int = 0  # items in quarantine now, whenever they came
-    mail: tuple[MailLine, ...] = ()
-    held: tuple[HeldLine, ...] = ()
-    roster_review: tuple[RosterLine, ...] = ()  # roster changes the Deputy made, waiting for the Clerk's review
 
 
 @dataclass(frozen=True)
@@ -332,6 +245,7 @@ def build_digest(facts: DigestFacts, options: DigestOptions, name: Callable[[str
             ),
             note="Reply CONFIRM to the mail about each change to confirm it." if facts.roster_review else "",
         ),
+        Section("The mailbox", tuple(_mailbox(m, when) for m in facts.mailbox), "Nothing unusual."),
     )
     counts = facts.counts
     quiet = counts.received == 0 and not facts.decisions
@@ -385,3 +299,15 @@ def _mail(m: MailLine, now: datetime) -> str:
         return f"{m.purpose}{about} to {to} could not be delivered: {m.error or 'no reason recorded'}"
     error = f" (last error: {m.error})" if m.error else ""
     return f"{m.purpose}{about} to {to} waiting {age_text(now - m.created_at)}, {_n(m.attempts, 'attempt')}{error}"
+
+
+def _mailbox(m: MailboxLine, when: Callable[[datetime], str]) -> str:
+    """One mailbox note in words: what the server did and what the service did about it."""
+    if m.kind == "renumbered":
+        return (
+            f"At {when(m.at)} the mail server renumbered the folder {m.folder} ({m.detail}), as happens when a "
+            "folder is restored or made again. Every message in it was looked at again: those already taken in "
+            "were recognised and not answered twice, and new ones were taken in. Nothing needs doing unless "
+            "this was not expected."
+        )
+    return f"{m.folder} at {when(m.at)}: {m.detail}"

@@ -9,7 +9,6 @@ whenever its report is made.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,14 +17,14 @@ from zoneinfo import ZoneInfo
 
 from intake.accounts import named_account
 from intake.digest import Section, age_text
+from intake.durations import median, percentile
 from intake.monthly_facts import DecisionFact, ItemFact, MonthFacts, MonthOptions
 from intake.vocab import OPEN_DRAFT, Kind, Status
 from intake.workdays import add_working_days, working_days_between
 
-# The reports branch adds Status.ACTIONED (a report dealt with); until then its stored value is this string.
-ACTIONED: str = getattr(Status, "ACTIONED", "actioned")
-# A decision, for "time to decision": a draft approved or rejected, a report (or enquiry) actioned.
-ANSWERED: str = getattr(Status, "ANSWERED", "answered")  # an enquiry answered (design.md), once something sets it
+# A decision, for "time to decision": a draft approved or rejected, a report actioned, an enquiry answered.
+ACTIONED: str = Status.ACTIONED.value
+ANSWERED: str = Status.ANSWERED.value
 DECIDING = frozenset({Status.APPROVED.value, Status.REJECTED.value, ACTIONED, ANSWERED})
 KINDS = (Kind.DRAFT, Kind.REPORT, Kind.ENQUIRY)
 KIND_TITLES: dict[str, str] = {Kind.DRAFT: "Drafts", Kind.REPORT: "Reports", Kind.ENQUIRY: "Enquiries"}
@@ -41,7 +40,6 @@ OUTCOME_LABELS = {
     "awaiting": "not yet decided",
     "quarantined": "quarantined",
 }
-PERCENTILE = 90
 
 
 @dataclass(frozen=True)
@@ -132,24 +130,6 @@ class MonthlyReport:
             out += [f"  - {line}" for line in section.lines] or [f"  {section.empty}"]
             out += [f"  {section.note}"] if section.note else []
         return "\n".join(out) + "\n"
-
-
-def median(values: Sequence[timedelta]) -> timedelta | None:
-    """The middle value (the mean of the two middle ones for an even count); None for none."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def percentile(values: Sequence[timedelta], pct: int = PERCENTILE) -> timedelta | None:
-    """The nearest-rank percentile: the least value with at least pct% of the values at or below it."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(pct * len(ordered) / 100))
-    return ordered[rank - 1]
 
 
 def outcome_of(status: str) -> str:

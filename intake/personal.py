@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from intake.config import Settings
-from intake.config.settings import untagged
+from intake.config.addresses import untagged
 from intake.errors import IntakeError
 from intake.store.db import Sessions
 from intake.store.models import utcnow

@@ -9,9 +9,9 @@ leaves either nothing or everything; the outbox is drained afterwards by deliver
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 from intake import classify, impersonation, roster_commands, screening
@@ -23,11 +23,12 @@ from intake.errors import StorageConflict, StorageError, StorageRejected
 from intake.files import ExaminedFile, SizeLimits, examine_files, size_flags
 from intake.message import InboundMessage, ParseError, parse
 from intake.pictures import PictureLimits
+from intake.pipeline_state import HowFar, ReadMessage, describe
 from intake.refs import ref_in_subject
 from intake.render import Composer
 from intake.reply_step import ReplyStep
 from intake.roster_step import RosterStep
-from intake.store import accounts, acknowledgements, items, messages, roster
+from intake.store import accounts, acknowledgements, attempts, items, messages, roster
 from intake.store.attachments import store_attachments
 from intake.store.db import Session, Sessions
 from intake.store.history import SYSTEM_ACTOR, add_event
@@ -40,28 +41,12 @@ from intake.vocab import EventKind, Kind, Role, Status
 __all__ = ["Pipeline", "first_status"]
 
 _HOUR = timedelta(hours=1)
+SCREENED_CHARS = 100_000  # of a draft's text, screened against the policy (a post is a few hundred)
 
 
 def first_status(kind: str) -> Status:
     """A new draft goes straight to review; reports and enquiries are open until dealt with."""
     return Status.IN_REVIEW if kind == Kind.DRAFT else Status.OPEN
-
-
-@dataclass(frozen=True)
-class _Read:
-    """A message as read before any transaction: parsed (or why not), and each of its files examined."""
-
-    msg: InboundMessage | None
-    problem: str = ""  # why it could not be parsed
-    files: tuple[ExaminedFile, ...] = ()
-
-
-@dataclass
-class _Progress:
-    """How far one message got, so that a failure can be recorded where it belongs."""
-
-    msg: InboundMessage | None = None
-    item_id: int | None = None  # the item the message was matched to as a reply (or automatic mail about it)
 
 
 class Pipeline:
@@ -106,12 +91,18 @@ class Pipeline:
         the source can leave it where it is (IMAP) or answer 451 (SMTP) and try again.
         """
         arrival = Arrival(raw, source, source_key, tuple(envelope_recipients))
-        progress = _Progress()
+        progress = HowFar(digest=hashlib.sha256(raw).hexdigest())
+        # Counted and committed before any work: a message that kills the process every time ends.
+        started = attempts.begin(self.sessions, progress.digest, source_key)
         try:
-            read = self._read(arrival)  # the slow part, before the write lock is taken
-            progress.msg = read.msg
-            with transaction(self.sessions, "take the message") as session:
-                outcome = self._process(session, arrival, read, progress)
+            if started >= attempts.MAX_ATTEMPTS:
+                outcome = self._give_up(arrival, progress, started)
+            else:
+                read = self._read(arrival)  # the slow part, before the write lock is taken
+                progress.msg = read.msg
+                with transaction(self.sessions, "take the message") as session:
+                    outcome = self._process(session, arrival, read, progress)
+                    attempts.finish(session, progress.digest)
         except StorageConflict:
             # Another instance committed the same source key first (two services on one
             # PostgreSQL database reading one mailbox): theirs stands, ours is a duplicate.
@@ -141,22 +132,26 @@ class Pipeline:
         seen = messages.seen_before(self.sessions, arrival.source_key)
         return Outcome(seen.id, seen.classification, seen.reason, duplicate=True) if seen else None
 
-    def _read(self, arrival: Arrival) -> _Read:
+    def _read(self, arrival: Arrival) -> ReadMessage:
         """Parse the message and examine every file by its content; no database is touched."""
         try:
             msg = parse(arrival.raw)
         except ParseError as exc:
-            return _Read(None, problem=f"could not be parsed: {exc.reason}")
+            return ReadMessage(None, problem=f"could not be parsed: {exc.reason}")
         per_mail, size = self.sizes.per_mail_bytes, len(arrival.raw)
         files = examine_files(msg.attachments, self.picture_limits, per_mail, sizes=self.sizes, message_size=size)
-        return _Read(msg, files=files)
+        return ReadMessage(msg, files=files)
 
-    def _process(self, session: Session, arrival: Arrival, read: _Read, progress: _Progress) -> Outcome:
+    def _process(self, session: Session, arrival: Arrival, read: ReadMessage, progress: HowFar) -> Outcome:
         """Everything one message causes, in the caller's transaction."""
         if arrival.source_key:
             seen = messages.seen(session, arrival.source_key)
             if seen is not None:
                 return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
+        again = messages.same_message(session, arrival.raw, read.msg.message_id if read.msg else None)
+        if again is not None:  # a second copy (new UID, a server's retry, a restored folder): one item, one answer
+            ref = again.item.ref if again.item is not None else None
+            return Outcome(again.id, again.classification, f"delivered again: {again.reason}", ref, duplicate=True)
         msg = read.msg
         if msg is None:
             return self._quarantine(session, arrival, None, read.problem)
@@ -228,25 +223,42 @@ class Pipeline:
 
     # --- when processing fails ------------------------------------------------------------
 
-    def _contain(self, arrival: Arrival, progress: _Progress, exc: Exception) -> Outcome:
+    def _contain(self, arrival: Arrival, progress: HowFar, exc: Exception) -> Outcome:
         """After a bug: nothing of the failed attempt was committed; keep the bytes and say where it broke.
 
         Called from an `except` block, so the log carries the traceback. A message matched to
         an item keeps that item and records the failure in its history; anything else is
         quarantined as an item of its own for the Clerk.
         """
-        reason = f"internal error while processing: {_describe(exc)}"
+        reason = f"internal error while processing: {describe(exc)}"
         if progress.item_id is None:
             self.log.exception("processing failed; quarantining the message")
             with transaction(self.sessions, "take the message") as session:
+                attempts.finish(session, progress.digest)
                 return self._quarantine(session, arrival, None, reason)
         self.log.exception("processing a reply failed; the message is kept and the failure recorded on its item")
         with transaction(self.sessions, "take the message") as session:
+            attempts.finish(session, progress.digest)
             row = self._keep(session, arrival, progress.msg, Status.QUARANTINED, reason)
             item = items.lock_item(session, progress.item_id)
             messages.file_under(row, item)
-            add_event(session, item, EventKind.PROCESSING_FAILED, SYSTEM_ACTOR, reason, row, error=_describe(exc))
+            add_event(session, item, EventKind.PROCESSING_FAILED, SYSTEM_ACTOR, reason, row, error=describe(exc))
             return Outcome(row.id, Status.QUARANTINED, reason, ref=item.ref)
+
+    def _give_up(self, arrival: Arrival, progress: HowFar, started: int) -> Outcome:
+        """A message whose processing was started `started` times and never finished: quarantined unread."""
+        reason = (
+            f"processing it was started {started} times and never finished (the service stopped or the database "
+            "refused it each time); it was not read again, so that the mail after it goes on"
+        )
+        self.log.error("message %s… %s; quarantining it", progress.digest[:12], reason)
+        with transaction(self.sessions, "take the message") as session:
+            attempts.finish(session, progress.digest)
+            seen = messages.seen(session, arrival.source_key) if arrival.source_key else None
+            seen = seen or messages.same_message(session, arrival.raw, None)
+            if seen is not None:
+                return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
+            return self._quarantine(session, arrival, None, reason)
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -294,7 +306,8 @@ class Pipeline:
         item.flags = impersonation.flags(self.settings, msg.sender.name, msg.sender.email)  # a name not theirs
         if verdict.kind == Kind.DRAFT:  # the policy's screening, appended: the impersonation flag stays
             day = row.received_at.astimezone(self.settings.council.tz).date()
-            item.flags = [*item.flags, *screening.screen_submission(item.subject, item.text, files, day, self.settings)]
+            text = item.text[:SCREENED_CHARS]  # the screens' patterns cost ~4 s a MB: a 30 MB body took minutes
+            item.flags = [*item.flags, *screening.screen_submission(item.subject, text, files, day, self.settings)]
         item.flags = [*item.flags, *size_flags(files, self.sizes, len(arrival.raw))]  # over a limit: kept, marked
         sender = msg.sender.email
         add_event(session, item, EventKind.RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
@@ -370,10 +383,3 @@ class Pipeline:
         item = self._make_item(session, row, msg, kind, Status.QUARANTINED, quarantine_reason=reason)
         add_event(session, item, EventKind.QUARANTINED, "", reason, row)
         return Outcome(row.id, Status.QUARANTINED, reason, ref=item.ref)
-
-
-def _describe(exc: Exception) -> str:
-    """The error in one line; for a value the database refused, the driver's error itself."""
-    if isinstance(exc, StorageRejected) and isinstance(exc.__cause__, Exception):
-        exc = exc.__cause__
-    return f"{type(exc).__name__}: {exc}"

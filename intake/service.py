@@ -32,6 +32,7 @@ from intake.resources import templates_dir
 from intake.scheduler import make_scheduler
 from intake.sources.imap import ImapSource, PassReport
 from intake.sources.listener import make_listener
+from intake.store import instance
 from intake.store.db import Engine, Sessions, make_engine, make_sessions, require_current
 from intake.store.health import DELIVERY, POLL, record_mark
 from intake.store.personal_data import ErasureReport
@@ -287,6 +288,7 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
         log.info("received %s; stopping", signal.Signals(signum).name)
         stop.set()
 
+    lock = instance.hold(settings.database_url, "start")  # SQLite: one running instance per database
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -325,6 +327,7 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
                 thread.join(timeout=15)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        lock.release()
         log.info("stopped")
 
 

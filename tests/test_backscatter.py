@@ -11,6 +11,7 @@ from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP, default
+from email.utils import make_msgid
 
 import pytest
 from samples import auto_reply, draft
@@ -200,8 +201,9 @@ def test_out_of_office_replies_in_a_thread_are_recorded_and_never_forwarded(serv
         msg["To"] = OUR_ADDRESS
         msg["Subject"] = f"Out of office: {ack['Subject']}"
         msg["In-Reply-To"] = ack["Message-ID"]
+        msg["Message-ID"] = make_msgid(domain="example.com")  # each a message of its own, not a copy
         msg.set_content("I am away until Monday.")
         outcome = service.ingest(msg.as_bytes(policy=SMTP), "smtp")
-        assert (outcome.classification, outcome.ref) == ("automatic", ref)
+        assert (outcome.classification, outcome.ref, outcome.duplicate) == ("automatic", ref, False)
     assert (count(service, OutboxMessage), count(service, Item)) == (mails, items)
     assert kinds(service, ref).count("automatic_mail_received") == 3 * (len(requests) + 1)

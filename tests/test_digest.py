@@ -122,6 +122,7 @@ def test_a_quiet_day_still_has_a_digest_that_says_so_and_every_section():
         "Refused commands (possible impostors)",
         "Acknowledgements held back",
         "Roster changes awaiting your review",
+        "The mailbox",
     ]
     assert all(not s.lines for s in digest.sections)
     assert "Nothing is waiting." in digest.as_text()

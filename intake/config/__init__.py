@@ -10,6 +10,7 @@ builds the dataclasses of `settings`.
 
 from __future__ import annotations
 
+from intake.config.addresses import is_address, untagged
 from intake.config.reader import from_dict, load
 from intake.config.secret import ensure_secret_file
 from intake.config.sections import SECTIONS, SECURITY_MODES
@@ -31,8 +32,6 @@ from intake.config.settings import (
     Security,
     Settings,
     Smtp,
-    is_address,
-    untagged,
 )
 from intake.errors import ConfigError
 

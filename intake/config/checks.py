@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from intake.config.addresses import is_address
 from intake.config.secret import MIN_LENGTH
-from intake.config.settings import is_address
 
 Check = Callable[[Any], "str | None"]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from intake.accounts import RegisteredAccount
 from intake.config import screening
+from intake.config.addresses import untagged
 from intake.config.checks import (
     address,
     addresses,
@@ -46,7 +47,6 @@ from intake.config.settings import (
     Review,
     Security,
     Smtp,
-    untagged,
 )
 from intake.config.table import Absent, Context, Key, Rule, SecretKey, Section, Values
 from intake.vocab import ROSTER_ROLES

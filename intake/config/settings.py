@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -10,34 +9,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from intake.accounts import RegisteredAccount
+from intake.config.addresses import name_key, untagged
 from intake.config.secret import read_secret_file
 from intake.errors import ConfigError
 from intake.vocab import REVIEWER_ROLES, Role
-
-_ADDRESS = re.compile(
-    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
-
-
-def is_address(value: str) -> bool:
-    """True for a plain addr-spec such as clerk@example.org (no display name)."""
-    return bool(_ADDRESS.match(value))
-
-
-def _name_key(name: str) -> str:
-    """A display name compared loosely: case, quotes and runs of spacing aside."""
-    return " ".join(name.replace('"', " ").replace("'", " ").casefold().split())
-
-
-def untagged(email: str) -> str:
-    """An address lower-cased and without its sub-address tag: Member+Drafts@X is member@x.
-
-    One mailbox under many names; the tag is the part after the first "+" of the local part.
-    """
-    local, at, domain = email.strip().lower().rpartition("@")
-    if not at:
-        return email.strip().lower()
-    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 @dataclass(frozen=True)
@@ -386,11 +361,11 @@ class Settings:
         "Town Clerk <clerk@evil.example>" names the Town Clerk from a stranger's address: worth a
         flag on the draft. Names compare case-insensitively with spacing and quotes aside.
         """
-        wanted = _name_key(display_name)
+        wanted = name_key(display_name)
         if not wanted:
             return None
         for person in self.people:
-            if _name_key(person.name) == wanted:
+            if name_key(person.name) == wanted:
                 return None if self.same_person(person.email, email) else person
         return None
 

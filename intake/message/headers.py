@@ -22,6 +22,9 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 LINE_LIMIT = 400
 ADDRESS_HEADERS = ("from", "reply-to", "to", "cc")  # a tuple: defects come out in a stable order
 _MSGID = re.compile(r"<([^<>]*)>")
+ID_HEADERS = frozenset({"message-id", "in-reply-to", "references", "resent-message-id"})
+HEADER_PARSE_LIMIT = 65_536  # characters of one header value given to the header registry's parser
+THREAD_IDS = 100  # Message-IDs kept from References: the thread's first and the newest (RFC 5322 §3.6.4)
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 # A decoded address header kept for reading its mailboxes: the registry's header object (or None
@@ -76,6 +79,16 @@ def read_headers(msg: Message, defects: list[str]) -> tuple[list[tuple[str, str]
         name = clean_text(str(raw_name)).strip().lower()
         header_obj: object = None
         raw_text, fell_back = fix_surrogates(str(raw_value))
+        if name in ID_HEADERS or len(raw_text) > HEADER_PARSE_LIMIT:
+            # The header registry's parser takes time that grows with the square of a value's
+            # length (300,000 Message-IDs in References: minutes); ids need no decoding at all.
+            value, over = _bounded(_FOLD.sub("", raw_text), name)
+            if over:
+                defects.append(f"header {name}: {len(raw_text):,} characters long, only the first {over} read")
+            headers.append((name, flatten(value)))
+            if name in ADDRESS_HEADERS:
+                parsed.setdefault(name, []).append((None, flatten(value)))
+            continue
         if fell_back:
             # Raw 8-bit bytes: the header registry would turn non-UTF-8 into U+FFFD; decode them here.
             defects.append(f"header {name}: raw 8-bit bytes decoded as {fell_back}")
@@ -95,6 +108,15 @@ def read_headers(msg: Message, defects: list[str]) -> tuple[list[tuple[str, str]
         if name in ADDRESS_HEADERS:
             parsed.setdefault(name, []).append((header_obj, value))
     return headers, parsed
+
+
+def _bounded(value: str, name: str) -> tuple[str, str]:
+    """A long value cut to what is worth reading: ids whole (message_ids keeps the ends), the rest in part."""
+    if name in ID_HEADERS:
+        return value, ""
+    if len(value) <= HEADER_PARSE_LIMIT:
+        return decode_words(value), ""
+    return decode_words(value[:HEADER_PARSE_LIMIT]), f"{HEADER_PARSE_LIMIT:,}"
 
 
 def read_addresses(parsed: dict[str, list[ParsedHeader]], defects: list[str]) -> dict[str, list[Address]]:
@@ -147,6 +169,8 @@ def message_ids(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     found = _MSGID.findall(value) or value.replace(",", " ").split()
+    if len(found) > THREAD_IDS:  # a thread's root and its newest messages are what threading needs
+        found = [found[0], *found[-(THREAD_IDS - 1) :]]
     ids = ("".join(item.split()).strip("<>") for item in found)
     return tuple(dict.fromkeys(item for item in ids if item))
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import email
+import re
 from dataclasses import replace
 
 from intake.message import mime
 from intake.message.filenames import display_name
 from intake.message.model import InboundMessage, ParseError
+
+MAX_CONTAINERS = 256  # multipart and message/rfc822 sections in one message (a forwarded chain of 100 has ~200)
+MAX_PARTS = 1_000  # MIME parts (Content-Type headers) in one message
+_PART = re.compile(rb"(?im)^content-type:")
+_CONTAINER = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart/|message/rfc822)")
 
 
 def parse(raw: bytes) -> InboundMessage:
@@ -18,6 +24,13 @@ def parse(raw: bytes) -> InboundMessage:
         raise TypeError(f"parse() needs bytes, not {type(raw).__name__}")
     if not raw.strip():
         raise ParseError("The message is empty.")
+    # The standard library's parser recurses once per level (1,000 levels: minutes, then a failure)
+    # and parses each part's headers at length (10,000 parts: half a minute): count before parsing.
+    if _more_than(_CONTAINER, raw, MAX_CONTAINERS) or _more_than(_PART, raw, MAX_PARTS):
+        raise ParseError(
+            f"it has more than {MAX_PARTS} parts or {MAX_CONTAINERS} nested or multipart sections, far beyond "
+            "what any mail program sends; it is kept as received but not taken apart"
+        )
     try:
         msg = email.message_from_bytes(raw.lstrip(b"\r\n"), policy=mime.POLICY)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
@@ -30,6 +43,11 @@ def parse(raw: bytes) -> InboundMessage:
         raise
     except Exception as exc:
         raise ParseError(f"could not read the message: {type(exc).__name__}: {exc}") from exc
+
+
+def _more_than(pattern: re.Pattern[bytes], raw: bytes, limit: int) -> bool:
+    """Whether the pattern occurs more than `limit` times (stops counting there)."""
+    return sum(1 for _ in zip(pattern.finditer(raw), range(limit + 1), strict=False)) > limit
 
 
 def _name_attachments(message: InboundMessage) -> InboundMessage:

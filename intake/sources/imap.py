@@ -18,16 +18,13 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from imap_tools import (
     BaseMailBox,
     MailBox,
     MailBoxStartTls,
     MailBoxUnencrypted,
-    MailMessage,
 )
-from imap_tools.utils import encode_folder
 
 from intake.arrival import Outcome
 from intake.config import Imap
@@ -36,25 +33,16 @@ from intake.oauth2 import TokenSource
 from intake.progress import Progress
 from intake.sources.imap_count import count_left_alone
 from intake.sources.imap_login import Refused, log_in
-from intake.store import mailbox
+from intake.sources.imap_mail import RawMailMessage, logout, move_uids, raw_bytes, refresh_capabilities
+from intake.store import attempts, mailbox
 from intake.store.db import Sessions
-from intake.store.unit import transaction
+from intake.store.unit import reading, transaction
 
 Ingest = Callable[[bytes, str, "str | None"], Outcome]
 
 FETCH_BULK = 20
 IDLE_RENEW_SECONDS = 10 * 60  # well under the 29 minutes RFC 2177 allows
 MAX_RETRY_SECONDS = 300
-
-
-class RawMailMessage(MailMessage):
-    """A fetched message that keeps its exact bytes and skips imap-tools' own parse."""
-
-    def __init__(self, fetch_data: list[Any]) -> None:  # noqa: D107 - same contract as MailMessage
-        raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
-        self.raw: bytes = raw
-        self._raw_uid_data = uid_data
-        self._raw_flag_data = flag_data
 
 
 @dataclass
@@ -109,20 +97,20 @@ class ImapSource:
         s = self.settings
         box = self.login()
         box.email_message_class = RawMailMessage
-        _refresh_capabilities(box)
+        refresh_capabilities(box)
         try:
             if not box.folder.exists(s.processed_folder):
                 box.folder.create(s.processed_folder)
                 self.log.info("created the folder %s for processed mail", s.processed_folder)
             box.folder.set(s.folder)
         except Exception as exc:
-            _logout(box)
+            logout(box)
             raise MailboxUnreachable(f"{self.where}: cannot open the folder {s.folder}: {exc}") from exc
         return box
 
     def check_login(self) -> None:
         """Log in and out, touching no folder or message (`smat-intake status`); MailboxUnreachable if not."""
-        _logout(self.login())
+        logout(self.login())
 
     def login(self) -> BaseMailBox:
         """A logged-in connection, no folder selected.
@@ -138,17 +126,17 @@ class ImapSource:
                 self._login(box, fresh)
                 break
             except Refused as exc:
-                _logout(box)
+                logout(box)
                 if s.auth == "oauth2" and not fresh:
                     self.log.info("%s refused the OAuth 2.0 token; logging in again with a new one", self.where)
                     fresh = True
                     continue
                 raise MailboxUnreachable(self._refusal()) from exc
             except IntakeError as exc:  # no token: the provider refused us or is down; one sentence already
-                _logout(box)
+                logout(box)
                 raise MailboxUnreachable(str(exc)) from exc
             except (OSError, imaplib.IMAP4.error) as exc:
-                _logout(box)
+                logout(box)
                 raise MailboxUnreachable(f"{self.where} dropped the connection while logging in: {exc}") from exc
         return box
 
@@ -193,7 +181,7 @@ class ImapSource:
         try:
             return self.take_in(box, backlog)
         finally:
-            _logout(box)
+            logout(box)
 
     def take_in(self, box: BaseMailBox, backlog: bool = False) -> PassReport:
         """Take in every new message in UID order; commit each, then move the committed ones."""
@@ -225,6 +213,7 @@ class ImapSource:
                 report.left_alone,
                 self.settings.folder,
             )
+        todo = self._interrupted_last(uidvalidity, todo)  # mail whose processing was cut short goes last
         done: list[int] = []
         try:
             progress = Progress(len(todo), self.log, sys.stderr)  # a large backlog: a bar, or a line every 5 s
@@ -256,11 +245,14 @@ class ImapSource:
         for start in range(0, len(uids), FETCH_BULK):
             chunk = [str(u) for u in uids[start : start + FETCH_BULK]]
             try:
-                fetched = {int(m.uid): _raw(m) for m in box.fetch(uid_list=chunk, mark_seen=False, bulk=True) if m.uid}
+                fetched = {
+                    int(m.uid): raw_bytes(m) for m in box.fetch(uid_list=chunk, mark_seen=False, bulk=True) if m.uid
+                }
             except (OSError, imaplib.IMAP4.error) as exc:
                 raise MailboxUnreachable(f"{self.where}: lost the connection while fetching: {exc}") from exc
-            for uid in sorted(fetched):
-                yield uid, fetched[uid]
+            for uid in (int(u) for u in chunk):  # in the order asked for (see _interrupted_last)
+                if uid in fetched:
+                    yield uid, fetched[uid]
 
     def _move(self, box: BaseMailBox, uids: list[int], uidvalidity: int) -> int:
         try:
@@ -272,6 +264,13 @@ class ImapSource:
         self._remember(uidvalidity, max(uids))
         return len(uids)
 
+    def _interrupted_last(self, uidvalidity: int, uids: list[int]) -> list[int]:
+        """UIDs in order, those whose processing was cut short before last: a poison message holds up
+        no mail behind it, and one merely unlucky (a restart, an outside kill) is not hit first each time."""
+        with reading(self.sessions, "read the interrupted messages") as session:
+            cut_short = attempts.interrupted(session, f"imap:{self.folder_key}:{uidvalidity}:") if uids else set()
+        return [u for u in uids if str(u) not in cut_short] + [u for u in uids if str(u) in cut_short]
+
     # --- where we are in the folder -------------------------------------------------------
 
     def _baseline(self, uidvalidity: int, highest: int, backlog: bool) -> int:
@@ -282,7 +281,8 @@ class ImapSource:
         if entered.renumbered_from is not None:
             self.log.warning(
                 "UIDVALIDITY of %s changed from %s to %s: the server renumbered its messages; "
-                "everything still in the folder will be taken in (messages already taken in are recognised)",
+                "everything still in the folder is looked at again (messages already taken in are recognised by "
+                "their bytes or Message-ID and not answered twice); the Clerk's digest will say so",
                 self.settings.folder,
                 entered.renumbered_from,
                 uidvalidity,
@@ -324,6 +324,8 @@ class ImapSource:
                     delay = self.retry_seconds
                     if on_pass:
                         on_pass(report)
+                    if report.taken or report.duplicates:
+                        continue  # mail that came during the pass was announced before IDLE: look again first
                     if idle:
                         box.idle.wait(timeout=self.idle_renew_seconds)
                     else:
@@ -340,7 +342,7 @@ class ImapSource:
                     delay = min(delay * 2, self.max_retry_seconds)
             finally:
                 self._current = None
-                _logout(box)
+                logout(box)
 
     def stop(self) -> None:
         """Ask run() to return; wakes an IDLE wait by shutting its socket."""
@@ -351,49 +353,3 @@ class ImapSource:
                 box.client.sock.shutdown(socket.SHUT_RDWR)
             except (OSError, AttributeError):
                 pass
-
-
-def move_uids(box: BaseMailBox, uids: list[int], folder: str) -> None:
-    """UID MOVE; without it, COPY then remove just these UIDs (UID EXPUNGE), never a mailbox-wide EXPUNGE."""
-    client = box.client
-    uid_set = ",".join(str(u) for u in uids)
-    target = encode_folder(folder).decode("ascii")  # modified UTF-7, quoted: ASCII by design
-    if "MOVE" in client.capabilities:
-        _check(client.uid("MOVE", uid_set, target), "UID MOVE")
-        return
-    _check(client.uid("COPY", uid_set, target), "UID COPY")
-    _check(client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Seen \Deleted)"), "UID STORE")
-    if "UIDPLUS" in client.capabilities:
-        _check(client.uid("EXPUNGE", uid_set), "UID EXPUNGE")
-    # Otherwise the copies stay flagged \Deleted in the folder; UNDELETED searches skip them.
-
-
-def _check(result: tuple[str, list[Any]], what: str) -> None:
-    if result[0] != "OK":
-        raise imaplib.IMAP4.error(f"{what} failed: {result[1]!r}")
-
-
-def _raw(message: MailMessage) -> bytes:
-    """The exact bytes of a message fetched with `RawMailMessage` as the mailbox's message class."""
-    assert isinstance(message, RawMailMessage)
-    return message.raw
-
-
-def _refresh_capabilities(box: BaseMailBox) -> None:
-    """Servers such as Dovecot announce MOVE and UIDPLUS only after login; imaplib kept the greeting's list."""
-    try:
-        typ, data = box.client.capability()
-    except (OSError, imaplib.IMAP4.error):
-        return
-    if typ == "OK" and data and data[-1]:
-        box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
-
-
-def _logout(box: BaseMailBox) -> None:
-    try:
-        box.logout()
-    except Exception:  # noqa: BLE001 - already broken connections cannot be logged out of
-        try:
-            box.client.shutdown()
-        except Exception:  # noqa: BLE001
-            pass

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, distinct, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from intake.acknowledging import Lately, subject_key
-from intake.config.settings import untagged
+from intake.config.addresses import untagged
 from intake.store.db import Session
 from intake.store.models import Event, Item, Message
 from intake.vocab import OPEN_DRAFT, EventKind, Status

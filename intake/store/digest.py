@@ -21,10 +21,12 @@ from intake.digest import (
     FlagLine,
     HeldLine,
     ItemLine,
+    MailboxLine,
     MailLine,
     RosterLine,
 )
 from intake.digest import QuarantineLine as QLine
+from intake.store import mailbox
 from intake.store.db import Session
 from intake.store.models import Digest, Event, Item, Member, Message, OutboxMessage, utcnow
 from intake.store.outbox import WAITING, Delivery, outbox_row
@@ -70,6 +72,10 @@ def gather(session: Session, start: datetime, end: datetime) -> DigestFacts:
         held=tuple(
             HeldLine(ref, sender, at)
             for ref, sender, at in _events(session, EventKind.ACK_HELD, start, end, Item.ref, Item.sender, Event.at)
+        ),
+        mailbox=tuple(
+            MailboxLine(n.folder_key.split("/", 1)[-1], n.kind, n.detail, n.at)
+            for n in mailbox.notes(session, start, end)
         ),
         roster_review=_roster_review(session),
     )

@@ -7,9 +7,14 @@ taking a message twice); it lets a pass skip what it has already moved on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
 
 from intake.store.db import Session
-from intake.store.models import MailboxState, utcnow
+from intake.store.models import MailboxNote, MailboxState, utcnow
+
+RENUMBERED = "renumbered"  # a mailbox note's kind: the server gave the folder a new UIDVALIDITY
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ def enter_folder(session: Session, folder_key: str, uidvalidity: int, first_base
     if state.uidvalidity != uidvalidity:
         old = state.uidvalidity
         state.uidvalidity, state.last_uid, state.baseline_uid, state.updated_at = uidvalidity, 0, 0, utcnow()
+        session.add(MailboxNote(folder_key=folder_key, kind=RENUMBERED, detail=f"UIDVALIDITY {old} to {uidvalidity}"))
         return Entered(0, renumbered_from=old)
     return Entered(state.baseline_uid)
 
@@ -46,3 +52,12 @@ def record_last_uid(session: Session, folder_key: str, uidvalidity: int, uid: in
     state = session.get(MailboxState, folder_key)
     if state is not None and state.uidvalidity == uidvalidity and uid > state.last_uid:
         state.last_uid, state.updated_at = uid, utcnow()
+
+
+def notes(session: Session, start: datetime, end: datetime) -> list[MailboxNote]:
+    """The mailbox notes of the period [start, end), oldest first (for the Clerk's digest)."""
+    return list(
+        session.scalars(
+            select(MailboxNote).where(MailboxNote.at >= start, MailboxNote.at < end).order_by(MailboxNote.at)
+        )
+    )

@@ -7,9 +7,12 @@ import hashlib
 from sqlalchemy import select
 
 from intake.arrival import Arrival
+from intake.message.trace import without_trace
 from intake.store.db import Session, Sessions
 from intake.store.models import Item, Message, utcnow
 from intake.store.unit import reading
+
+_CANDIDATES = 20  # messages sharing one Message-ID compared byte for byte; more is a sender's fault
 
 
 def keep(
@@ -50,6 +53,26 @@ def file_under(row: Message, item: Item) -> None:
 def seen(session: Session, source_key: str) -> Message | None:
     """The message already taken in under this source key (an IMAP UID, say), if any."""
     return session.scalars(select(Message).where(Message.source_key == source_key)).first()
+
+
+def same_message(session: Session, raw: bytes, message_id: str | None) -> Message | None:
+    """A message already kept that is this one delivered again: the same bytes, or the same
+    Message-ID and the same bytes apart from the trace headers servers add (Received, …).
+
+    Two different messages that share a Message-ID (a careless mail program) are both kept.
+    """
+    exact = session.scalars(
+        select(Message).where(Message.sha256 == hashlib.sha256(raw).hexdigest()).order_by(Message.id).limit(1)
+    ).first()
+    if exact is not None and exact.raw == raw:
+        return exact
+    if not message_id:
+        return None
+    ours = without_trace(raw)
+    candidates = session.scalars(
+        select(Message).where(Message.message_id == message_id[:998]).order_by(Message.id).limit(_CANDIDATES)
+    )
+    return next((row for row in candidates if row.raw and without_trace(row.raw) == ours), None)
 
 
 def seen_before(sessions: Sessions, source_key: str) -> Message | None:

@@ -329,121 +329,43 @@ class Digest(Base):
     summary: Mapped[str] = mapped_column(Text, default="")  # the reconciliation line, as sent
 
 
-class Member(Base):
-    """One person on the roster (policy 6.2), seeded from [[people]], then kept here.
+# The registers and records kept beside the mail (roster, accounts, audit, reports, erasures, health,
+# mailbox notes, intake attempts) live in models_registers; imported here so that every table is mapped
+# and importable from this one module.
+from intake.store.models_registers import (  # noqa: E402
+    AuditLine,
+    CommitteeReport,
+    Erasure,
+    IntakeAttempt,
+    MailboxNote,
+    Member,
+    RosterRequest,
+    ServiceMark,
+    SocialAccount,
+)
 
-    A removed member stays as a row with `active` false, so their name still reads in the
-    history; `awaiting_review` marks a change the Deputy Clerk made until the Clerk confirms it.
-    """
-
-    __tablename__ = "members"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(320))
-    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower case
-    role: Mapped[str] = mapped_column(String(16))  # vocab.ROSTER_ROLES
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    other_addresses: Mapped[list[str]] = mapped_column(JSON, default=list)
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # the latest (re)joining
-    added_by: Mapped[str] = mapped_column(String(320), default="")
-    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    removed_by: Mapped[str] = mapped_column(String(320), default="")
-    awaiting_review: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class SocialAccount(Base):
-    """One of the council's social media accounts (policy 6.2): where a POSTED draft may go out."""
-
-    __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("platform", "handle", name="uq_accounts_platform_handle"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    platform: Mapped[str] = mapped_column(String(32))
-    handle: Mapped[str] = mapped_column(String(320))
-    url: Mapped[str] = mapped_column(String(2000), default="")
-    administered_by: Mapped[str] = mapped_column(String(320), default="")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    added_by: Mapped[str] = mapped_column(String(320), default="")
-    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    removed_by: Mapped[str] = mapped_column(String(320), default="")
-
-
-class RosterRequest(Base):
-    """A roster change asked for by email, waiting for the keyed CONFIRM that makes it (or made by it).
-
-    `key_digest` is the digest of the key in the confirmation mail's Reply-To, bound to the
-    person who must confirm (`confirmer`): a From header alone never changes the roster.
-    """
-
-    __tablename__ = "roster_requests"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    action: Mapped[str] = mapped_column(String(16))  # added | removed | reviewed
-    name: Mapped[str] = mapped_column(String(320), default="")
-    email: Mapped[str] = mapped_column(String(320))  # the member the change is about
-    requested_by: Mapped[str] = mapped_column(String(320))  # the From of the command (unproven)
-    confirmer: Mapped[str] = mapped_column(String(320))  # the roster address the key was sent to
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))  # the command as received
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # vocab.RequestState
-    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class AuditLine(Base):
-    """One line of the append-only record of roster and account-register changes: who, what, when, how."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    area: Mapped[str] = mapped_column(String(16))  # vocab.AuditArea
-    action: Mapped[str] = mapped_column(String(16))  # vocab.RosterAction
-    actor: Mapped[str] = mapped_column(String(320), default="")
-    subject: Mapped[str] = mapped_column(String(2000), default="")  # the member's address, the account
-    detail: Mapped[str] = mapped_column(Text, default="")
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
-
-
-class CommitteeReport(Base):
-    """One monthly committee report per month: the unique month is what stops a second one being sent.
-
-    Inserted in the transaction that queues the report's mail, as the digests are, so a restart
-    or a second instance that built the same month's report fails on the month and queues nothing.
-    """
-
-    __tablename__ = "committee_reports"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    month: Mapped[date] = mapped_column(Date, unique=True)  # its first day
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
-    summary: Mapped[str] = mapped_column(Text, default="")  # the opening sentence, as sent
-
-
-class Erasure(Base):
-    """One erasure of personal data (retention or a person's request), on record without naming the person.
-
-    While `is_open` is true inside the erasing transaction, history lines may be blanked (never
-    deleted); the database refuses every other change to them (migration 0012).
-    """
-
-    __tablename__ = "erasures"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    reason: Mapped[str] = mapped_column(String(16))  # retention | request
-    is_open: Mapped[bool] = mapped_column(Boolean, default=False)
-    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # counts and refs, no address
-
-
-class ServiceMark(Base):
-    """When something last went right (an IMAP pass, an outbox delivery), for `smat-intake status`."""
-
-    __tablename__ = "service_marks"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    detail: Mapped[str] = mapped_column(Text, default="")
+__all__ = [
+    "Attachment",
+    "Base",
+    "Blob",
+    "Digest",
+    "Event",
+    "Item",
+    "MailboxState",
+    "Message",
+    "OutboxBody",
+    "OutboxMessage",
+    "RefCounter",
+    "ReplyKey",
+    "UTCDateTime",
+    "utcnow",
+    "Member",
+    "SocialAccount",
+    "RosterRequest",
+    "AuditLine",
+    "CommitteeReport",
+    "Erasure",
+    "ServiceMark",
+    "MailboxNote",
+    "IntakeAttempt",
+]

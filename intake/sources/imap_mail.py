@@ -1,0 +1,67 @@
+"""The IMAP commands smat-intake sends beside imap-tools' own: fetching exact bytes, moving processed mail,
+reading capabilities after login, and logging out of a broken connection."""
+
+from __future__ import annotations
+
+import imaplib
+from typing import Any
+
+from imap_tools import BaseMailBox, MailMessage
+from imap_tools.utils import encode_folder
+
+
+class RawMailMessage(MailMessage):
+    """A fetched message that keeps its exact bytes and skips imap-tools' own parse."""
+
+    def __init__(self, fetch_data: list[Any]) -> None:  # noqa: D107 - same contract as MailMessage
+        raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
+        self.raw: bytes = raw
+        self._raw_uid_data = uid_data
+        self._raw_flag_data = flag_data
+
+
+def move_uids(box: BaseMailBox, uids: list[int], folder: str) -> None:
+    """UID MOVE; without it, COPY then remove just these UIDs (UID EXPUNGE), never a mailbox-wide EXPUNGE."""
+    client = box.client
+    uid_set = ",".join(str(u) for u in uids)
+    target = encode_folder(folder).decode("ascii")  # modified UTF-7, quoted: ASCII by design
+    if "MOVE" in client.capabilities:
+        check(client.uid("MOVE", uid_set, target), "UID MOVE")
+        return
+    check(client.uid("COPY", uid_set, target), "UID COPY")
+    check(client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Seen \Deleted)"), "UID STORE")
+    if "UIDPLUS" in client.capabilities:
+        check(client.uid("EXPUNGE", uid_set), "UID EXPUNGE")
+    # Otherwise the copies stay flagged \Deleted in the folder; UNDELETED searches skip them.
+
+
+def check(result: tuple[str, list[Any]], what: str) -> None:
+    if result[0] != "OK":
+        raise imaplib.IMAP4.error(f"{what} failed: {result[1]!r}")
+
+
+def raw_bytes(message: MailMessage) -> bytes:
+    """The exact bytes of a message fetched with `RawMailMessage` as the mailbox's message class."""
+    assert isinstance(message, RawMailMessage)
+    return message.raw
+
+
+def refresh_capabilities(box: BaseMailBox) -> None:
+    """Servers such as Dovecot announce MOVE and UIDPLUS only after login; imaplib kept the greeting's list."""
+    try:
+        typ, data = box.client.capability()
+    except (OSError, imaplib.IMAP4.error):
+        return
+    if typ == "OK" and data and data[-1]:
+        box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
+
+
+def logout(box: BaseMailBox) -> None:
+    """Log out, or at least close the socket, of a connection that may already be broken."""
+    try:
+        box.logout()
+    except Exception:  # noqa: BLE001 - already broken connections cannot be logged out of
+        try:
+            box.client.shutdown()
+        except Exception:  # noqa: BLE001
+            pass
