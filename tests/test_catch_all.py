@@ -101,8 +101,12 @@ def test_a_bug_in_the_reply_step_is_recorded_on_the_item_it_answered_and_the_rep
         assert (kept.raw, kept.item_id, kept.classification) == (reply, item.id, Status.QUARANTINED)
         assert kept.reason == outcome.reason and kept.sender == "clerk@example.org"
 
-    # Nothing is left stuck: the same reply through a sound pipeline is decided as usual.
-    again = service.ingest(reply, "smtp", envelope_recipients=[reply_to])
+    # The same bytes again are the same message, already kept (a server's retry makes no second record)...
+    assert service.ingest(reply, "smtp", envelope_recipients=[reply_to]).duplicate
+    # ...and nothing is left stuck: the member's reply sent again goes through a sound pipeline as usual.
+    resent = draft(sender="clerk@example.org", subject="Re: review", body="APPROVE")
+    assert resent != reply  # its own Message-ID
+    again = service.ingest(resent, "smtp", envelope_recipients=[reply_to])
     assert (again.classification, again.ref) == ("reply", first.ref)
     with service.sessions() as session:
         assert session.scalars(select(Item.status).where(Item.ref == first.ref)).one() != Status.QUARANTINED

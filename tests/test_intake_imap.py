@@ -198,13 +198,13 @@ def test_without_move_only_our_uids_are_expunged_never_the_whole_mailbox(
 ):
     import intake.sources.imap as imap
 
-    refresh = imap._refresh_capabilities
+    refresh = imap.refresh_capabilities
 
     def without_move(box):
         refresh(box)
         box.client.capabilities = tuple(c for c in box.client.capabilities if c != "MOVE")
 
-    monkeypatch.setattr(imap, "_refresh_capabilities", without_move)
+    monkeypatch.setattr(imap, "refresh_capabilities", without_move)
     service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
     source = service.imap_source()
     source.poll_once()
