@@ -53,6 +53,7 @@ class PassReport:
     duplicates: int = 0
     moved: int = 0
     left_alone: int = 0
+    next_uid: int = 0  # the folder's UIDNEXT when the pass began: mail from here on came during it
 
 
 class ImapSource:
@@ -194,7 +195,8 @@ class ImapSource:
                 f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}"
             ) from exc
         # Every UID now in the folder is below UIDNEXT: on a first look, that is where the baseline goes.
-        baseline = self._baseline(uidvalidity, int(status["UIDNEXT"]) - 1, backlog)
+        report.next_uid = int(status["UIDNEXT"])
+        baseline = self._baseline(uidvalidity, report.next_uid - 1, backlog)
         try:
             # Only UIDs above the baseline are listed, so a poll of a big folder of old mail costs what an
             # empty one does. UNDELETED: on a server without MOVE or UIDPLUS, processed mail is only flagged.
@@ -324,7 +326,7 @@ class ImapSource:
                     delay = self.retry_seconds
                     if on_pass:
                         on_pass(report)
-                    if report.taken or report.duplicates:
+                    if report.taken or report.duplicates or self._arrived_during(box, report):
                         continue  # mail that came during the pass was announced before IDLE: look again first
                     if idle:
                         box.idle.wait(timeout=self.idle_renew_seconds)
@@ -343,6 +345,17 @@ class ImapSource:
             finally:
                 self._current = None
                 logout(box)
+
+    def _arrived_during(self, box: BaseMailBox, report: PassReport) -> bool:
+        """Did mail come while the pass ran? Its EXISTS was read (and dropped) during the pass, so IDLE
+        would not hear of it; with another instance on the same mailbox, that pass may have taken none."""
+        if not report.next_uid:
+            return False
+        try:
+            found = box.uids(f"UID {report.next_uid}:* UNDELETED")
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnreachable(f"{self.where}: lost the connection while looking for new mail: {exc}") from exc
+        return any(int(uid) >= report.next_uid for uid in found)  # "N:*" names the last message even below N
 
     def stop(self) -> None:
         """Ask run() to return; wakes an IDLE wait by shutting its socket."""
