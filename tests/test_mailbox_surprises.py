@@ -171,3 +171,20 @@ def test_a_references_header_of_300000_message_ids_does_not_slow_a_poll(mailbox,
     assert report.taken == 2
     assert elapsed < 15, f"a poll took {elapsed:.1f} s"  # about a minute before the header was bounded
     assert count(service, OutboxMessage) > 0
+
+
+def test_mail_another_instance_moved_first_does_not_stop_this_one_moving_the_rest(mailbox):
+    """Two instances on one mailbox move the same batch: the second's UID MOVE meets mail already gone."""
+    from intake.sources.imap_mail import move_uids, refresh_capabilities
+
+    first, second = mailbox.append(draft(subject="One")), mailbox.append(draft(subject="Two"))
+    with mailbox.connect() as ours, mailbox.connect() as theirs:
+        for box in (ours, theirs):
+            refresh_capabilities(box)
+        if "Processed" not in [f.name for f in ours.folder.list()]:
+            ours.folder.create("Processed")
+        ours.uids()  # this session has seen both messages
+        move_uids(theirs, [first], "Processed")  # the other instance was quicker with the first
+        move_uids(ours, [first, second], "Processed")  # must not raise, and must move the second
+    assert mailbox.uids("INBOX") == []
+    assert len(mailbox.uids("Processed")) == 2

@@ -26,13 +26,27 @@ def move_uids(box: BaseMailBox, uids: list[int], folder: str) -> None:
     uid_set = ",".join(str(u) for u in uids)
     target = encode_folder(folder).decode("ascii")  # modified UTF-7, quoted: ASCII by design
     if "MOVE" in client.capabilities:
-        check(client.uid("MOVE", uid_set, target), "UID MOVE")
+        result = client.uid("MOVE", uid_set, target)
+        if result[0] != "OK" and _expunge_issued(result):
+            # Another session (a second instance) moved some of them first; this session learns of it
+            # with a NOOP, and moves what is still here. Nothing was moved by the refused command.
+            client.noop()
+            left = [str(u) for u in box.uids(f"UID {uid_set}") if int(u) in set(uids)]
+            if not left:
+                return
+            result = client.uid("MOVE", ",".join(left), target)
+        check(result, "UID MOVE")
         return
     check(client.uid("COPY", uid_set, target), "UID COPY")
     check(client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Seen \Deleted)"), "UID STORE")
     if "UIDPLUS" in client.capabilities:
         check(client.uid("EXPUNGE", uid_set), "UID EXPUNGE")
     # Otherwise the copies stay flagged \Deleted in the folder; UNDELETED searches skip them.
+
+
+def _expunge_issued(result: tuple[str, list[Any]]) -> bool:
+    """A NO that says some of the messages were expunged meanwhile (RFC 9051's EXPUNGEISSUED)."""
+    return any(b"EXPUNGEISSUED" in part for part in result[1] if isinstance(part, bytes))
 
 
 def check(result: tuple[str, list[Any]], what: str) -> None:
