@@ -135,7 +135,9 @@ def test_a_photo_that_comes_with_an_answer_is_numbered_on_from_the_drafts_own(de
     with desk.service.sessions() as session:
         item_id = session.scalars(select(Item.id).where(Item.ref == ref)).one()
         names = session.scalars(select(Attachment.prepared_name).where(Attachment.item_id == item_id)).all()
+        notes = session.scalars(select(Attachment.note).where(Attachment.prepared_name == "picture-3.jpg")).all()
     assert sorted(names) == ["picture-1.jpg", "picture-2.jpg", "picture-3.jpg"]
+    assert notes and all("picture-1" not in note for note in notes)  # the note names the copy as it is sent
     for mail in desk.relayed():
         assert [part.get_filename() for part in mail.iter_attachments()] == ["picture-3.jpg"]
 

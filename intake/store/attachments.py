@@ -43,9 +43,11 @@ def store_attachments(
         prepared = found.examined.prepared
         extension = extension_for(part.content_type)
         sent_name = found.sent_name  # a picture's copy or a document sent as it came, by our name
+        note = found.note
         numbered = _PICTURE_NAME.fullmatch(sent_name or "") if prepared and earlier else None
-        if numbered:
-            sent_name = f"picture-{int(numbered.group(1)) + (earlier or 0)}{numbered.group(2)}"
+        if numbered and sent_name:
+            renamed = f"picture-{int(numbered.group(1)) + (earlier or 0)}{numbered.group(2)}"
+            note, sent_name = note.replace(sent_name, renamed), renamed
         sent = prepared.data if prepared else part.data if sent_name is not None and found.attach else None
         record = Attachment(
             item_id=item.id,
@@ -61,7 +63,7 @@ def store_attachments(
             origin=part.origin,
             content_format=found.examined.format[:64],
             withheld=found.examined.withhold,
-            note=found.note,
+            note=note,
             prepared_name=sent_name,
             prepared_type=found.sent_type,
             prepared=prepared is not None,
