@@ -62,6 +62,23 @@ def write_export(held: Held, address: str, council: str, out: Path, tz: tzinfo, 
     ]
     listing["history_naming_you"] = [_event(event, tz) for event in held.events]
     listing["mail_to_you"] = [_outgoing(row, tz, files) for row in held.outbox]
+    listing["roster"] = [
+        {
+            "name": m.name,
+            "email": m.email,
+            "role": m.role,
+            "active": m.active,
+            "added": _at(m.added_at, tz),
+            "added_by": m.added_by,
+            "removed": _at(m.removed_at, tz),
+            "removed_by": m.removed_by,
+        }
+        for m in held.members
+    ]
+    listing["roster_changes"] = [
+        {"at": _at(a.at, tz), "area": a.area, "action": a.action, "by": a.actor, "about": a.subject, "detail": a.detail}
+        for a in held.audit
+    ]
     out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -75,6 +92,8 @@ def write_export(held: Held, address: str, council: str, out: Path, tz: tzinfo, 
         "files": sum(len(item.attachments) for item in held.items),
         "history lines of other items": len(held.events),
         "mail to them": len(held.outbox),
+        "roster entries": len(held.members),
+        "roster changes": len(held.audit),
     }
 
 

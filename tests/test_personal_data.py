@@ -179,8 +179,13 @@ def test_erasing_a_reviewer_keeps_their_decisions_on_published_posts(desk, capsy
     private = submit(service, BOB, "Bob's draft about the allotments.")
     reply(service, COMMS, "QUERY who took the photo?", mail_to(service, "review-request", COMMS, private))
 
+    run_cli(config, capsys, "export", "--sender", COMMS, "--out", str(config.parent / "comms.zip"))
+    held = json.loads(zipfile.ZipFile(config.parent / "comms.zip").read("held.json"))
+    assert [(entry["email"], entry["active"]) for entry in held["roster"]] == [(COMMS, True)]  # their roster place
+
     out = run_cli(config, capsys, "erase", "--sender", COMMS)
 
+    assert "kept their place on the SMAT roster: the record of who may approve posts" in out
     assert f"history line(s) naming them on {public}: published, so public record" in out
     with service.sessions() as session:
         events = session.scalars(select(Event).join(Item).where(Item.ref == public)).all()

@@ -23,9 +23,11 @@ from intake.store.db import Session
 from intake.store.history import SYSTEM_ACTOR, add_event
 from intake.store.models import (
     Attachment,
+    AuditLine,
     Erasure,
     Event,
     Item,
+    Member,
     Message,
     OutboxBody,
     OutboxMessage,
@@ -36,6 +38,10 @@ from intake.store.outbox import Delivery
 from intake.vocab import EventKind, Status
 
 ERASED = "[erased]"  # what stands where an address or words were erased
+ROSTER_RECORD = (
+    "the record of who may approve posts for the council (policy 6.2) and who changed it; the Clerk removes "
+    "a member with `smat-intake roster remove`, and the audit of that change is kept"
+)
 PUBLIC_RECORD = "published, so public record under policy §6.6 (kept with its approvals)"
 
 
@@ -56,6 +62,8 @@ class Held:
     messages: list[Message] = field(default_factory=list)  # their other messages (replies, automatic mail)
     events: list[Event] = field(default_factory=list)  # lines of other items' history naming them
     outbox: list[OutboxMessage] = field(default_factory=list)  # mail to them
+    members: list[Member] = field(default_factory=list)  # their place on the SMAT roster, past or present
+    audit: list[AuditLine] = field(default_factory=list)  # roster and register changes made by or about them
 
 
 @dataclass
@@ -131,7 +139,21 @@ def find_held(session: Session, person: Person) -> Held:
         )
         if any(person.matches(address) for address in row.recipients)
     ]
-    return Held(items, messages, events, outbox)
+    members = [
+        row
+        for row in session.scalars(select(Member).order_by(Member.id))
+        if any(person.matches(address) for address in [row.email, *(row.other_addresses or [])])
+    ]
+    audit = [
+        line
+        for line in session.scalars(
+            select(AuditLine).where(
+                or_(_address_like(AuditLine.actor, person), _address_like(AuditLine.subject, person))
+            )
+        )
+        if person.matches(line.actor) or person.matches(line.subject)
+    ]
+    return Held(items, messages, events, outbox, members, audit)
 
 
 def _names(event: Event, person: Person) -> bool:
@@ -210,6 +232,10 @@ def erase_held(session: Session, person: Person, held: Held, why: str) -> Erasur
             report.kept.append((f"mail {mail.message_id}", "it is being sent right now; run erase again shortly"))
             continue
         report.outgoing += _blank_outgoing(session, [mail.id], keep=lambda a: not person.matches(a))
+    if held.members:
+        report.kept.append(("their place on the SMAT roster", ROSTER_RECORD))
+    if held.audit:
+        report.kept.append((f"{len(held.audit)} roster or account register change(s) by or about them", ROSTER_RECORD))
     return report
 
 
