@@ -31,12 +31,13 @@ from intake.replies import Command, new_text, read_command
 from intake.resources import response_texts
 from intake.store import reply_facts
 from intake.store.accounts import registered as registered_accounts
-from intake.store.attachments import sent_copy, store_attachments
+from intake.store.attachments import store_attachments
 from intake.store.db import Session
 from intake.store.history import add_event
 from intake.store.models import Attachment, Item, Message, utcnow
 from intake.store.outbox import queue_keyed_mail
 from intake.store.reply_targets import ReplyTarget
+from intake.submission_mail import carried_files
 from intake.vocab import EventKind, Kind, MatchedBy, Purpose, Status
 from intake.wording import likely_command
 
@@ -262,17 +263,7 @@ class ReplyStep:
         if notice.pictures:
             return [*(pictures or []), *self._documents(session, item, notice)]
         if notice.template == Effect.FORWARD_TO_SMAT.template:
-            return [
-                FileToAttach(
-                    record.prepared_name or "attachment",
-                    record.prepared_type or "application/octet-stream",
-                    data,
-                    record.note,
-                    record.sent_sha256 or "",
-                )
-                for record in kept
-                if record.attach and record.prepared_name and (data := sent_copy(session, record)) is not None
-            ]
+            return carried_files(session, kept)  # as the review request would carry them
         return []
 
     @staticmethod

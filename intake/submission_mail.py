@@ -4,6 +4,7 @@ requests, and a repeat's new words relayed to the reviewers; queued in the calle
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -118,14 +119,14 @@ class SubmissionMail:
                 context,
                 EventKind.MAIL_QUEUED,
                 template="drafter-reply",
-                attachments=_carried(session, records),
+                attachments=carried_files(session, records),
                 auto_submitted="auto-generated",
             )
         return len(self.settings.reviewers)
 
     def _review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
         files = listing(records)
-        sent = _carried(session, records)
+        sent = carried_files(session, records)
         pictures = sum(1 for f in files if f["attached"] and not f["document"])
         queue_keyed_mail(
             session,
@@ -152,7 +153,7 @@ class SubmissionMail:
         return responses.suggest(self.responses.values(), f"{item.subject}\n{item.text}")
 
 
-def _carried(session: Session, records: list[Attachment]) -> list[FileToAttach]:
+def carried_files(session: Session, records: Sequence[Attachment]) -> list[FileToAttach]:
     """What our mail carries of the files: a picture as its re-encoded copy, a document as it came, by our name.
 
     The bytes are kept once (blobs) and this transaction has them already: nothing is read back.

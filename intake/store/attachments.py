@@ -35,9 +35,10 @@ def store_attachments(
     Pictures that come later to the same item (with an answer to a question, or a repeat) are numbered
     on from those it has, so that no two of its pictures share a name in the mail that lists them.
     """
-    earlier = session.scalar(
-        select(func.count()).select_from(Attachment).where(Attachment.item_id == item.id, Attachment.prepared)
-    )
+    earlier = 0
+    if any(found.examined.prepared for found in examined):  # only a picture is renumbered: ask only then
+        kept = select(func.count()).select_from(Attachment).where(Attachment.item_id == item.id, Attachment.prepared)
+        earlier = session.scalar(kept) or 0
     stored = []
     for number, (part, found) in enumerate(zip(parsed, examined, strict=True)):
         prepared = found.examined.prepared
@@ -46,7 +47,7 @@ def store_attachments(
         note = found.note
         numbered = _PICTURE_NAME.fullmatch(sent_name or "") if prepared and earlier else None
         if numbered and sent_name:
-            renamed = f"picture-{int(numbered.group(1)) + (earlier or 0)}{numbered.group(2)}"
+            renamed = f"picture-{int(numbered.group(1)) + earlier}{numbered.group(2)}"
             note, sent_name = note.replace(sent_name, renamed), renamed
         sent = prepared.data if prepared else part.data if sent_name is not None and found.attach else None
         record = Attachment(
