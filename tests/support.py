@@ -457,6 +457,23 @@ def run_cli(
     return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
+def answer(service: Service, sender: str, body: str, answering: EmailMessage) -> Any:
+    """A reply from `sender` (named as on ROSTER) to the Reply-To plus-address of the mail `answering`, as a mail
+    client sends it, taken in over SMTP; returns the pipeline's Outcome."""
+    from email.message import EmailMessage as Message
+    from email.policy import SMTP
+    from email.utils import make_msgid
+
+    names = {person["email"]: person["name"] for person in ROSTER}
+    msg = Message()
+    msg["From"] = f"{names.get(sender, 'Someone')} <{sender}>"
+    msg["To"] = str(answering["Reply-To"])
+    msg["Subject"] = f"Re: {answering['Subject']}"
+    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[1])
+    msg.set_content(body)
+    return service.ingest(msg.as_bytes(policy=SMTP), "smtp", envelope_recipients=[str(answering["Reply-To"])])
+
+
 def wait_until(
     condition: Callable[[], Any], timeout: float = 15, interval: float = 0.02, what: str = "condition"
 ) -> Any:

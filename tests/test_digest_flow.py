@@ -7,14 +7,14 @@ import threading
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP, default
-from email.utils import make_msgid
+from email.policy import default
 from zoneinfo import ZoneInfo
 
 import pytest
 from samples import auto_reply, draft, golden
 from sqlalchemy import func, select
-from support import ROSTER, TEMPLATES, migrated, settings_data, settings_for, to_toml, wait_until
+from support import TEMPLATES, migrated, settings_data, settings_for, to_toml, wait_until
+from support import answer as reply
 
 from intake import cli
 from intake.digest_mail import preview_digest
@@ -23,7 +23,6 @@ from intake.service import Service
 from intake.store.models import Digest, OutboxMessage
 
 CLERK, DEPUTY, SAM = "clerk@example.org", "deputy@example.org", "sam@example.org"
-NAMES = {p["email"]: p["name"] for p in ROSTER}
 
 
 def build(settings) -> Service:
@@ -48,17 +47,6 @@ def outbox(service: Service, purpose: str) -> list[tuple[list[str], EmailMessage
 def digests(service: Service) -> int:
     with service.sessions() as session:
         return session.scalar(select(func.count()).select_from(Digest)) or 0
-
-
-def reply(service: Service, sender: str, body: str, answering: EmailMessage):
-    """A reply from `sender` to the Reply-To plus-address of the mail `answering`, as a mail client sends it."""
-    msg = EmailMessage()
-    msg["From"] = f"{NAMES.get(sender, 'Someone')} <{sender}>"
-    msg["To"] = str(answering["Reply-To"])
-    msg["Subject"] = f"Re: {answering['Subject']}"
-    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[1])
-    msg.set_content(body)
-    return service.ingest(msg.as_bytes(policy=SMTP), "smtp", envelope_recipients=[str(answering["Reply-To"])])
 
 
 def request(service: Service, member: str, ref: str) -> EmailMessage:

@@ -12,8 +12,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP, default
-from email.utils import make_msgid
+from email.policy import default
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +20,8 @@ import time_machine
 from PIL import Image
 from samples import auto_reply, draft, golden
 from sqlalchemy import func, select, update
-from support import ROSTER, TEMPLATES, migrated, settings_data, settings_for, to_toml, wait_until
+from support import TEMPLATES, migrated, settings_data, settings_for, to_toml, wait_until
+from support import answer as reply
 
 from intake import cli
 from intake.accounts import RegisteredAccount
@@ -33,7 +33,6 @@ from intake.store import monthly as store
 from intake.store.models import CommitteeReport, Item, OutboxMessage
 
 CLERK, DEPUTY, SAM = "clerk@example.org", "deputy@example.org", "sam@example.org"
-NAMES = {p["email"]: p["name"] for p in ROSTER}
 NOVEMBER = date(2026, 11, 1)
 PURPOSE = "report"  # X-SMAT-Purpose, as interface.md names it
 
@@ -68,18 +67,6 @@ def recorded(service: Service) -> int:
 def request(service: Service, member: str, ref: str) -> EmailMessage:
     (found,) = [m for to, m in outbox(service, "review-request") if member in to and f"[{ref}]" in m["Subject"]]
     return found
-
-
-def reply(service: Service, sender: str, body: str, answering: EmailMessage) -> str:
-    """A reply from `sender` to the Reply-To plus-address of the mail `answering`, as a mail client sends it."""
-    msg = EmailMessage()
-    msg["From"] = f"{NAMES.get(sender, 'Someone')} <{sender}>"
-    msg["To"] = str(answering["Reply-To"])
-    msg["Subject"] = f"Re: {answering['Subject']}"
-    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[1])
-    msg.set_content(body)
-    outcome = service.ingest(msg.as_bytes(policy=SMTP), "smtp", envelope_recipients=[str(answering["Reply-To"])])
-    return outcome.reason
 
 
 def text_of(msg: EmailMessage) -> str:
