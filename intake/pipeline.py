@@ -79,6 +79,7 @@ class Pipeline:
         )
         bounds = settings.limits
         self.sizes = SizeLimits(bounds.attach_per_mail_bytes, bounds.attachment_bytes, bounds.message_bytes)
+        self._seeded = False  # the roster and account register hold rows (seeded from the config once)
 
     # --- the entry point ------------------------------------------------------------------
 
@@ -195,8 +196,8 @@ class Pipeline:
 
     def _use_roster(self, session: Session) -> None:
         """Read who is who from the database (seeding it from the config the first time) for this message."""
-        roster.seed(session, self.config)
-        accounts.seed(session, self.config.accounts)
+        if not self._seeded:  # once both are seeded (committed earlier), they stay so: no counting per message
+            self._seeded = roster.seed(session, self.config) + accounts.seed(session, self.config.accounts) == 0
         settings = roster.roster_settings(session, self.config)
         if settings.people != self.settings.people:
             self.settings = settings

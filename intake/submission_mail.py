@@ -5,7 +5,6 @@ requests, and a repeat's new words relayed to the reviewers; queued in the calle
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import timedelta
 
 from intake import acknowledging, responses
@@ -22,7 +21,7 @@ from intake.store.attachments import sent_copy
 from intake.store.db import Session
 from intake.store.history import SYSTEM_ACTOR, add_event
 from intake.store.models import Attachment, Item, utcnow
-from intake.store.outbox import queue_keyed_mail, queue_mail
+from intake.store.outbox import queue_keyed_mails, queue_mail
 from intake.vocab import EventKind, Kind, Purpose
 
 _HOUR = timedelta(hours=1)
@@ -46,9 +45,7 @@ class SubmissionMail:
         midnight = now.astimezone(self.settings.council.tz).replace(hour=0, minute=0, second=0, microsecond=0)
         per_day = self.settings.intake.automatic_replies_per_day
         lately = acknowledgements.lately(session, sender, now - _HOUR, midnight)
-        # Items acknowledged since midnight: the same count with the hour's window opened to the whole day.
-        today = acknowledgements.lately(session, sender, midnight, midnight).acknowledged_this_hour
-        lately = replace(lately, acknowledged_today=today)
+        today = lately.acknowledged_today
         step = acknowledging.step(person is not None, lately, per_hour, per_day)
         if step != acknowledging.Step.SEND:
             told = "a note saying so was sent instead" if step == acknowledging.Step.NOTE else "told so already today"
@@ -93,9 +90,28 @@ class SubmissionMail:
 
     def review_requests(self, session: Session, item: Item, records: list[Attachment]) -> int:
         """A review request to each reviewer: every file listed; pictures' prepared copies and documents attached."""
-        for person in self.settings.reviewers:
-            self._review_request(session, item, person, records)
-        return len(self.settings.reviewers)
+        reviewers = [Recipient(person.email, person.name) for person in self.settings.reviewers]
+        files = listing(records)
+        pictures = sum(1 for f in files if f["attached"] and not f["document"])
+        context = {
+            **item_context(self.settings, item, self.registry),
+            "attachments": files,
+            "suggestions": self._suggestions(item),
+            **draft_view(item.text, item.revision, pictures),
+        }
+        queue_keyed_mails(
+            session,
+            self.composer,
+            self.settings.security.secret,
+            item,
+            reviewers,
+            Purpose.REVIEW_REQUEST,
+            context,
+            EventKind.REVIEW_REQUESTED,
+            attachments=carried_files(session, records),
+            auto_submitted="auto-generated",
+        )
+        return len(reviewers)
 
     def relay_repeat(self, session: Session, item: Item, msg: InboundMessage, records: list[Attachment]) -> int:
         """A folded repeat's new words or files go to reviewers as the drafter's words; an exact repeat, nothing."""
@@ -108,43 +124,20 @@ class SubmissionMail:
             "files_kept": len(records),
             "attachments": listing(records),
         }
-        for person in self.settings.reviewers:
-            queue_keyed_mail(
-                session,
-                self.composer,
-                self.settings.security.secret,
-                item,
-                Recipient(person.email, person.name),
-                Purpose.QUERY,
-                context,
-                EventKind.MAIL_QUEUED,
-                template="drafter-reply",
-                attachments=carried_files(session, records),
-                auto_submitted="auto-generated",
-            )
-        return len(self.settings.reviewers)
-
-    def _review_request(self, session: Session, item: Item, person: Person, records: list[Attachment]) -> None:
-        files = listing(records)
-        sent = carried_files(session, records)
-        pictures = sum(1 for f in files if f["attached"] and not f["document"])
-        queue_keyed_mail(
+        queue_keyed_mails(
             session,
             self.composer,
             self.settings.security.secret,
             item,
-            Recipient(person.email, person.name),
-            Purpose.REVIEW_REQUEST,
-            {
-                **item_context(self.settings, item, self.registry),
-                "attachments": files,
-                "suggestions": self._suggestions(item),
-                **draft_view(item.text, item.revision, pictures),
-            },
-            EventKind.REVIEW_REQUESTED,
-            attachments=sent,
+            [Recipient(person.email, person.name) for person in self.settings.reviewers],
+            Purpose.QUERY,
+            context,
+            EventKind.MAIL_QUEUED,
+            template="drafter-reply",
+            attachments=carried_files(session, records),
             auto_submitted="auto-generated",
         )
+        return len(self.settings.reviewers)
 
     def _suggestions(self, item: Item) -> tuple[responses.Response, ...]:
         """For an enquiry, the standard responses that best match its words (§6.4), the default last."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, distinct, func, or_, select
+from sqlalchemy import ColumnElement, case, distinct, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from intake.acknowledging import Lately, subject_key
@@ -35,26 +35,37 @@ def _is(column: InstrumentedAttribute[str], sender: str) -> ColumnElement[bool]:
 
 
 def _from(sender: str) -> ColumnElement[bool]:
-    """Items whose sender is this address."""
-    return _is(Item.sender, sender)
-
-
-def _items_with(session: Session, sender: str, kind: str, since: datetime) -> int:
-    query = (
-        select(func.count(distinct(Item.id)))
-        .join(Event, Event.item_id == Item.id)
-        .where(_from(sender), Item.received_at >= since, Event.kind == kind)
-    )
-    return session.scalar(query) or 0
+    """Items whose sender is this address (their indexed key: lower case, no tag)."""
+    return Item.sender_key == untagged(sender)
 
 
 def lately(session: Session, sender: str, hour_ago: datetime, midnight: datetime) -> Lately:
-    """How many of this sender's items were acknowledged this past hour, held back or received today."""
-    received = session.scalar(select(func.count(Item.id)).where(_from(sender), Item.received_at >= midnight)) or 0
+    """How many of this sender's items were acknowledged this past hour and today, held back or received today.
+
+    One query over the sender's items since the earlier of the two bounds (this new one included).
+    """
+    acknowledged = Event.kind == EventKind.ACKNOWLEDGED
+
+    def items_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count(distinct(case((condition, Item.id))))
+
+    today = Item.received_at >= midnight
+    row = session.execute(
+        select(
+            items_where(acknowledged & (Item.received_at >= hour_ago)),
+            items_where((Event.kind == EventKind.ACK_HELD) & today),
+            items_where(today),
+            items_where(acknowledged & today),
+        )
+        .select_from(Item)
+        .outerjoin(Event, (Event.item_id == Item.id) & Event.kind.in_([EventKind.ACKNOWLEDGED, EventKind.ACK_HELD]))
+        .where(_from(sender), Item.received_at >= min(hour_ago, midnight))
+    ).one()
     return Lately(
-        acknowledged_this_hour=_items_with(session, sender, EventKind.ACKNOWLEDGED, hour_ago),
-        held_today=_items_with(session, sender, EventKind.ACK_HELD, midnight),
-        received_today=received,
+        acknowledged_this_hour=row[0] or 0,
+        held_today=row[1] or 0,
+        received_today=row[2] or 0,
+        acknowledged_today=row[3] or 0,
     )
 
 

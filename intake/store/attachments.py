@@ -73,7 +73,8 @@ def store_attachments(
         )
         session.add(record)
         stored.append(record)
-    session.flush()
+    if stored:
+        session.flush()
     return stored
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from intake.config.addresses import untagged
 from intake.refs import format_ref
 from intake.store.db import Session
 from intake.store.models import Item, Message, RefCounter
@@ -15,9 +15,11 @@ def next_ref(session: Session, year: int) -> tuple[int, str]:
     """Take the next item number of the year atomically (safe with two instances on PostgreSQL)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(RefCounter).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
     number = session.execute(
-        update(RefCounter).where(RefCounter.year == year).values(last=RefCounter.last + 1).returning(RefCounter.last)
+        insert(RefCounter)
+        .values(year=year, last=1)
+        .on_conflict_do_update(index_elements=["year"], set_={"last": RefCounter.last + 1})
+        .returning(RefCounter.last)
     ).scalar_one()
     return number, format_ref(year, number)
 
@@ -45,6 +47,7 @@ def new_item(
         kind=kind,
         status=status,
         sender=sender[:320],
+        sender_key=untagged(sender)[:320],
         sender_name=sender_name[:320],
         sender_role=sender_role,
         subject=subject,

@@ -68,10 +68,12 @@ def same_message(session: Session, raw: bytes, message_id: str | None) -> Messag
         return exact
     if not message_id:
         return None
-    ours = without_trace(raw)
     candidates = session.scalars(
         select(Message).where(Message.message_id == message_id[:998]).order_by(Message.id).limit(_CANDIDATES)
-    )
+    ).all()
+    if not candidates:  # the usual case: a new Message-ID, and no bytes to compare
+        return None
+    ours = without_trace(raw)
     return next((row for row in candidates if row.raw and without_trace(row.raw) == ours), None)
 
 

@@ -89,6 +89,7 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("year", "number", name="uq_items_year_number"),
         Index("ix_items_status_received_at", "status", "received_at"),  # `items --status`, newest first
+        Index("ix_items_sender_key_received_at", "sender_key", "received_at"),  # this sender's items lately
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -98,6 +99,7 @@ class Item(Base):
     kind: Mapped[str] = mapped_column(String(16), index=True)  # draft | report | enquiry
     status: Mapped[str] = mapped_column(String(16), index=True)
     sender: Mapped[str] = mapped_column(String(320), default="")
+    sender_key: Mapped[str] = mapped_column(String(320), default="", server_default="")  # untagged(sender)
     sender_name: Mapped[str] = mapped_column(String(320), default="")
     sender_role: Mapped[str] = mapped_column(String(16), default="public")
     subject: Mapped[str] = mapped_column(Text, default="")
@@ -300,6 +302,10 @@ class MailboxState(Base):
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     baseline_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # UIDNEXT and the message count as the last pass that moved everything it found left the folder:
+    # a STATUS showing both unchanged means nothing new, and the folder need not be SELECTed.
+    quiet_uidnext: Mapped[int | None] = mapped_column(BigInteger)
+    quiet_messages: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RefCounter(Base):

@@ -20,7 +20,7 @@ from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_
 from intake.replykeys import key_digest, new_key, plus_address
 from intake.store import blobs
 from intake.store.db import Session
-from intake.store.history import SYSTEM_ACTOR, add_event, add_event_by_id
+from intake.store.history import SYSTEM_ACTOR, add_event, note_by_id
 from intake.store.models import Item, OutboxBody, OutboxMessage, ReplyKey, utcnow
 from intake.vocab import EventKind
 
@@ -80,10 +80,14 @@ def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> 
     row = outbox_row(out, item.id, session)
     session.add(row)
     session.flush()
+    _note_queued(session, item, out, row, event_kind)
+    return row
+
+
+def _note_queued(session: Session, item: Item, out: Outgoing, row: OutboxMessage, event_kind: str) -> None:
     add_event(
         session, item, event_kind, SYSTEM_ACTOR, f"{out.purpose} to {', '.join(out.recipients)}", outbox_id=row.id
     )
-    return row
 
 
 def queue_keyed_mail(
@@ -103,27 +107,42 @@ def queue_keyed_mail(
     In-Reply-To leads back to both the person and the item. The key is not in the context:
     it stays out of the body, so forwarding the text of the mail does not forward it.
     """
-    key = new_key(secret, item.id, to.email)
-    out = composer.compose(
-        purpose,
-        to,
-        context,
-        ref=item.ref,
-        reply_to=plus_address(composer.from_address, key),
-        **compose_options,
-    )
-    row = queue_mail(session, item, out, event_kind)
-    session.add(
-        ReplyKey(
-            digest=key_digest(key),
-            item_id=item.id,
-            email=to.email.lower(),
-            purpose=purpose,
-            issued_at=utcnow(),
-            outbox_id=row.id,
+    return queue_keyed_mails(session, composer, secret, item, [to], purpose, context, event_kind, **compose_options)[0]
+
+
+def queue_keyed_mails(
+    session: Session,
+    composer: Composer,
+    secret: bytes,
+    item: Item,
+    recipients: Sequence[Recipient],
+    purpose: str,
+    context: dict[str, Any],
+    event_kind: str,
+    **compose_options: Any,
+) -> list[OutboxMessage]:
+    """`queue_keyed_mail` to each of `recipients`, each with a key of their own; the rows written together."""
+    keyed = []
+    for to in recipients:
+        key = new_key(secret, item.id, to.email)
+        reply_to = plus_address(composer.from_address, key)
+        out = composer.compose(purpose, to, context, ref=item.ref, reply_to=reply_to, **compose_options)
+        keyed.append((to, key, out, outbox_row(out, item.id, session)))
+    session.add_all([row for *_, row in keyed])
+    session.flush()  # one INSERT for every row: their ids go into the history and the keys
+    for to, key, out, row in keyed:
+        _note_queued(session, item, out, row, event_kind)
+        session.add(
+            ReplyKey(
+                digest=key_digest(key),
+                item_id=item.id,
+                email=to.email.lower(),
+                purpose=purpose,
+                issued_at=utcnow(),
+                outbox_id=row.id,
+            )
         )
-    )
-    return row
+    return [row for *_, row in keyed]
 
 
 # --- the delivery side ---------------------------------------------------------------------
@@ -206,6 +225,7 @@ def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, r
             refused=refused,
             claimed_at=None,
         )
+        .execution_options(synchronize_session=False)  # the row's object is not used after this
     )
     if row.item_id is None:
         return
@@ -217,7 +237,7 @@ def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, r
     else:
         detail = f"{row.purpose} to {to} could not be delivered: {error}"
     kind = EventKind.MAIL_SENT if sent else EventKind.MAIL_FAILED
-    add_event_by_id(session, row.item_id, kind, SYSTEM_ACTOR, detail, outbox_id=row.id)
+    note_by_id(session, row.item_id, kind, SYSTEM_ACTOR, detail, outbox_id=row.id)
 
 
 def defer(session: Session, row_id: int, attempts: int, error: str, next_attempt_at: datetime) -> None:

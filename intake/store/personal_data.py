@@ -195,7 +195,7 @@ def anonymise_item(session: Session, item: Item, why: str, report: ErasureReport
     report.outgoing += _blank_outgoing(session, select(OutboxMessage.id).where(OutboxMessage.item_id == item.id))
     report.history_lines += _blank_history(session, item.id)
     session.execute(delete(ReplyKey).where(ReplyKey.item_id == item.id))
-    item.sender = item.sender_name = item.subject = item.text = item.quarantine_reason = ""
+    item.sender = item.sender_key = item.sender_name = item.subject = item.text = item.quarantine_reason = ""
     item.flags, item.approvals, item.decided_by = [], [], ""
     add_event(session, item, EventKind.PERSONAL_DATA_ERASED, SYSTEM_ACTOR, f"personal data erased: {why}")
     report.erased_items.append(item.ref)
