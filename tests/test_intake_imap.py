@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import subprocess
 import sys
 import textwrap
@@ -240,3 +241,49 @@ def test_a_renumbered_folder_is_noticed_and_its_mail_taken_in_once(mailbox, smtp
         state = session.scalars(select(MailboxState)).one()
     with mailbox.connect() as box:
         assert state.uidvalidity == int(box.folder.status("Drafts")["UIDVALIDITY"])
+
+
+def test_a_poll_with_nothing_new_asks_status_only_and_new_mail_still_comes_in(
+    mailbox, smtp_sink, database_url, service_for
+):
+    service = service_for(database_url, imap=mailbox, smtp=smtp_sink)
+    source = service.imap_source()
+    old = mailbox.append(draft(subject="There before the first look"))
+    assert (source.poll_once().left_alone, source.poll_once().quiet) == (1, True)
+
+    mailbox.append(draft(subject="A new draft"))
+    arrived = source.poll_once()
+    assert (arrived.quiet, arrived.taken) == (False, 1)
+    assert source.poll_once().quiet
+
+    with mailbox.connect() as box:  # a colleague deletes the old message: the count changes, so we look
+        box.delete([str(old)])
+    assert not source.poll_once().quiet
+    assert source.poll_once().quiet
+
+
+def test_a_pass_that_leaves_mail_behind_is_not_taken_for_quiet(
+    mailbox, smtp_sink, sqlite_url, service_for, monkeypatch
+):
+    import intake.sources.imap as imap
+
+    service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
+    source = service.imap_source()
+    source.poll_once()
+    mailbox.append(draft(subject="Kept, but the move fails"))
+    move = imap.move_uids
+    calls = []
+
+    def fails_once(box, uids, folder):
+        calls.append(uids)
+        if len(calls) == 1:
+            raise imaplib.IMAP4.error("NO [SERVERBUG] try again")
+        return move(box, uids, folder)
+
+    monkeypatch.setattr(imap, "move_uids", fails_once)
+    assert (source.poll_once().taken, len(mailbox.uids("INBOX"))) == (1, 1)
+
+    again = source.poll_once()  # the folder looks unchanged since, but the message is still ours to move
+
+    assert (again.quiet, again.duplicates, again.moved) == (False, 1, 1)
+    assert mailbox.uids("INBOX") == [] and source.poll_once().quiet

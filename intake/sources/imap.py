@@ -54,6 +54,7 @@ class PassReport:
     moved: int = 0
     left_alone: int = 0
     next_uid: int = 0  # the folder's UIDNEXT when the pass began: mail from here on came during it
+    quiet: bool = False  # STATUS showed the folder as the last clean pass left it: not even SELECTed
 
 
 class ImapSource:
@@ -93,8 +94,8 @@ class ImapSource:
     def where(self) -> str:
         return f"the IMAP server {self.settings.host}:{self.settings.port}"
 
-    def connect(self) -> BaseMailBox:
-        """Log in and select the folder; MailboxUnreachable with one clear sentence if we cannot."""
+    def connect(self, select: bool = True) -> BaseMailBox:
+        """Log in and (unless `select` is False) select the folder; MailboxUnreachable in one sentence if not."""
         s = self.settings
         box = self.login()
         box.email_message_class = RawMailMessage
@@ -103,7 +104,8 @@ class ImapSource:
             if not box.folder.exists(s.processed_folder):
                 box.folder.create(s.processed_folder)
                 self.log.info("created the folder %s for processed mail", s.processed_folder)
-            box.folder.set(s.folder)
+            if select:
+                box.folder.set(s.folder)
         except Exception as exc:
             logout(box)
             raise MailboxUnreachable(f"{self.where}: cannot open the folder {s.folder}: {exc}") from exc
@@ -178,11 +180,28 @@ class ImapSource:
 
     def poll_once(self, backlog: bool = False) -> PassReport:
         """Connect, take in everything new, move it, log out."""
-        box = self.connect()
+        box = self.connect(select=False)
         try:
+            if not backlog and self._quiet(box):
+                return PassReport(quiet=True)
+            try:
+                box.folder.set(self.settings.folder)
+            except (OSError, imaplib.IMAP4.error) as exc:
+                raise MailboxUnreachable(f"{self.where}: cannot open the folder {self.settings.folder}: {exc}") from exc
             return self.take_in(box, backlog)
         finally:
             logout(box)
+
+    def _quiet(self, box: BaseMailBox) -> bool:
+        """STATUS shows the folder as the last clean pass left it: nothing to do, and no SELECT of a big folder."""
+        try:
+            status = box.folder.status(self.settings.folder, ["UIDVALIDITY", "MESSAGES", "UIDNEXT"])
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnreachable(f"{self.where}: cannot open the folder {self.settings.folder}: {exc}") from exc
+        with reading(self.sessions, "read the mailbox position") as session:
+            return mailbox.is_quiet(
+                session, self.folder_key, int(status["UIDVALIDITY"]), int(status["UIDNEXT"]), int(status["MESSAGES"])
+            )
 
     def take_in(self, box: BaseMailBox, backlog: bool = False) -> PassReport:
         """Take in every new message in UID order; commit each, then move the committed ones."""
@@ -240,6 +259,8 @@ class ImapSource:
                     self.log.warning(
                         "%s; the messages stay in %s and are moved on the next pass", exc, self.settings.folder
                     )
+        if not backlog and report.moved == len(todo):  # nothing of ours left there: the next poll may STATUS only
+            self._record_quiet(uidvalidity, report.next_uid, int(status["MESSAGES"]) - report.moved)
         return report
 
     def _fetch(self, box: BaseMailBox, uids: list[int]) -> Iterator[tuple[int, bytes]]:
@@ -290,6 +311,13 @@ class ImapSource:
                 uidvalidity,
             )
         return entered.baseline_uid
+
+    def _record_quiet(self, uidvalidity: int, uidnext: int, messages: int) -> None:
+        try:
+            with transaction(self.sessions, "record the mailbox position") as session:
+                mailbox.record_quiet(session, self.folder_key, uidvalidity, uidnext, messages)
+        except StorageError as exc:  # a convenience: the next poll merely SELECTs again
+            self.log.warning("could not record the mailbox position: %s", exc)
 
     def _remember(self, uidvalidity: int, uid: int) -> None:
         try:

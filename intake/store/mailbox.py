@@ -54,6 +54,27 @@ def record_last_uid(session: Session, folder_key: str, uidvalidity: int, uid: in
         state.last_uid, state.updated_at = uid, utcnow()
 
 
+def record_quiet(session: Session, folder_key: str, uidvalidity: int, uidnext: int, messages: int) -> None:
+    """Remember how a pass that left nothing behind left the folder (see `is_quiet`)."""
+    state = session.get(MailboxState, folder_key)
+    if state is not None and state.uidvalidity == uidvalidity:
+        state.quiet_uidnext, state.quiet_messages = uidnext, messages
+
+
+def is_quiet(session: Session, folder_key: str, uidvalidity: int, uidnext: int, messages: int) -> bool:
+    """Whether the folder is as the last clean pass left it: no UID given out since, none removed.
+
+    UIDNEXT only grows, so an unchanged UIDNEXT means nothing arrived; an unchanged count then
+    means nothing was taken away either, so nothing of ours waits there.
+    """
+    state = session.get(MailboxState, folder_key)
+    return (
+        state is not None
+        and state.uidvalidity == uidvalidity
+        and (state.quiet_uidnext, state.quiet_messages) == (uidnext, messages)
+    )
+
+
 def notes(session: Session, start: datetime, end: datetime) -> list[MailboxNote]:
     """The mailbox notes of the period [start, end), oldest first (for the Clerk's digest)."""
     return list(
