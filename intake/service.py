@@ -118,6 +118,22 @@ class Service:
             **self.imap_timing,
         )
 
+    def deliver_until(self, stop: threading.Event) -> None:
+        """`run`'s delivery thread: send what is due each time mail is queued (or a job wakes it), until `stop`.
+
+        Taking mail in and sending it overlap: the relay's round trips are waited out while the
+        next message is read.
+        """
+        while not stop.is_set():
+            self.wake_delivery.wait()
+            self.wake_delivery.clear()
+            if stop.is_set():
+                break
+            try:
+                self.deliver()
+            except Exception:  # noqa: BLE001 - keep delivering; the error is logged
+                self.log.exception("outbox delivery failed; it will be retried")
+
     def deliver(self) -> DeliveryReport:
         """Deliver what is due now and say what happened in one line if the relay is down."""
         report = self.drain.deliver_due()
@@ -220,18 +236,7 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
     if settings.imap is None and settings.listener is None:
         raise IntakeError(f"{settings.path}: nothing to read mail from; configure [imap] or [listener] (or both).")
 
-    def delivery_loop() -> None:
-        while not stop.is_set():
-            service.wake_delivery.wait()
-            service.wake_delivery.clear()
-            if stop.is_set():
-                break
-            try:
-                service.deliver()
-            except Exception:  # noqa: BLE001 - keep delivering; the error is logged
-                log.exception("outbox delivery failed; it will be retried")
-
-    threads = [threading.Thread(target=delivery_loop, name="delivery", daemon=True)]
+    threads = [threading.Thread(target=service.deliver_until, args=(stop,), name="delivery", daemon=True)]
     imap = service.imap_source()
     if imap is not None:
 
