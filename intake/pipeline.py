@@ -61,10 +61,14 @@ class Pipeline:
         on_mail_queued: Callable[[], None] | None = None,
         reply_step: ReplyStep | None = None,
         registry: Registry | None = None,
+        counting_sessions: Sessions | None = None,
     ) -> None:
         self.config = settings  # as read from the file: the roster's seed
         self.settings = settings  # with the database's roster, refreshed for each message
         self.sessions = sessions
+        # The attempt count must survive a killed process, not a power cut: SQLite may give it a
+        # connection that does not fsync each commit (a power cut costs a poison message one more try).
+        self.counting_sessions = counting_sessions or sessions
         self.composer = composer
         self.log = log or logging.getLogger("intake.pipeline")
         self.on_mail_queued = on_mail_queued
@@ -94,7 +98,7 @@ class Pipeline:
         arrival = Arrival(raw, source, source_key, tuple(envelope_recipients))
         progress = HowFar(digest=hashlib.sha256(raw).hexdigest())
         # Counted and committed before any work: a message that kills the process every time ends.
-        started = attempts.begin(self.sessions, progress.digest, source_key)
+        started = attempts.begin(self.counting_sessions, progress.digest, source_key)
         try:
             if started >= attempts.MAX_ATTEMPTS:
                 outcome = self._give_up(arrival, progress, started)

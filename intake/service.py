@@ -82,15 +82,18 @@ class Service:
             cache=template_cache,
         )
         wake = threading.Event()
-        pipeline = Pipeline(settings, sessions, composer, log.getChild("pipeline"), on_mail_queued=wake.set)
+        # Delivery records and attempt counts on SQLite need no fsync each (see make_engine): their own engine.
+        on_disk = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+        delivery_engine = make_engine(settings.database_url, durable=False) if on_disk else None
+        quick = make_sessions(delivery_engine) if delivery_engine is not None else sessions
+        pipeline = Pipeline(
+            settings, sessions, composer, log.getChild("pipeline"), on_mail_queued=wake.set, counting_sessions=quick
+        )
         tokens = make_tokens(settings)
         graph_tokens = make_graph_tokens(settings)
         graph_token = graph_tokens.token if graph_tokens is not None else None
-        # Delivery records on SQLite need no fsync each (see make_engine): their own engine.
-        on_disk = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
-        delivery_engine = make_engine(settings.database_url, durable=False) if on_disk else None
         drain = OutboxDrain(
-            make_sessions(delivery_engine) if delivery_engine is not None else sessions,
+            quick,
             lambda: make_transport(settings, tokens, graph_token),
             settings.outbox,
             log.getChild("delivery"),
