@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 
 from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_json, splice, unpack
 from intake.replykeys import key_digest, new_key, plus_address
@@ -210,22 +210,37 @@ def _no_flush_wait(session: Session) -> None:
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
+# Built once: the delivery loop records every mail with these two, and building a statement costs
+# more than running it.
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+_FINISH = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        status=bindparam("status"),
+        attempts=_OUTBOX.c.attempts + 1,
+        sent_at=bindparam("sent_at"),
+        last_error=bindparam("last_error"),
+        refused=bindparam("refused"),
+        claimed_at=None,
+    )
+)
+
+
 def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> None:
     """Record a row as sent (with any recipients refused one by one) or failed, and say so in its item's history."""
     _no_flush_wait(session)
     sent = status == Delivery.SENT
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row.id)
-        .values(
-            status=status,
-            attempts=OutboxMessage.attempts + 1,
-            sent_at=utcnow() if sent else None,
-            last_error=error,
-            refused=refused,
-            claimed_at=None,
-        )
-        .execution_options(synchronize_session=False)  # the row's object is not used after this
+    connection = session.connection()  # plain statements: the row's object is not used after this
+    connection.execute(
+        _FINISH,
+        {
+            "row_id": row.id,
+            "status": str(status),
+            "sent_at": utcnow() if sent else None,
+            "last_error": error,
+            "refused": refused,
+        },
     )
     if row.item_id is None:
         return
