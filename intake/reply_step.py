@@ -97,8 +97,8 @@ class ReplyStep:
         )
         old_text = item.text
         line = decision.history
-        event = add_event(session, item, line.kind, actor.email, line.detail, row, **line.data)
-        reply_facts.save_change(session, item, target.key, decision.change, at=event.at)
+        at = add_event(session, item, line.kind, actor.email, line.detail, row, **line.data)
+        reply_facts.save_change(session, item, target.key, decision.change, at=at)
         if decision.change.kind == Kind.DRAFT:
             self._screen(session, item)
         kept: list[Attachment] = []

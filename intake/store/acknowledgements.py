@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, distinct, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, case, distinct, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from intake.acknowledging import Lately, subject_key
@@ -39,28 +39,35 @@ def _from(sender: str) -> ColumnElement[bool]:
     return Item.sender_key == untagged(sender)
 
 
+def _items_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.count(distinct(case((condition, Item.id))))
+
+
+_ACKNOWLEDGED = Event.kind == EventKind.ACKNOWLEDGED
+_TODAY = Item.received_at >= bindparam("midnight")
+# Built once (a draft asks it every time): the sender's items since the earlier of the two bounds,
+# counted four ways, with their acknowledgement lines if any.
+_LATELY = (
+    select(
+        _items_where(_ACKNOWLEDGED & (Item.received_at >= bindparam("hour_ago"))),
+        _items_where((Event.kind == EventKind.ACK_HELD) & _TODAY),
+        _items_where(_TODAY),
+        _items_where(_ACKNOWLEDGED & _TODAY),
+    )
+    .select_from(Item)
+    .outerjoin(Event, (Event.item_id == Item.id) & Event.kind.in_([EventKind.ACKNOWLEDGED, EventKind.ACK_HELD]))
+    .where(Item.sender_key == bindparam("sender_key"), Item.received_at >= bindparam("since"))
+)
+
+
 def lately(session: Session, sender: str, hour_ago: datetime, midnight: datetime) -> Lately:
     """How many of this sender's items were acknowledged this past hour and today, held back or received today.
 
-    One query over the sender's items since the earlier of the two bounds (this new one included).
+    One query over the sender's items since the earlier of the two bounds (this new one included:
+    the pipeline has written it already).
     """
-    acknowledged = Event.kind == EventKind.ACKNOWLEDGED
-
-    def items_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.count(distinct(case((condition, Item.id))))
-
-    today = Item.received_at >= midnight
-    row = session.execute(
-        select(
-            items_where(acknowledged & (Item.received_at >= hour_ago)),
-            items_where((Event.kind == EventKind.ACK_HELD) & today),
-            items_where(today),
-            items_where(acknowledged & today),
-        )
-        .select_from(Item)
-        .outerjoin(Event, (Event.item_id == Item.id) & Event.kind.in_([EventKind.ACKNOWLEDGED, EventKind.ACK_HELD]))
-        .where(_from(sender), Item.received_at >= min(hour_ago, midnight))
-    ).one()
+    bounds = {"hour_ago": hour_ago, "midnight": midnight, "since": min(hour_ago, midnight)}
+    row = session.connection().execute(_LATELY, {"sender_key": untagged(sender), **bounds}).one()
     return Lately(
         acknowledged_this_hour=row[0] or 0,
         held_today=row[1] or 0,

@@ -9,7 +9,9 @@ connection, PostgreSQL's synchronous_commit off): a power cut costs such a messa
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, text
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from intake.store.db import Session, Sessions
@@ -19,6 +21,21 @@ from intake.store.unit import transaction
 MAX_ATTEMPTS = 3
 
 
+def _count_statement(insert: Any) -> Any:
+    now: Any = bindparam("now", type_=IntakeAttempt.__table__.c.last_at.type)
+    return (
+        insert(IntakeAttempt)
+        .values(sha256=bindparam("sha256"), attempts=1, source_key=bindparam("source_key"), first_at=now, last_at=now)
+        .on_conflict_do_update(index_elements=["sha256"], set_={"attempts": IntakeAttempt.attempts + 1, "last_at": now})
+        .returning(IntakeAttempt.attempts)
+    )
+
+
+# Built once per dialect: every message is counted before any work.
+_COUNT = {"postgresql": _count_statement(postgresql.insert), "sqlite": _count_statement(sqlite.insert)}
+_FORGET = delete(IntakeAttempt).where(IntakeAttempt.sha256 == bindparam("sha256"))
+
+
 def begin(sessions: Sessions, sha256: str, source_key: str | None) -> int:
     """Count one more start of processing these bytes, committed now; how many starts before this one.
 
@@ -26,24 +43,17 @@ def begin(sessions: Sessions, sha256: str, source_key: str | None) -> int:
     """
     with transaction(sessions, "count the attempt") as session:
         dialect = session.get_bind().dialect.name
+        connection = session.connection()
         if dialect == "postgresql":  # survives a killed process; a server crash costs one more try at most
-            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        now = utcnow()
-        counted = session.execute(
-            insert(IntakeAttempt)
-            .values(sha256=sha256, attempts=1, source_key=source_key, first_at=now, last_at=now)
-            .on_conflict_do_update(
-                index_elements=["sha256"], set_={"attempts": IntakeAttempt.attempts + 1, "last_at": now}
-            )
-            .returning(IntakeAttempt.attempts)
-        ).scalar_one()
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        params = {"sha256": sha256, "source_key": source_key, "now": utcnow()}
+        counted = connection.execute(_COUNT[dialect], params).scalar_one()
     return int(counted) - 1
 
 
 def finish(session: Session, sha256: str) -> None:
     """The message is kept (or quarantined): forget its attempts, in the caller's transaction."""
-    session.execute(delete(IntakeAttempt).where(IntakeAttempt.sha256 == sha256))
+    session.connection().execute(_FORGET, {"sha256": sha256})
 
 
 def interrupted(session: Session, prefix: str, limit: int = 10_000) -> set[str]:

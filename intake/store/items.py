@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from intake.config.addresses import untagged
@@ -11,16 +14,23 @@ from intake.store.models import Item, Message, RefCounter
 from intake.vocab import Role
 
 
-def next_ref(session: Session, year: int) -> tuple[int, str]:
-    """Take the next item number of the year atomically (safe with two instances on PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    number = session.execute(
+def _next_ref_statement(insert: Any) -> Any:
+    return (
         insert(RefCounter)
-        .values(year=year, last=1)
+        .values(year=bindparam("year"), last=1)
         .on_conflict_do_update(index_elements=["year"], set_={"last": RefCounter.last + 1})
         .returning(RefCounter.last)
-    ).scalar_one()
+    )
+
+
+# Built once per dialect: every new item asks for a number.
+_NEXT_REF = {"postgresql": _next_ref_statement(postgresql.insert), "sqlite": _next_ref_statement(sqlite.insert)}
+
+
+def next_ref(session: Session, year: int) -> tuple[int, str]:
+    """Take the next item number of the year atomically (safe with two instances on PostgreSQL)."""
+    statement = _NEXT_REF[session.get_bind().dialect.name]
+    number = session.connection().execute(statement, {"year": year}).scalar_one()
     return number, format_ref(year, number)
 
 

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 
 from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_json, splice, unpack
 from intake.replykeys import key_digest, new_key, plus_address
 from intake.store import blobs
 from intake.store.db import Session
-from intake.store.history import SYSTEM_ACTOR, add_event, note_by_id
+from intake.store.history import SYSTEM_ACTOR, add_event, add_event_by_id
 from intake.store.models import Item, OutboxBody, OutboxMessage, ReplyKey, utcnow
 from intake.vocab import EventKind
 
@@ -38,6 +38,7 @@ class Delivery(StrEnum):
 
 
 WAITING = (Delivery.PENDING, Delivery.SENDING)
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
 
 def outbox_row(out: Outgoing, item_id: int | None, session: Session | None = None) -> OutboxMessage:
@@ -75,19 +76,46 @@ def message_bytes(session: Session, row: OutboxMessage, encoded: EncodedParts) -
     return splice(skeleton, parts, lambda sha: encoded.get(sha, lambda wanted: blobs.load(session, wanted)))
 
 
-def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> OutboxMessage:
-    """Put a rendered message in the outbox and note it in the item's history."""
-    row = outbox_row(out, item.id, session)
-    session.add(row)
-    session.flush()
-    _note_queued(session, item, out, row, event_kind)
-    return row
+def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> int:
+    """Put a rendered message in the outbox and note it in the item's history; the outbox row's id."""
+    return _write(session, item, [out], event_kind)[0]
 
 
-def _note_queued(session: Session, item: Item, out: Outgoing, row: OutboxMessage, event_kind: str) -> None:
-    add_event(
-        session, item, event_kind, SYSTEM_ACTOR, f"{out.purpose} to {', '.join(out.recipients)}", outbox_id=row.id
-    )
+# Built once: every draft queues four mails, and building an INSERT costs more than running it.
+_BODIES: Table = OutboxBody.__table__  # type: ignore[assignment]
+_NEW_ROW = insert(_OUTBOX).returning(_OUTBOX.c.id)
+_NEW_BODY = insert(_BODIES)
+_NEW_KEY = insert(ReplyKey.__table__)  # type: ignore[arg-type]
+
+
+def _write(session: Session, item: Item, outs: Sequence[Outgoing], event_kind: str) -> list[int]:
+    """The outbox rows and bodies of `outs` as plain INSERTs, each noted in the item's history; their ids."""
+    connection, now, ids = session.connection(), utcnow(), []
+    for out in outs:
+        row_id = connection.execute(
+            _NEW_ROW,
+            {
+                "item_id": item.id,
+                "purpose": out.purpose,
+                "message_id": out.message_id,
+                "mail_from": out.mail_from,
+                "recipients": list(out.recipients),
+                "status": str(Delivery.PENDING),
+                "created_at": now,
+                "next_attempt_at": now,
+            },
+        ).scalar_one()
+        if out.parts:
+            for sha, data in out.files.items():
+                blobs.keep(session, data, sha)
+            body = {"raw": pack(out.skeleton), "parts": refs_to_json(out.parts)}
+        else:
+            body = {"raw": pack(out.raw), "parts": []}
+        connection.execute(_NEW_BODY, {"outbox_id": row_id, "packing": PACKED, **body})
+        detail = f"{out.purpose} to {', '.join(out.recipients)}"
+        add_event(session, item, event_kind, SYSTEM_ACTOR, detail, outbox_id=row_id)
+        ids.append(row_id)
+    return ids
 
 
 def queue_keyed_mail(
@@ -100,8 +128,8 @@ def queue_keyed_mail(
     context: dict[str, Any],
     event_kind: str,
     **compose_options: Any,
-) -> OutboxMessage:
-    """Queue mail to one person whose Reply-To carries a fresh key bound to them and this item.
+) -> int:
+    """Queue mail to one person whose Reply-To carries a fresh key bound to them and this item; the row's id.
 
     The key's digest is recorded with the outbox row, so a reply by plus-address or by
     In-Reply-To leads back to both the person and the item. The key is not in the context:
@@ -120,29 +148,33 @@ def queue_keyed_mails(
     context: dict[str, Any],
     event_kind: str,
     **compose_options: Any,
-) -> list[OutboxMessage]:
-    """`queue_keyed_mail` to each of `recipients`, each with a key of their own; the rows written together."""
-    keyed = []
+) -> list[int]:
+    """`queue_keyed_mail` to each of `recipients`, each with a key of their own; the rows' ids."""
+    keys, outs = [], []
     for to in recipients:
         key = new_key(secret, item.id, to.email)
         reply_to = plus_address(composer.from_address, key)
-        out = composer.compose(purpose, to, context, ref=item.ref, reply_to=reply_to, **compose_options)
-        keyed.append((to, key, out, outbox_row(out, item.id, session)))
-    session.add_all([row for *_, row in keyed])
-    session.flush()  # one INSERT for every row: their ids go into the history and the keys
-    for to, key, out, row in keyed:
-        _note_queued(session, item, out, row, event_kind)
-        session.add(
-            ReplyKey(
-                digest=key_digest(key),
-                item_id=item.id,
-                email=to.email.lower(),
-                purpose=purpose,
-                issued_at=utcnow(),
-                outbox_id=row.id,
-            )
-        )
-    return [row for *_, row in keyed]
+        outs.append(composer.compose(purpose, to, context, ref=item.ref, reply_to=reply_to, **compose_options))
+        keys.append(key)
+    ids = _write(session, item, outs, event_kind)
+    issued = utcnow()
+    session.connection().execute(
+        _NEW_KEY,
+        [
+            {
+                "digest": key_digest(key),
+                "item_id": item.id,
+                "email": to.email.lower(),
+                "purpose": purpose,
+                "issued_at": issued,
+                "outbox_id": row_id,
+                "used_for": [],
+                "revision": 1,
+            }
+            for key, to, row_id in zip(keys, recipients, ids, strict=True)
+        ],
+    )
+    return ids
 
 
 # --- the delivery side ---------------------------------------------------------------------
@@ -212,7 +244,6 @@ def _no_flush_wait(session: Session) -> None:
 
 # Built once: the delivery loop records every mail with these two, and building a statement costs
 # more than running it.
-_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 _FINISH = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))
@@ -252,7 +283,7 @@ def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, r
     else:
         detail = f"{row.purpose} to {to} could not be delivered: {error}"
     kind = EventKind.MAIL_SENT if sent else EventKind.MAIL_FAILED
-    note_by_id(session, row.item_id, kind, SYSTEM_ACTOR, detail, outbox_id=row.id)
+    add_event_by_id(session, row.item_id, kind, SYSTEM_ACTOR, detail, outbox_id=row.id)
 
 
 def defer(session: Session, row_id: int, attempts: int, error: str, next_attempt_at: datetime) -> None:

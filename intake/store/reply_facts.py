@@ -80,9 +80,9 @@ def save_change(session: Session, item: Item, key: ReplyKey | None, change: Chan
     item.updated_at = utcnow()
 
 
-def bind_key_to_revision(session: Session, outbox: OutboxMessage, revision: int) -> None:
-    """Tie the reply key queued with this mail to the text revision it was sent with."""
-    for key in session.scalars(select(ReplyKey).where(ReplyKey.outbox_id == outbox.id)):
+def bind_key_to_revision(session: Session, outbox_id: int, revision: int) -> None:
+    """Tie the reply key queued with the mail of this outbox row to the text revision it was sent with."""
+    for key in session.scalars(select(ReplyKey).where(ReplyKey.outbox_id == outbox_id)):
         key.revision = revision
 
 
