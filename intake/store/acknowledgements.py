@@ -98,13 +98,16 @@ def repeat_of(
     wanted = subject_key(subject)
     if not wanted:
         return None
-    recent = session.scalars(
-        select(Item)
-        .where(_from(sender), Item.received_at >= hour_ago, Item.status.in_(UNDECIDED))
-        .order_by(Item.id.desc())
-        .limit(_SUBJECT_CANDIDATES)
-    )
-    for item in recent:
-        if subject_key(item.subject) == wanted:
-            return item, "the same subject within the hour"
-    return None
+    recent = session.connection().execute(_RECENT, {"sender_key": untagged(sender), "since": hour_ago})
+    same = next((row.id for row in recent if subject_key(row.subject) == wanted), None)
+    return (session.get_one(Item, same), "the same subject within the hour") if same is not None else None
+
+
+# Built once: every new draft is compared with the sender's undecided items of the hour.
+_RECENT = (
+    select(Item.id, Item.subject)
+    .where(Item.sender_key == bindparam("sender_key"), Item.received_at >= bindparam("since"))
+    .where(Item.status.in_(UNDECIDED))
+    .order_by(Item.id.desc())
+    .limit(_SUBJECT_CANDIDATES)
+)

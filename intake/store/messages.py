@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from intake.arrival import Arrival
 from intake.message.trace import without_trace
@@ -50,9 +50,21 @@ def file_under(row: Message, item: Item) -> None:
     row.item_id = item.id
 
 
+# Built once: every message is looked for by its source key and its bytes before anything else.
+_BY_SOURCE_KEY = select(Message.id).where(Message.source_key == bindparam("key")).limit(1)
+_BY_SHA256 = select(Message.id, Message.raw).where(Message.sha256 == bindparam("sha")).order_by(Message.id).limit(1)
+_BY_MESSAGE_ID = (
+    select(Message.id, Message.raw)
+    .where(Message.message_id == bindparam("mid"))
+    .order_by(Message.id)
+    .limit(_CANDIDATES)
+)
+
+
 def seen(session: Session, source_key: str) -> Message | None:
     """The message already taken in under this source key (an IMAP UID, say), if any."""
-    return session.scalars(select(Message).where(Message.source_key == source_key)).first()
+    found = session.connection().execute(_BY_SOURCE_KEY, {"key": source_key}).scalar()
+    return session.get(Message, found) if found is not None else None
 
 
 def same_message(session: Session, raw: bytes, message_id: str | None) -> Message | None:
@@ -61,20 +73,18 @@ def same_message(session: Session, raw: bytes, message_id: str | None) -> Messag
 
     Two different messages that share a Message-ID (a careless mail program) are both kept.
     """
-    exact = session.scalars(
-        select(Message).where(Message.sha256 == hashlib.sha256(raw).hexdigest()).order_by(Message.id).limit(1)
-    ).first()
+    connection = session.connection()
+    exact = connection.execute(_BY_SHA256, {"sha": hashlib.sha256(raw).hexdigest()}).first()
     if exact is not None and exact.raw == raw:
-        return exact
+        return session.get(Message, exact.id)
     if not message_id:
         return None
-    candidates = session.scalars(
-        select(Message).where(Message.message_id == message_id[:998]).order_by(Message.id).limit(_CANDIDATES)
-    ).all()
+    candidates = connection.execute(_BY_MESSAGE_ID, {"mid": message_id[:998]}).all()
     if not candidates:  # the usual case: a new Message-ID, and no bytes to compare
         return None
     ours = without_trace(raw)
-    return next((row for row in candidates if row.raw and without_trace(row.raw) == ours), None)
+    again = next((row.id for row in candidates if row.raw and without_trace(row.raw) == ours), None)
+    return session.get(Message, again) if again is not None else None
 
 
 def seen_before(sessions: Sessions, source_key: str) -> Message | None:

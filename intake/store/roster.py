@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -38,8 +39,12 @@ def members(session: Session) -> Sequence[Member]:
 
 def people(session: Session) -> tuple[Person, ...]:
     """The roster as the rules read it: one `Person` per member, in the order they were added."""
-    rows = session.scalars(select(Member).order_by(Member.id)).all()
-    return tuple(_person(row) for row in rows)
+    session.flush()  # members added or changed in this transaction are read too
+    return tuple(_person(row) for row in session.connection().execute(_PEOPLE))
+
+
+# Built once: the roster is read for every message (a change by another process shows at once).
+_PEOPLE = select(*Member.__table__.columns).order_by(Member.id)
 
 
 def roster_settings(session: Session, settings: Settings) -> Settings:
@@ -166,7 +171,8 @@ def mark_reviewed(session: Session, email: str, actor: str, message_id: int | No
     return row
 
 
-def _person(row: Member) -> Person:
+def _person(row: Any) -> Person:
+    """A member's row (an ORM object or a plain row) as the rules read it."""
     return Person(
         name=row.name,
         email=row.email,
