@@ -49,7 +49,8 @@ def test_only_the_store_imports_sqlalchemy():
 
 
 def test_history_lines_are_written_in_one_place():
-    builds_an_event = re.compile(r"(?<!class )(?<![\w.])Event\(")  # the model, not threading.Event
+    # The model built (not threading.Event), or an INSERT into its table.
+    builds_an_event = re.compile(r"(?<!class )(?<![\w.])Event\(|insert\(Event\b")
     writers = sorted(
         str(path.relative_to(INTAKE)) for path in INTAKE.rglob("*.py") if builds_an_event.search(path.read_text())
     )
