@@ -230,6 +230,7 @@ def cmd_poll(service: Service, args: argparse.Namespace) -> int:
             if report.left_alone
             else ""
         )
+        + ("; the mailbox is as the last look left it" if report.quiet else "")
     )
     return 0
 

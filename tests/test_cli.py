@@ -420,3 +420,17 @@ def test_run_with_listener_port_taken_names_host_and_port(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in stderr
     assert f"[listener] cannot listen on 127.0.0.1:{port}" in stderr
+
+
+def test_poll_once_says_when_the_mailbox_is_as_the_last_look_left_it(tmp_path, mailbox, smtp_sink):
+    from support import imap_section
+
+    smtp = {"host": smtp_sink.host, "port": smtp_sink.port, "security": "none"}
+    config = write_config(tmp_path, imap=imap_section(mailbox), smtp=smtp)
+    init_db(config)
+    first = intake(config, "poll", "--once")
+    second = intake(config, "poll", "--once")
+
+    assert first.returncode == second.returncode == 0
+    assert "as the last look left it" not in first.stdout
+    assert "took in 0 message(s)" in second.stdout and "as the last look left it" in second.stdout
