@@ -131,3 +131,31 @@ def test_a_database_that_cannot_be_opened_is_a_storage_error_not_a_driver_except
             session.execute(text("SELECT 1"))
     assert not isinstance(raised.value, StorageConflict | StorageRejected)  # a retry may succeed; not a bug
     engine.dispose()
+
+
+@pytest.mark.parametrize("idle_enough", [True, False], ids=["idle-checked", "in-steady-use"])
+def test_a_pooled_postgresql_connection_that_died_while_idle_is_replaced_before_use(pg, idle_enough):
+    import psycopg
+    from support import empty_postgres, release_postgres
+
+    url = empty_postgres(pg)
+    engine = make_engine(url, ping_after=0 if idle_enough else 3600)
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with psycopg.connect(dbname="postgres", autocommit=True) as admin:  # a restart, an idle timeout
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        def use() -> int:
+            with engine.connect() as conn:
+                return int(conn.execute(text("SELECT 1")).scalar_one())
+
+        if idle_enough:
+            assert use() == 1  # checked on the way out of the pool, and replaced
+        else:  # no round trip for a connection in steady use: the statement fails, and the pool is renewed
+            with pytest.raises(DatabaseError):
+                use()
+            assert use() == 1
+    finally:
+        engine.dispose()
+        release_postgres(pg, url)

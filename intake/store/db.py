@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.errors import StorageError
@@ -34,12 +35,13 @@ __all__ = [
 ]
 
 
-def make_engine(url: str, durable: bool = True) -> Engine:
+def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engine:
     """An engine with the settings each backend needs to be safe under concurrent use.
 
     `durable=False` (SQLite, for recording deliveries only): commits survive a killed process
     but not a power cut (synchronous=NORMAL, no fsync per commit); what a power cut can undo is
     a "sent" record, and that mail is then sent again with the same Message-ID.
+    `ping_after` (PostgreSQL): a pooled connection idle this many seconds is checked before use.
     """
     if url.startswith("sqlite"):
         path = make_url(url).database
@@ -71,7 +73,33 @@ def make_engine(url: str, durable: bool = True) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    _ping_when_idle(engine, ping_after)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Before lending a pooled connection that has been idle `seconds` or more, check it is alive.
+
+    A server restart or an idle timeout drops pooled connections; a dead one is replaced before
+    use. `pool_pre_ping` did this on every checkout: a round trip per transaction, and a message
+    takes two. A connection that dies while in steady use fails its statement instead; the pool
+    is then emptied and the work tried again (the message stays in the mailbox, or gets 451).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _rest(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", float("-inf")) < seconds:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as exc:  # the pool tries again with a new connection
+            raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
