@@ -183,7 +183,7 @@ def pg():
     try:
         yield helper
     finally:
-        helper.drop_all()
+        helper.drop_all(also=support.take_postgres_databases())  # all at once, sharing checkpoints
 
 
 @pytest.fixture

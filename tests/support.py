@@ -349,6 +349,17 @@ def _swap_in_migrated(name: str) -> None:
     _empty.append(ready)  # the empty one, now under the other name
 
 
+def take_postgres_databases() -> list[str]:
+    """The PostgreSQL databases this process made here (templates, spares), forgotten: the caller drops them."""
+    names = [_templates.pop("postgresql")] if "postgresql" in _templates else []
+    _templates.pop("postgresql-schema", None)
+    names += _made
+    _made.clear()
+    _empty.clear()
+    _ready.clear()
+    return names
+
+
 def drop_templates() -> None:
     """Remove the templates and spare databases this process made (conftest.py calls it at the end)."""
     _templates.pop("head", None)
