@@ -66,12 +66,51 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_tmp_key] = base
 
 
+# Files holding the longest tests (each 5 s or more here), longest first: they start first, so
+# that no worker is still in one of them long after the other has run out of work (the shortest
+# tests, which come last, fill the gap). Only the order changes; within a file it is kept.
+LONG_FIRST = (
+    "test_instances.py",
+    "test_kill_soak.py",
+    "test_fuzz_messages.py",
+    "test_poison.py",
+    "test_reply_fuzz.py",
+    "test_malformed.py",
+    "test_kill_at_random.py",
+    "test_mail_html.py",
+    "test_logs.py",
+    "test_autoresponder.py",
+    "test_storage_bounds.py",
+    "test_listener_killed.py",
+    "test_preview.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Testbed self-tests live only in the files scripts/test runs first; refuse them elsewhere."""
+    """Testbed self-tests live only in the files scripts/test runs first; refuse them elsewhere.
+
+    Under ``--dist loadgroup`` (scripts/test) tests go to whichever worker is free, one by one, so
+    both workers stay busy to the end; a file whose tests share a module- or class-scoped fixture
+    is kept on one worker (an ``xdist_group`` named after it) so that fixture is made once. The
+    files in LONG_FIRST go first.
+    """
     for item in items:
         name = item.path.name
         if item.get_closest_marker("testbed") and not (name == "test_servers.py" or name.startswith("test_testbed_")):
             raise pytest.UsageError(f"{item.nodeid}: testbed tests belong in test_servers.py or test_testbed_*.py")
+        if _shares_a_fixture(item) and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    rank = {name: n for n, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
+def _shares_a_fixture(item: pytest.Item) -> bool:
+    """True when the test uses a fixture made once per module, class or package (not per session)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs[-1].scope in ("module", "class", "package") for defs in info.name2fixturedefs.values() if defs)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -144,7 +183,7 @@ def pg():
     try:
         yield helper
     finally:
-        helper.drop_all()
+        helper.drop_all(also=support.take_postgres_databases())  # all at once, sharing checkpoints
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ newlines in subjects, file names that climb out of folders. Shared by test_fuzz_
 from __future__ import annotations
 
 import base64
+import functools
 import quopri
 import time
 import tracemalloc
@@ -86,6 +87,7 @@ def leaf(draw: st.DrawFn) -> bytes:
     return head + b"\r\nContent-Transfer-Encoding: " + cte.encode() + b"\r\n\r\n" + _body(data, cte)
 
 
+@functools.cache  # one strategy, built once: hypothesis reads a composite's source each time one is made
 def tree(depth: int = 4) -> st.SearchStrategy[bytes]:
     """A MIME tree: leaves, multiparts of any subtype (some with a lying boundary), forwarded messages."""
     return st.recursive(leaf(), _containers, max_leaves=12) if depth else leaf()

@@ -35,6 +35,8 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -614,8 +616,12 @@ class Postgres:
         if conn is not None:
             conn.close()
 
-    def drop_all(self) -> None:
-        """Drop the databases this helper created, and leftovers of test runs that died."""
+    def drop_all(self, also: Sequence[str] = ()) -> None:
+        """Drop the databases this helper created, those named in *also*, and leftovers of test runs that died.
+
+        The drops run at once, each on its own connection: every DROP DATABASE waits for a checkpoint
+        (0.8 s here), and drops that wait together share one.
+        """
         dropper, self._dropper = self._dropper, None
         if dropper is not None:
             self._queue.put(None)
@@ -623,6 +629,7 @@ class Postgres:
         with self._connect() as conn:
             with self._lock:
                 names = list(self.created)
+            names += [name for name in also if name not in names]
             rows = conn.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s", (self.PREFIX + "%",)
             ).fetchall()
@@ -630,8 +637,13 @@ class Postgres:
                 m = re.match(re.escape(self.PREFIX) + r"(\d+)_", datname)
                 if m and datname not in names and not pid_alive(int(m.group(1))):
                     names.append(datname)
-            for name in names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        def drop(name: str) -> None:
+            with self._connect() as own:
+                own.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(drop, names))  # the first error, if any, is raised here
         self.created.clear()
 
     def __enter__(self) -> Postgres:

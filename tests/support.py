@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import closing, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -256,20 +256,30 @@ def _db_name(url: str) -> str:
     return url.rsplit("/", 1)[-1]
 
 
-def _schema_of(name: str) -> str:
-    """What a database's schema looks like (tables, columns, indexes, migration), to tell a changed one."""
+# What a database's schema looks like, in one query on the catalogue (information_schema took 20 ms):
+# every column with its type and nullability, every index, constraint and sequence, and the migration.
+_SCHEMA = """
+SELECT md5(concat_ws('|',
+    (SELECT string_agg(format('%s.%s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                              a.attnotnull), ',' ORDER BY c.relname, a.attname)
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped),
+    (SELECT string_agg(indexdef, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public'),
+    (SELECT string_agg(format('%s %s', co.conname, pg_get_constraintdef(co.oid)), ',' ORDER BY co.conname)
+       FROM pg_constraint co JOIN pg_namespace n ON n.oid = co.connamespace WHERE n.nspname = 'public'),
+    (SELECT string_agg(sequencename, ',' ORDER BY sequencename) FROM pg_sequences WHERE schemaname = 'public'),
+    (SELECT string_agg(version_num, ',') FROM alembic_version)))
+"""
+
+
+def _schema_of(name: str, conn: Any = None) -> str:
+    """A digest of a database's schema (tables, columns, indexes, constraints, migration), to tell a changed one."""
     import psycopg
 
-    with psycopg.connect(dbname=name, autocommit=True, connect_timeout=5) as conn:
-        columns = conn.execute(
-            "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
-            "WHERE table_schema = 'public' ORDER BY 1, 2"
-        ).fetchall()
-        indexes = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"
-        ).fetchall()
-        version = conn.execute("SELECT version_num FROM alembic_version").fetchall() if columns else []
-    return repr((columns, indexes, version))
+    if conn is not None:
+        return str(conn.execute(_SCHEMA).fetchone()[0])
+    with psycopg.connect(dbname=name, autocommit=True, connect_timeout=5) as own:
+        return _schema_of(name, own)
 
 
 def empty_postgres(pg: Any) -> str:
@@ -291,28 +301,24 @@ def release_postgres(pg: Any, url: str) -> None:
     name = _db_name(url)
     try:
         with psycopg.connect(dbname=name, autocommit=True, connect_timeout=5) as conn:
-            others = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            ).fetchone()
-            tables = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-                )
-            ]
-            if others and others[0]:
+            others, tables, sequences = conn.execute(
+                "SELECT (SELECT count(*) FROM pg_stat_activity"
+                "         WHERE datname = current_database() AND pid <> pg_backend_pid()),"
+                " ARRAY(SELECT tablename::text FROM pg_tables"
+                "        WHERE schemaname = 'public' AND tablename <> 'alembic_version'),"
+                " ARRAY(SELECT sequencename::text FROM pg_sequences WHERE schemaname = 'public')"
+            ).fetchone() or (1, [], [])
+            if others:
                 raise LookupError("still in use")
             if not tables:
                 pool = _empty
-            elif "postgresql" in _templates and _schema_of(name) == _templates["postgresql-schema"]:
+            elif "postgresql" in _templates and _schema_of(name, conn) == _templates["postgresql-schema"]:
+                # one round trip: no foreign-key order needed, every table emptied, every sequence restarted
+                statements = ["SET LOCAL session_replication_role = replica"]
+                statements += [f'DELETE FROM "{table}"' for table in tables]
+                statements += [f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences]
                 with conn.transaction():
-                    conn.execute("SET LOCAL session_replication_role = replica")  # no foreign-key order needed
-                    for table in tables:
-                        conn.execute(f'DELETE FROM "{table}"')  # type: ignore[arg-type]
-                    for (sequence,) in conn.execute(
-                        "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
-                    ):
-                        conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')  # type: ignore[arg-type]
+                    conn.execute("; ".join(statements))  # type: ignore[arg-type]  # names from the catalogue
                 pool = _ready
             else:
                 raise LookupError("schema changed")
@@ -343,8 +349,20 @@ def _swap_in_migrated(name: str) -> None:
     _empty.append(ready)  # the empty one, now under the other name
 
 
+def take_postgres_databases() -> list[str]:
+    """The PostgreSQL databases this process made here (templates, spares), forgotten: the caller drops them."""
+    names = [_templates.pop("postgresql")] if "postgresql" in _templates else []
+    _templates.pop("postgresql-schema", None)
+    names += _made
+    _made.clear()
+    _empty.clear()
+    _ready.clear()
+    return names
+
+
 def drop_templates() -> None:
     """Remove the templates and spare databases this process made (conftest.py calls it at the end)."""
+    _templates.pop("head", None)
     if "sqlite" in _templates:
         shutil.rmtree(Path(_templates.pop("sqlite")).parent, ignore_errors=True)
     for name in _made:
@@ -356,25 +374,56 @@ def drop_templates() -> None:
         _admin(f'DROP DATABASE IF EXISTS "{_templates.pop("postgresql")}" WITH (FORCE)')
 
 
-def _is_empty(url: str) -> bool:
-    """True when the database at *url* has no tables (or, for SQLite, no file yet)."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        return not path.exists() or path.stat().st_size == 0
-    import psycopg
+def _head() -> str:
+    """The newest migration, read from the scripts once per process (Alembic parses every one each time)."""
+    if "head" not in _templates:
+        from intake.store.db import head_revision
 
-    with psycopg.connect(dbname=_db_name(url), autocommit=True, connect_timeout=5) as conn:
-        return conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
+        _templates["head"] = head_revision()
+    return _templates["head"]
+
+
+def _state(url: str) -> str:
+    """ "empty" (no file or no tables), "head" (at the newest migration) or "other", asked without Alembic."""
+    version = "SELECT version_num FROM alembic_version"
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        import sqlite3
+
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists() or path.stat().st_size == 0:
+            return "empty"
+        try:
+            with closing(sqlite3.connect(path)) as lite:
+                rows = lite.execute(version).fetchall()
+        except sqlite3.Error:
+            return "other"
+        return "head" if rows == [(_head(),)] else "other"
+    if url.startswith("postgresql+psycopg:///"):
+        import psycopg
+
+        with psycopg.connect(dbname=_db_name(url), autocommit=True, connect_timeout=5) as conn:
+            if conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,):
+                return "empty"
+            try:
+                rows = conn.execute(version).fetchall()  # type: ignore[arg-type]
+            except psycopg.Error:
+                return "other"
+        return "head" if rows == [(_head(),)] else "other"
+    return "other"
 
 
 def migrated(url: str) -> str:
-    """Bring the database at *url* to the newest migration: a template copy if empty, else Alembic."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:" and _is_empty(url):
+    """Bring the database at *url* to the newest migration: a template copy if empty, nothing if it is there
+    already (a ``migrated_url`` handed to make_service), else Alembic."""
+    state = _state(url)
+    if state == "head":
+        return url
+    if state == "empty" and url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_sqlite_template(), path)
         return url
-    if url.startswith("postgresql+psycopg:///") and _is_empty(url):
+    if state == "empty":
         import psycopg
 
         name = _db_name(url)

@@ -18,7 +18,7 @@ import pytest
 from faults_soak import append_all
 from samples import draft
 from sqlalchemy import create_engine, func, select
-from support import imap_section, wait_until, write_config
+from support import imap_section, run_cli, wait_until, write_config
 
 from intake.store.models import Item, OutboxMessage
 
@@ -76,12 +76,12 @@ def test_on_sqlite_a_second_instance_says_why_it_will_not_start_and_a_killed_one
     mailbox, smtp_sink, sqlite_url, tmp_path
 ):
     config = configure(tmp_path, sqlite_url, mailbox, smtp_sink)
-    assert subprocess.run([sys.executable, "-m", "intake", "--config", str(config), "init"]).returncode == 0
+    assert run_cli(["--config", str(config), "init"]).returncode == 0  # in this process: no interpreter to start
     first = Child(config, "run")
     try:
         first.ready()
-        for command in (("run",), ("poll", "--once")):
-            second = Child(config, *command)
+        seconds = [Child(config, *command) for command in (("run",), ("poll", "--once"))]  # both at once
+        for second in seconds:
             assert second.finish() == 1
             said = second.text
             assert f"another smat-intake (process {first.proc.pid}) is already working on the SQLite database" in said
@@ -104,8 +104,8 @@ def test_two_instances_on_one_postgresql_database_and_one_mailbox_take_each_mess
 ):
     url = pg.create_database()
     config = configure(tmp_path, url, mailbox, smtp_sink)
-    assert subprocess.run([sys.executable, "-m", "intake", "--config", str(config), "init"]).returncode == 0
-    assert subprocess.run([sys.executable, "-m", "intake", "--config", str(config), "poll", "--once"]).returncode == 0
+    assert run_cli(["--config", str(config), "init"]).returncode == 0  # in this process: no interpreter to start
+    assert run_cli(["--config", str(config), "poll", "--once"]).returncode == 0
     runs = [Child(config, "run"), Child(config, "run")]
     engine = create_engine(url)
     try:

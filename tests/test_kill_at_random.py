@@ -26,19 +26,23 @@ MESSAGES = 120
 
 # The kill clock must start when the process is ready, never in the interpreter's start-up. A
 # parent imports everything `smat-intake` uses once, then forks one child per command: each child
-# is a real process, ready the moment it exists, and the SIGKILL lands in its real work.
+# is a real process, ready the moment it exists, and the SIGKILL lands in its real work. PRELUDE
+# may change what the children do (it runs in the parent, before any fork); each child calls
+# COMMAND (by default `cli.main`) with the words of its line and exits with what it returns.
 FORKER = textwrap.dedent(
     """
     import os, sys
     from intake import cli
     import intake.service, intake.sources.imap, intake.store.db  # what the commands will use
+    COMMAND = cli.main
+    PRELUDE
     print("ready", flush=True)
     for line in sys.stdin:
         pid = os.fork()
         if pid == 0:
             out = os.open(os.devnull, os.O_WRONLY)
             os.dup2(out, 1)
-            os._exit(cli.main(line.split()))
+            os._exit(COMMAND(line.split()))
         print("started", pid, flush=True)
         _, status = os.waitpid(pid, 0)
         print("exit", os.waitstatus_to_exitcode(status), flush=True)
@@ -49,10 +53,11 @@ FORKER = textwrap.dedent(
 class Forker:
     """Runs `smat-intake` commands as forked children of one ready parent; kills them on request."""
 
-    def __init__(self, config: str, stderr: Any) -> None:
+    def __init__(self, config: str, stderr: Any, prelude: str = "") -> None:
         self.config = config
+        script = FORKER.replace("PRELUDE", textwrap.dedent(prelude).strip() or "pass")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", FORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr
+            [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr
         )
         self.buffer = b""
         assert self.line(60) == "ready"

@@ -7,12 +7,11 @@ The attempts are counted in the database before each try, so a message that kill
 from __future__ import annotations
 
 import subprocess
-import sys
-import textwrap
 
 from samples import draft
 from sqlalchemy import func, select
 from support import REVIEWERS, settings_data
+from test_kill_at_random import Forker
 
 from intake.errors import StorageError
 from intake.store.models import IntakeAttempt, Item
@@ -26,12 +25,12 @@ def count(service, model, *where):
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def poll_in_a_child_that_dies_on_the_poison(tmp_path, database_url, mailbox) -> int:
-    """`poll --once` in a real process whose parser SIGKILLs it on the poison message, as a crash would."""
+def children_that_die_on_the_poison(tmp_path, database_url, mailbox) -> Forker:
+    """A ready parent whose forked children each build the service and poll once, and whose parser SIGKILLs
+    the child on the poison message, as a crash would (one parent: the interpreter starts once, not per child)."""
     data, path = settings_data(tmp_path, database_url, imap=mailbox), str(tmp_path / "config.toml")
-    script = textwrap.dedent(
-        f"""
-        import os, signal
+    prelude = f"""
+        import signal
         from pathlib import Path
         from intake import config, pipeline
         from intake.service import Service
@@ -41,10 +40,11 @@ def poll_in_a_child_that_dies_on_the_poison(tmp_path, database_url, mailbox) -> 
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(raw)
         pipeline.parse = parse
-        Service.build(config.from_dict({data!r}, Path({path!r}))).imap_source().poll_once()
+        def COMMAND(words):
+            Service.build(config.from_dict({data!r}, Path({path!r}))).imap_source().poll_once()
+            return 0
         """
-    )
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120).returncode
+    return Forker(path, subprocess.DEVNULL, prelude=prelude)
 
 
 def test_a_message_that_kills_the_process_every_time_is_quarantined_on_the_fourth_start(
@@ -55,16 +55,20 @@ def test_a_message_that_kills_the_process_every_time_is_quarantined_on_the_fourt
     mailbox.append(draft(subject=POISON))
     mailbox.append(draft(sender="tom@example.net", subject="Behind the poison"))
 
-    for attempt in (1, 2, 3):
-        assert poll_in_a_child_that_dies_on_the_poison(tmp_path, database_url, mailbox) == -9
-        with service.sessions() as session:
-            assert session.scalars(select(IntakeAttempt.attempts)).all() == [attempt]
-        # The first crash stopped everything; from then on the poison, cut short before, waits until
-        # the rest of the inbox is done, so the mail behind it gets through at once.
-        assert count(service, Item) == (0 if attempt == 1 else 1)
+    children = children_that_die_on_the_poison(tmp_path, database_url, mailbox)
+    try:
+        for attempt in (1, 2, 3):
+            assert children.run("poll") == -9
+            with service.sessions() as session:
+                assert session.scalars(select(IntakeAttempt.attempts)).all() == [attempt]
+            # The first crash stopped everything; from then on the poison, cut short before, waits until
+            # the rest of the inbox is done, so the mail behind it gets through at once.
+            assert count(service, Item) == (0 if attempt == 1 else 1)
 
-    # The fourth start does not read it again: it is quarantined, and the next message goes on.
-    assert poll_in_a_child_that_dies_on_the_poison(tmp_path, database_url, mailbox) == 0
+        # The fourth start does not read it again: it is quarantined, and the next message goes on.
+        assert children.run("poll") == 0
+    finally:
+        children.close()
     with service.sessions() as session:
         items = {i.subject or "(unread)": i for i in session.scalars(select(Item))}
         assert session.scalars(select(IntakeAttempt)).all() == []
