@@ -143,7 +143,7 @@ CHECKLIST: tuple[Line, ...] = (
         "No personal, confidential or internal information: no one's phone number, address or private details.",
         "§6.3, §6.6",
         re.compile(
-            r"(?:\b0\d{3,4}[ -]?\d{3}[ -]?\d{3,4}\b|\+44|[\w.+-]+@[\w-]+\.[\w.]+"
+            r"(?:\b0\d{3,4}[ -]?\d{3}[ -]?\d{3,4}\b|\+44|(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+"
             r"|\b\d+[a-z]? [A-Z][a-z]+ (?:Road|Street|Lane|Avenue|Close|Way|Drive|Crescent|Gardens)\b"
             r"|(?<![\w-])(?:confidential|private|internal|not yet (?:public|announced)|under wraps|between us"
             r"|date of birth|medical|diagnos\w+|his address|her address|their address|home address|phone number)"
