@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -124,6 +125,7 @@ def upgrade(engine: Engine) -> str:
     return head_revision()
 
 
+@functools.cache  # the scripts on disk do not change while the process runs; reading them took ~8 ms a build
 def head_revision() -> str:
     """The newest migration this installation knows."""
     script = ScriptDirectory(str(migrations_dir()))
