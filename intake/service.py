@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime
 from intake.arrival import Outcome
 from intake.config import Settings
 from intake.delivery.folder import FolderTransport
-from intake.delivery.graph import GraphTransport
 from intake.delivery.outbox import DeliveryReport, OutboxDrain
 from intake.delivery.smtp import SmtpTransport
 from intake.delivery.transport import Transport
@@ -31,7 +30,6 @@ from intake.render import Composer, TemplateCache
 from intake.resources import templates_dir
 from intake.scheduler import make_scheduler
 from intake.sources.imap import ImapSource, PassReport
-from intake.sources.listener import make_listener
 from intake.store import instance
 from intake.store.db import Engine, Sessions, make_engine, make_sessions, require_current
 from intake.store.health import DELIVERY, POLL, record_mark
@@ -225,6 +223,8 @@ def make_transport(
                 f"{settings.path}: [graph] needs [oauth2]: Microsoft Graph takes OAuth 2.0 tokens only, "
                 "so add an [oauth2] section for the app registration."
             )
+        from intake.delivery.graph import GraphTransport  # requests is imported only when Graph sends
+
         graph = settings.graph
         return GraphTransport(graph.user, graph_token, graph.base_url, graph.timeout)
     if settings.smtp is not None:
@@ -256,6 +256,8 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
 
     listener = None
     if settings.listener is not None:
+        from intake.sources.listener import make_listener  # aiosmtpd only when a listener is configured
+
         listener = make_listener(settings.listener, service.pipeline.ingest, log.getChild("listener"))
 
     def digest_job() -> None:
