@@ -204,9 +204,18 @@ def ack_time(arrivals: list[tuple[float, list[str]]], i: int, after: float) -> f
 
 
 def run_case(
-    name: str, url: str, path: str, drafts: range, interval: float, dovecot: Any, sink: Any, tmp: Path
+    name: str,
+    url: str,
+    path: str,
+    drafts: range,
+    interval: float,
+    servers: tuple[Any, Any],
+    tmp: Path,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """One `run` subprocess, one path: a warm-up draft, then the drafts one an `interval`; the raw times."""
+    dovecot, sink = servers
+    profile_file = tmp / f"{name}.profile"
     from servers import free_port
 
     port = free_port()
@@ -220,7 +229,14 @@ def run_case(
     events, log_path = tmp / f"{name}.jsonl", tmp / f"{name}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", str(config), str(events)],
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--worker",
+                str(config),
+                str(events),
+                str(profile_file) if profile else "-",
+            ],
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -271,6 +287,7 @@ def run_case(
         "acks": {i: ack_time(arrivals, i, sends[i][0]) for i in drafts},
         "events": [json.loads(line) for line in events.read_text().splitlines()],
         "exists": watcher.exists if watcher is not None else [],
+        "profile": profile_file.read_text() if profile and profile_file.exists() else "",
     }
 
 
@@ -281,10 +298,13 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite,postgresql", help="sqlite, postgresql or both (default)")
     parser.add_argument("--path", default="listener,idle", help="listener, idle or both (default)")
     parser.add_argument("--keep", action="store_true", help="keep the logs and event files (printed at the end)")
-    parser.add_argument("--worker", nargs=2, metavar=("CONFIG", "EVENTS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile", action="store_true", help="run each ingest under cProfile and print the top functions (slower)"
+    )
+    parser.add_argument("--worker", nargs=3, metavar=("CONFIG", "EVENTS", "PROFILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(Path(args.worker[0]), Path(args.worker[1]))
+        worker(Path(args.worker[0]), Path(args.worker[1]), Path(args.worker[2]) if args.worker[2] != "-" else None)
         return
 
     from servers import Dovecot, Postgres
@@ -307,8 +327,13 @@ def main() -> None:
                 name = f"{db}-{path}"
                 url = f"sqlite:///{tmp / f'{name}.db'}" if db == "sqlite" else str(postgres.create_database())  # type: ignore[union-attr]
                 drafts = range(first + 1, first + 1 + args.drafts)
-                raw = run_case(name, url, path, drafts, args.interval, dovecot, sink, tmp)
+                raw = run_case(name, url, path, drafts, args.interval, (dovecot, sink), tmp, args.profile)
                 report(f"{path}, {db}", path, raw, args.drafts)
+                if raw["profile"]:
+                    print(
+                        f"  ingest under cProfile ({args.drafts} drafts + the warm-up; timings above inflated by it):"
+                    )
+                    print(raw["profile"])
                 first += args.drafts + 10
     finally:
         dovecot.stop()

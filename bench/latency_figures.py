@@ -69,6 +69,11 @@ def stages(path: str, raw: dict[str, Any]) -> dict[str, list[float]]:
             add("SMTP dialogue -> ingest starts", began - sent)
             add("listener's 250 at the sender (after the commit)", accepted - sent)
         add("ingest (parse, screen, store, compose 4 mails, commit)", ended - began)
+        end = next(e for e in by_kind["ingest_end"] if e["who"] == i)
+        add("  of which: parse, look at the files (Pipeline._read)", end["read"])
+        add("  of which: classify, screen, store, compose (_process)", end["process"])
+        add("  of which: the rest (attempt count, commit, fsync)", ended - began - end["read"] - end["process"])
+        add("  the ingesting thread's CPU time (the rest: waiting)", end["cpu"])
         woke = first_after([e["t"] for e in by_kind.get("deliver_start", [])], began)
         if woke is not None:
             add("ingest end -> delivery pass starts", woke - ended)

@@ -1,10 +1,12 @@
 """The `run` side of bench/latency.py: intake.service.run with timestamps taken around the service's own calls.
 
-Nothing in intake/ is changed: the worker wraps, on its own Service object, pipeline.ingest,
-each IMAP pass (ImapSource.take_in), each delivery pass (Service.deliver), the building of
-each outgoing message (store.outbox.message_bytes) and each send to the relay, and writes one
-JSON line per event (time.time(), kind, fields) to the events file. The cost is a few
-microseconds per event.
+Nothing in intake/ is changed: the worker wraps, on its own Service object, pipeline.ingest
+(within it Pipeline._read, the parse and the look at each file, and Pipeline._process, all
+that the message causes inside the transaction; and the ingesting thread's CPU time), each
+IMAP pass (ImapSource.take_in), each delivery pass (Service.deliver), the building of each
+outgoing message (store.outbox.message_bytes) and each send to the relay, and writes one JSON
+line per event (time.time(), kind, fields) to the events file. The cost is a few microseconds
+per event.
 """
 
 from __future__ import annotations
@@ -60,20 +62,48 @@ class TimedTransport:
         self.inner.close()
 
 
-def instrument(service: Any, events: Events) -> None:
-    """Wrap the service's calls on this object (and store.outbox.message_bytes in this process)."""
+def instrument(service: Any, events: Events, profiler: Any = None) -> None:
+    """Wrap the service's calls on this object (and store.outbox.message_bytes in this process).
+
+    With a cProfile profiler, each ingest runs under it (on whichever thread ingests).
+    """
     import intake.store.outbox as store_outbox
 
-    ingest = service.pipeline.ingest
+    pipeline = service.pipeline
+    ingest, read, process = pipeline.ingest, pipeline._read, pipeline._process
+    stage = threading.local()  # seconds in Pipeline._read and Pipeline._process during this thread's ingest
+
+    def timed_read(*args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return read(*args)
+        finally:
+            stage.read = time.perf_counter() - t0
+
+    def timed_process(*args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return process(*args)
+        finally:
+            stage.process = time.perf_counter() - t0
 
     def timed_ingest(raw: bytes, source: str, key: str | None = None, rcpts: Sequence[str] = ()) -> Any:
         number = who(raw)
+        stage.read = stage.process = 0.0
         events.note("ingest_start", who=number, source=source)
-        outcome = ingest(raw, source, key, rcpts)
-        events.note("ingest_end", who=number, ref=outcome.ref, queued=outcome.mail_queued)
+        cpu = time.thread_time()
+        if profiler is not None:
+            profiler.enable()
+        try:
+            outcome = ingest(raw, source, key, rcpts)
+        finally:
+            if profiler is not None:
+                profiler.disable()
+        cpu = time.thread_time() - cpu
+        events.note("ingest_end", who=number, read=stage.read, process=stage.process, cpu=cpu)
         return outcome
 
-    service.pipeline.ingest = timed_ingest
+    pipeline.ingest, pipeline._read, pipeline._process = timed_ingest, timed_read, timed_process
 
     imap_source = service.imap_source
 
@@ -116,8 +146,11 @@ def instrument(service: Any, events: Events) -> None:
     store_outbox.message_bytes = timed_message_bytes
 
 
-def worker(config_path: Path, events_path: Path) -> None:
-    """Build the service as `smat-intake run` does, instrument it, and run until SIGTERM."""
+def worker(config_path: Path, events_path: Path, profile_path: Path | None = None) -> None:
+    """Build the service as `smat-intake run` does, instrument it, and run until SIGTERM.
+
+    With `profile_path`, every ingest runs under cProfile and the top functions are written there at the end.
+    """
     from intake import config, logs
     from intake.service import Service, run
 
@@ -126,9 +159,21 @@ def worker(config_path: Path, events_path: Path) -> None:
     settings = config.load(config_path)
     service = Service.build(settings, logging.getLogger("intake"))
     events = Events(events_path)
-    instrument(service, events)
+    profiler = None
+    if profile_path is not None:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    instrument(service, events, profiler)
     events.note("ready")
     try:
         run(service)
     finally:
         service.close()
+        if profiler is not None:
+            import pstats
+
+            with open(profile_path, "w", encoding="utf-8") as out:
+                stats = pstats.Stats(profiler, stream=out)
+                stats.sort_stats("cumulative").print_stats(45)
+                stats.sort_stats("tottime").print_stats(25)
