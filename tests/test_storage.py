@@ -159,3 +159,42 @@ def test_a_pooled_postgresql_connection_that_died_while_idle_is_replaced_before_
     finally:
         engine.dispose()
         release_postgres(pg, url)
+
+
+CHILD_WRITER = """
+import sqlite3, sys
+first = sqlite3.connect(sys.argv[1])
+first.execute("SELECT count(*) FROM ref_counters").fetchone()
+first.close()  # were it the database's last connection, SQLite would delete the WAL here
+second = sqlite3.connect(sys.argv[1])
+second.execute("INSERT INTO ref_counters (year, last) VALUES (1999, 7)")
+second.commit()
+print("written", flush=True)
+sys.stdin.readline()  # stays open (no checkpoint) until the parent has looked
+"""
+
+
+def test_a_second_engine_on_the_file_keeps_the_first_ones_view_of_other_processes_commits(sqlite_url):
+    import subprocess
+    import sys
+
+    from support import migrated
+
+    migrated_url = migrated(sqlite_url)
+    path = migrated_url.removeprefix("sqlite:///")
+    first = make_engine(migrated_url)
+    with first.connect() as conn:  # a pooled connection, open on the file as a running service's is
+        conn.execute(text("SELECT count(*) FROM ref_counters")).scalar_one()
+    second = make_engine(migrated_url, durable=False)  # the delivery engine, made next (Service.build)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_WRITER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "written"
+        with first.connect() as conn:
+            seen = conn.execute(text("SELECT last FROM ref_counters WHERE year = 1999")).scalar()
+    finally:
+        child.communicate("\n", timeout=30)
+        first.dispose()
+        second.dispose()
+    assert seen == 7

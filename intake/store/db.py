@@ -50,10 +50,14 @@ def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engi
             # Every live reply key is in this file: a folder we make is 0700, a file we make 0600.
             # SQLite gives the -wal and -shm files the database file's mode, so they follow it.
             Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Only a file that is not there yet is opened here (O_EXCL): closing any descriptor of a
+            # database file drops every POSIX lock this process holds on it, and SQLite's shared lock is
+            # what tells another process closing its last connection not to delete the WAL under ours
+            # (it then began a new one, and the two processes stopped seeing each other's commits).
             try:
-                os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
             except OSError:
-                pass  # a folder, or no permission: SQLite reports that on connecting, as a StorageError
+                pass  # already there, a folder, or no permission: SQLite reports the last two on connecting
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
