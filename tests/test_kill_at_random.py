@@ -150,11 +150,21 @@ def test_sigkill_at_random_moments_loses_no_message_and_makes_no_item_twice(mail
 
     engine = create_engine(db)
     with engine.connect() as conn:
-        subjects = conn.execute(select(Item.subject)).scalars().all()
-        assert sorted(subjects) == sorted(f"Draft number {n}" for n in range(MESSAGES))  # each exactly once
+        kept, given_up = [], 0
+        columns = (Item.subject, Item.status, Item.quarantine_reason, Message.raw)
+        for subject, state, reason, raw in conn.execute(select(*columns).join(Message, Message.item_id == Item.id)):
+            if state == "quarantined":
+                # A message in hand at three of these kills cannot be told from a poison message: it is kept
+                # whole and quarantined for the Clerk on its fourth start (README, "Under fault"). Not lost.
+                assert "never finished" in reason
+                subject, given_up = str(message_from_bytes(raw, policy=default)["Subject"]), given_up + 1
+            kept.append(subject)
+        assert sorted(kept) == sorted(f"Draft number {n}" for n in range(MESSAGES))  # each exactly once
+        assert given_up * 3 <= kills
         assert conn.execute(select(func.count()).select_from(Message)).scalar() == MESSAGES
         per_item = conn.execute(select(OutboxMessage.purpose, func.count()).group_by(OutboxMessage.purpose)).all()
-        assert dict(per_item) == {"acknowledgement": MESSAGES, "review-request": 3 * MESSAGES}
+        answered = MESSAGES - given_up
+        assert dict(per_item) == {"acknowledgement": answered, "review-request": 3 * answered}
         assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         status = dict(conn.execute(select(OutboxMessage.message_id, OutboxMessage.status)).all())
     engine.dispose()
@@ -167,7 +177,7 @@ def test_sigkill_at_random_moments_loses_no_message_and_makes_no_item_twice(mail
     assert set(status.values()) == {"sent"}
     assert set(delivered) == set(status)
     twice = {mid: n for mid, n in Counter(delivered).items() if n > 1}
-    print(f"{len(status)} messages, {kills} kills, {len(twice)} delivered twice (same Message-ID)")
+    print(f"{len(status)} messages, {kills} kills, {len(twice)} delivered twice (same Message-ID), {given_up} given up")
     assert len(delivered) - len(status) <= kills and set(twice.values()) <= {2}
     for mid in twice:
         copies = {raw.split(b"\r\n", 2)[2] for raw, m in zip(files, delivered, strict=True) if m == mid}
