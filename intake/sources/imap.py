@@ -182,39 +182,42 @@ class ImapSource:
         """Connect, take in everything new, move it, log out."""
         box = self.connect(select=False)
         try:
-            if not backlog and self._quiet(box):
+            status = self._status(box)
+            if not backlog and self._quiet(status):
                 return PassReport(quiet=True)
             try:
                 box.folder.set(self.settings.folder)
             except (OSError, imaplib.IMAP4.error) as exc:
                 raise MailboxUnreachable(f"{self.where}: cannot open the folder {self.settings.folder}: {exc}") from exc
-            return self.take_in(box, backlog)
+            return self.take_in(box, backlog, status)
         finally:
             logout(box)
 
-    def _quiet(self, box: BaseMailBox) -> bool:
-        """STATUS shows the folder as the last clean pass left it: nothing to do, and no SELECT of a big folder."""
+    def _status(self, box: BaseMailBox) -> dict[str, int]:
+        """The folder's UIDVALIDITY, MESSAGES and UIDNEXT (STATUS: the folder need not be selected)."""
         try:
             status = box.folder.status(self.settings.folder, ["UIDVALIDITY", "MESSAGES", "UIDNEXT"])
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise MailboxUnreachable(f"{self.where}: cannot open the folder {self.settings.folder}: {exc}") from exc
+            raise MailboxUnreachable(f"{self.where}: cannot read the state of {self.settings.folder}: {exc}") from exc
+        return {name: int(status[name]) for name in ("UIDVALIDITY", "MESSAGES", "UIDNEXT")}
+
+    def _quiet(self, status: dict[str, int]) -> bool:
+        """The folder is as the last clean pass left it: nothing to do, and no SELECT of a big folder."""
         with reading(self.sessions, "read the mailbox position") as session:
             return mailbox.is_quiet(
-                session, self.folder_key, int(status["UIDVALIDITY"]), int(status["UIDNEXT"]), int(status["MESSAGES"])
+                session, self.folder_key, status["UIDVALIDITY"], status["UIDNEXT"], status["MESSAGES"]
             )
 
-    def take_in(self, box: BaseMailBox, backlog: bool = False) -> PassReport:
-        """Take in every new message in UID order; commit each, then move the committed ones."""
+    def take_in(self, box: BaseMailBox, backlog: bool = False, status: dict[str, int] | None = None) -> PassReport:
+        """Take in every new message in UID order; commit each, then move the committed ones.
+
+        `status` is the folder's STATUS if the caller has just asked it (a poll), else it is asked here.
+        """
         report = PassReport()
-        try:
-            status = box.folder.status(self.settings.folder, ["UIDVALIDITY", "MESSAGES", "UIDNEXT"])
-            uidvalidity = int(status["UIDVALIDITY"])
-        except (OSError, imaplib.IMAP4.error) as exc:
-            raise MailboxUnreachable(
-                f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}"
-            ) from exc
+        status = status or self._status(box)
+        uidvalidity = status["UIDVALIDITY"]
         # Every UID now in the folder is below UIDNEXT: on a first look, that is where the baseline goes.
-        report.next_uid = int(status["UIDNEXT"])
+        report.next_uid = status["UIDNEXT"]
         baseline = self._baseline(uidvalidity, report.next_uid - 1, backlog)
         try:
             # Only UIDs above the baseline are listed, so a poll of a big folder of old mail costs what an
@@ -222,7 +225,7 @@ class ImapSource:
             first = 1 if backlog else baseline + 1
             todo = sorted(u for u in (int(x) for x in box.uids(f"UID {first}:* UNDELETED")) if u >= first)
             if not backlog and baseline:
-                report.left_alone = count_left_alone(box, baseline, int(status["MESSAGES"]) - len(todo))
+                report.left_alone = count_left_alone(box, baseline, status["MESSAGES"] - len(todo))
         except (OSError, imaplib.IMAP4.error) as exc:
             raise MailboxUnreachable(
                 f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}"
@@ -260,7 +263,7 @@ class ImapSource:
                         "%s; the messages stay in %s and are moved on the next pass", exc, self.settings.folder
                     )
         if not backlog and report.moved == len(todo):  # nothing of ours left there: the next poll may STATUS only
-            self._record_quiet(uidvalidity, report.next_uid, int(status["MESSAGES"]) - report.moved)
+            self._record_quiet(uidvalidity, report.next_uid, status["MESSAGES"] - report.moved)
         return report
 
     def _fetch(self, box: BaseMailBox, uids: list[int]) -> Iterator[tuple[int, bytes]]:
