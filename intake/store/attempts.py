@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from intake.store.db import Session, Sessions
+from intake.store.db import Session, Sessions, commit_without_waiting, per_dialect
 from intake.store.models import IntakeAttempt, utcnow
 from intake.store.unit import transaction
 
@@ -32,7 +31,7 @@ def _count_statement(insert: Any) -> Any:
 
 
 # Built once per dialect: every message is counted before any work.
-_COUNT = {"postgresql": _count_statement(postgresql.insert), "sqlite": _count_statement(sqlite.insert)}
+_COUNT = per_dialect(_count_statement)
 _FORGET = delete(IntakeAttempt).where(IntakeAttempt.sha256 == bindparam("sha256"))
 
 
@@ -42,12 +41,9 @@ def begin(sessions: Sessions, sha256: str, source_key: str | None) -> int:
     One upsert: atomic with two instances on PostgreSQL, and one statement on the hot path.
     """
     with transaction(sessions, "count the attempt") as session:
-        dialect = session.get_bind().dialect.name
-        connection = session.connection()
-        if dialect == "postgresql":  # survives a killed process; a server crash costs one more try at most
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        commit_without_waiting(session)  # a server crash costs one more try at most
         params = {"sha256": sha256, "source_key": source_key, "now": utcnow()}
-        counted = connection.execute(_COUNT[dialect], params).scalar_one()
+        counted = session.connection().execute(_COUNT[session.get_bind().dialect.name], params).scalar_one()
     return int(counted) - 1
 
 

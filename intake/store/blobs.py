@@ -11,9 +11,8 @@ import hashlib
 from collections.abc import Iterable
 
 from sqlalchemy import delete, event, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from intake.store.db import Session
+from intake.store.db import Session, per_dialect
 from intake.store.models import Attachment, Blob, OutboxBody
 
 _KEPT = "smat.blobs"  # session.info key: the blobs this transaction has written or read, by SHA-256
@@ -28,16 +27,16 @@ def _memo(session: Session) -> dict[str, bytes]:
     return memo
 
 
+_KEEP = per_dialect(lambda insert: insert(Blob).on_conflict_do_nothing())  # a file kept twice is kept once
+
+
 def keep(session: Session, data: bytes, sha256: str = "") -> str:
     """Keep `data` once by its SHA-256 (given, or computed) and return the SHA-256."""
     sha = sha256 or hashlib.sha256(data).hexdigest()
     memo = _memo(session)
     if sha in memo:
         return sha
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Blob).values(sha256=sha, size=len(data), data=data).on_conflict_do_nothing()
-    session.execute(statement)
+    session.execute(_KEEP[session.get_bind().dialect.name], {"sha256": sha, "size": len(data), "data": data})
     memo[sha] = data
     return sha
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -81,6 +83,21 @@ def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engi
     engine = create_engine(url)
     _ping_when_idle(engine, ping_after)
     return engine
+
+
+_Built = TypeVar("_Built")
+
+
+def per_dialect(build: Callable[[Any], _Built]) -> dict[str, _Built]:
+    """A statement built once for each database we run on, from that dialect's `insert` (its ON CONFLICT)."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
+
+
+def commit_without_waiting(session: Session) -> None:
+    """PostgreSQL: this transaction's commit need not wait for the disk. A killed process cannot undo it,
+    a server crash can: only for records whose loss costs a repeat (a mail sent again, a try counted again)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 def _ping_when_idle(engine: Engine, seconds: float) -> None:

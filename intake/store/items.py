@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam
-from sqlalchemy.dialects import postgresql, sqlite
 
 from intake.config.addresses import untagged
 from intake.refs import format_ref
-from intake.store.db import Session
+from intake.store.db import Session, per_dialect
 from intake.store.models import Item, Message, RefCounter
 from intake.vocab import Role
 
@@ -24,7 +23,7 @@ def _next_ref_statement(insert: Any) -> Any:
 
 
 # Built once per dialect: every new item asks for a number.
-_NEXT_REF = {"postgresql": _next_ref_statement(postgresql.insert), "sqlite": _next_ref_statement(sqlite.insert)}
+_NEXT_REF = per_dialect(_next_ref_statement)
 
 
 def next_ref(session: Session, year: int) -> tuple[int, str]:

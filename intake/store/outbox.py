@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 
 from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_json, splice, unpack
 from intake.replykeys import key_digest, new_key, plus_address
 from intake.store import blobs
-from intake.store.db import Session
+from intake.store.db import Session, commit_without_waiting
 from intake.store.history import SYSTEM_ACTOR, add_event, add_event_by_id
 from intake.store.models import Item, OutboxBody, OutboxMessage, ReplyKey, utcnow
 from intake.vocab import EventKind
@@ -48,12 +48,7 @@ def outbox_row(out: Outgoing, item_id: int | None, session: Session | None = Non
     `blobs` through `session`; without a session (or with no files) the whole message is kept.
     """
     now = utcnow()
-    if out.parts and session is not None:
-        for sha, data in out.files.items():
-            blobs.keep(session, data, sha)
-        body = OutboxBody(raw=pack(out.skeleton), parts=refs_to_json(out.parts), packing=PACKED)
-    else:
-        body = OutboxBody(raw=pack(out.raw), parts=[], packing=PACKED)
+    body = OutboxBody(**_body(out, session))
     return OutboxMessage(
         item_id=item_id,
         purpose=out.purpose,
@@ -65,6 +60,16 @@ def outbox_row(out: Outgoing, item_id: int | None, session: Session | None = Non
         created_at=now,
         next_attempt_at=now,
     )
+
+
+def _body(out: Outgoing, session: Session | None) -> dict[str, Any]:
+    """What an outbox body keeps: the compressed skeleton and its files' places (the files kept in `blobs`
+    through `session`), or, without a session or files, the whole message compressed."""
+    if out.parts and session is not None:
+        for sha, data in out.files.items():
+            blobs.keep(session, data, sha)
+        return {"raw": pack(out.skeleton), "parts": refs_to_json(out.parts), "packing": PACKED}
+    return {"raw": pack(out.raw), "parts": [], "packing": PACKED}
 
 
 def message_bytes(session: Session, row: OutboxMessage, encoded: EncodedParts) -> bytes:
@@ -105,13 +110,7 @@ def _write(session: Session, item: Item, outs: Sequence[Outgoing], event_kind: s
                 "next_attempt_at": now,
             },
         ).scalar_one()
-        if out.parts:
-            for sha, data in out.files.items():
-                blobs.keep(session, data, sha)
-            body = {"raw": pack(out.skeleton), "parts": refs_to_json(out.parts)}
-        else:
-            body = {"raw": pack(out.raw), "parts": []}
-        connection.execute(_NEW_BODY, {"outbox_id": row_id, "packing": PACKED, **body})
+        connection.execute(_NEW_BODY, {"outbox_id": row_id, **_body(out, session)})
         detail = f"{out.purpose} to {', '.join(out.recipients)}"
         add_event(session, item, event_kind, SYSTEM_ACTOR, detail, outbox_id=row_id)
         ids.append(row_id)
@@ -237,13 +236,6 @@ def release_all_claims(session: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _no_flush_wait(session: Session) -> None:
-    """PostgreSQL: this transaction's commit need not wait for the disk (a server crash may undo it; a killed
-    process cannot). What that can undo is a delivery record: the mail then goes again, with the same Message-ID."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-
-
 # Built once: the delivery loop records every mail with these two, and building a statement costs
 # more than running it.
 _FINISH = (
@@ -262,7 +254,7 @@ _FINISH = (
 
 def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> None:
     """Record a row as sent (with any recipients refused one by one) or failed, and say so in its item's history."""
-    _no_flush_wait(session)
+    commit_without_waiting(session)  # a crash's loss: the mail goes again, with the same Message-ID
     sent = status == Delivery.SENT
     connection = session.connection()  # plain statements: the row's object is not used after this
     connection.execute(
