@@ -262,6 +262,24 @@ def test_a_poll_with_nothing_new_asks_status_only_and_new_mail_still_comes_in(
     assert source.poll_once().quiet
 
 
+def test_a_quiet_poll_asks_status_before_any_list_or_select(mailbox, smtp_sink, sqlite_url, service_for, monkeypatch):
+    # Dovecot answers a STATUS that follows a LIST in the same session by re-reading the folder's
+    # whole uidlist: 0.3 s a poll at 20,000 messages, against 1 ms for a STATUS asked first.
+    service = service_for(sqlite_url, imap=mailbox, smtp=smtp_sink)
+    source = service.imap_source()
+    mailbox.append(draft(subject="There before the first look"))
+    source.poll_once()
+    sent = []
+    command = imaplib.IMAP4._command
+    monkeypatch.setattr(
+        imaplib.IMAP4, "_command", lambda self, name, *args: sent.append(name) or command(self, name, *args)
+    )
+
+    assert source.poll_once().quiet
+
+    assert "STATUS" in sent and not {"LIST", "SELECT", "SEARCH", "UID"} & set(sent), sent
+
+
 def test_a_pass_that_leaves_mail_behind_is_not_taken_for_quiet(
     mailbox, smtp_sink, sqlite_url, service_for, monkeypatch
 ):

@@ -32,7 +32,7 @@ from intake.errors import IntakeError, MailboxUnreachable, StorageError
 from intake.oauth2 import TokenSource
 from intake.progress import Progress
 from intake.sources.imap_count import count_left_alone
-from intake.sources.imap_login import Refused, log_in
+from intake.sources.imap_login import Refused, log_in, refusal
 from intake.sources.imap_mail import RawMailMessage, logout, move_uids, raw_bytes, refresh_capabilities
 from intake.store import attempts, mailbox
 from intake.store.db import Sessions
@@ -94,22 +94,30 @@ class ImapSource:
     def where(self) -> str:
         return f"the IMAP server {self.settings.host}:{self.settings.port}"
 
-    def connect(self, select: bool = True) -> BaseMailBox:
-        """Log in and (unless `select` is False) select the folder; MailboxUnreachable in one sentence if not."""
-        s = self.settings
+    def connect(self, folders: bool = True) -> BaseMailBox:
+        """Log in and (unless `folders` is False) make the processed folder and select the watched one;
+        MailboxUnreachable in one sentence if not."""
         box = self.login()
         box.email_message_class = RawMailMessage
         refresh_capabilities(box)
         try:
+            if folders:
+                self._open_folders(box)
+        except MailboxUnreachable:
+            logout(box)
+            raise
+        return box
+
+    def _open_folders(self, box: BaseMailBox) -> None:
+        """Make the processed folder if it is missing, and select the watched one."""
+        s = self.settings
+        try:
             if not box.folder.exists(s.processed_folder):
                 box.folder.create(s.processed_folder)
                 self.log.info("created the folder %s for processed mail", s.processed_folder)
-            if select:
-                box.folder.set(s.folder)
+            box.folder.set(s.folder)
         except Exception as exc:
-            logout(box)
             raise MailboxUnreachable(f"{self.where}: cannot open the folder {s.folder}: {exc}") from exc
-        return box
 
     def check_login(self) -> None:
         """Log in and out, touching no folder or message (`smat-intake status`); MailboxUnreachable if not."""
@@ -134,7 +142,7 @@ class ImapSource:
                     self.log.info("%s refused the OAuth 2.0 token; logging in again with a new one", self.where)
                     fresh = True
                     continue
-                raise MailboxUnreachable(self._refusal()) from exc
+                raise MailboxUnreachable(refusal(s, self.where)) from exc
             except IntakeError as exc:  # no token: the provider refused us or is down; one sentence already
                 logout(box)
                 raise MailboxUnreachable(str(exc)) from exc
@@ -165,30 +173,20 @@ class ImapSource:
         mechanism = log_in(box, self.settings, token)
         self.log.debug("logged in to %s as %s with %s", self.where, self.settings.username, mechanism)
 
-    def _refusal(self) -> str:
-        """Why a login was refused, naming the settings to check."""
-        s = self.settings
-        if s.auth != "oauth2":
-            return f"{self.where} refused the login for {s.username}; check [imap] username and password"
-        return (
-            f"{self.where} refused the OAuth 2.0 login for {s.username} even with a new token; check [imap] username "
-            "and that the app may open this mailbox (IMAP.AccessAsApp and the mailbox granted to its service "
-            "principal, or Google's domain-wide delegation)"
-        )
-
     # --- one pass -------------------------------------------------------------------------
 
     def poll_once(self, backlog: bool = False) -> PassReport:
-        """Connect, take in everything new, move it, log out."""
-        box = self.connect(select=False)
+        """Connect, take in everything new, move it, log out.
+
+        STATUS before any LIST: Dovecot answers a STATUS after a LIST in one session by re-reading the
+        folder's uidlist (0.3 s at 20,000 messages); a quiet poll needs no processed folder and no SELECT.
+        """
+        box = self.connect(folders=False)
         try:
             status = self._status(box)
             if not backlog and self._quiet(status):
                 return PassReport(quiet=True)
-            try:
-                box.folder.set(self.settings.folder)
-            except (OSError, imaplib.IMAP4.error) as exc:
-                raise MailboxUnreachable(f"{self.where}: cannot open the folder {self.settings.folder}: {exc}") from exc
+            self._open_folders(box)
             return self.take_in(box, backlog, status)
         finally:
             logout(box)

@@ -43,3 +43,14 @@ def log_in(box: BaseMailBox, settings: Imap, token: str | None) -> str:
         if token is None or isinstance(exc, imaplib.IMAP4.abort):
             raise
         raise Refused() from exc
+
+
+def refusal(settings: Imap, where: str) -> str:
+    """Why a login to `where` was refused, naming the settings to check."""
+    if settings.auth != "oauth2":
+        return f"{where} refused the login for {settings.username}; check [imap] username and password"
+    return (
+        f"{where} refused the OAuth 2.0 login for {settings.username} even with a new token; check [imap] username "
+        "and that the app may open this mailbox (IMAP.AccessAsApp and the mailbox granted to its service "
+        "principal, or Google's domain-wide delegation)"
+    )
