@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import email
 import email.policy
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from samples import draft
 from servers import SmtpSink, free_port
-from sqlalchemy import select
+from sqlalchemy import select, update
 from support import TEMPLATES, TOWN_MAILBOX, TOWN_REVIEWERS, migrated, write_config
 
+from intake.arrival import Outcome
 from intake.config import load
 from intake.delivery.folder import FolderTransport
 from intake.delivery.outbox import OutboxDrain, retry_delay
@@ -239,6 +242,36 @@ def test_relay_down_reports_the_problem_and_loses_nothing(make_service, database
         assert (report.sent, report.waiting, report.problem) == (4, 0, "")
         assert sorted(r for c in sink.wait_for(4) for r in c.rcpt_tos) == sorted([DRAFTER, *TOWN_REVIEWERS])
     assert {r.status for r in rows(service)} == {"sent"}
+
+
+def test_a_relay_slow_to_answer_holds_up_no_mail_coming_in(make_service, smtp_sink, database_url):
+    # The send happens outside any write transaction: SQLite has one write lock, and a relay that
+    # takes its time over a review request (its photo read from the database first) must not stop intake.
+    service = make_service(database_url, smtp_sink.port)
+    service.ingest(draft(subject="A photo for the reviewers", photos=1), "file")
+    with service.sessions.begin() as session:  # left to send: the review requests, which carry the photo
+        session.execute(update(OutboxMessage).where(OutboxMessage.purpose == "acknowledgement").values(status="sent"))
+    smtp_sink.hold_data = True
+    deliverer = threading.Thread(target=service.drain.deliver_due)
+    deliverer.start()
+    try:
+        smtp_sink.wait_holding(1)  # the relay has the first review request and has not answered
+        taken: list[Outcome] = []
+        taking = threading.Thread(
+            target=lambda: taken.append(service.ingest(draft(subject="Taken in meanwhile"), "file"))
+        )
+        taking.start()
+        taking.join(timeout=15)
+
+        assert not taking.is_alive(), "taking in a draft waited for the relay"
+        assert taken[0].mail_queued == 4
+        # ... while the relay still had not answered (its 5 s timeout would have deferred a row)
+        assert smtp_sink.holding == 1 and all(r.attempts == 0 for r in rows(service))
+    finally:
+        smtp_sink.release(True)
+        deliverer.join()
+        taking.join()
+    assert len(smtp_sink.wait_for(3)) >= 3
 
 
 def test_max_attempts_reached_marks_failed(make_service, smtp_sink, database_url):

@@ -129,11 +129,16 @@ class OutboxDrain:
             current = now or utcnow()
             with transaction(self.sessions, "send a message") as session:
                 row = outbox.lock_due(session, current, STALE_CLAIM)
-                if row is None or not self._send(link, session, row, report, current):
+                if row is None:
+                    return
+                sent = self._attempt(link, row, outbox.message_bytes(session, row, self.encoded))
+                if not self._record(session, row, sent, report, current):
                     return
 
     def _deliver_claimed(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
-        """SQLite: claim a batch in one short transaction, record each result in its own."""
+        """SQLite: claim a batch in one short transaction; send each outside any transaction (SQLite's one
+        write lock is not held while the relay answers: taking mail in goes on meanwhile); record each result
+        in its own short transaction."""
         while True:
             current = now or utcnow()
             with transaction(self.sessions, "claim mail to send") as session:
@@ -141,28 +146,43 @@ class OutboxDrain:
             if not rows:
                 return
             for index, row in enumerate(rows):
+                with reading(self.sessions, "read a message to send") as session:
+                    raw = outbox.message_bytes(session, row, self.encoded)
+                sent = self._attempt(link, row, raw)
                 with transaction(self.sessions, "record a delivery") as session:
-                    going_on = self._send(link, session, row, report, current)
+                    going_on = self._record(session, row, sent, report, current)
                 if not going_on:
                     # The relay is down: put the rest of the batch back untouched and stop.
                     with transaction(self.sessions, "put mail back in the queue") as session:
                         outbox.release(session, [r.id for r in rows[index + 1 :]])
                     return
 
-    def _send(self, link: _Link, session: Session, row: OutboxMessage, report: DeliveryReport, now: datetime) -> bool:
-        """Send one row and record the result in `session`; False when the relay is unreachable (stop)."""
+    @staticmethod
+    def _attempt(link: _Link, row: OutboxMessage, raw: bytes) -> dict[str, str] | Exception:
+        """Hand one message to the transport: the recipients it refused one by one, or why it failed."""
         try:
-            raw = outbox.message_bytes(session, row, self.encoded)
-            refused = link.get().send(row.mail_from, row.recipients, raw)
-        except TemporaryFailure as exc:
-            self._defer(session, row, str(exc), report, now)
-            report.problem = str(exc)
+            return link.get().send(row.mail_from, row.recipients, raw)
+        except (TemporaryFailure, PermanentFailure) as exc:
+            return exc
+
+    def _record(
+        self,
+        session: Session,
+        row: OutboxMessage,
+        sent: dict[str, str] | Exception,
+        report: DeliveryReport,
+        now: datetime,
+    ) -> bool:
+        """Record what the transport said in `session`; False when the relay is unreachable (stop)."""
+        if isinstance(sent, TemporaryFailure):
+            self._defer(session, row, str(sent), report, now)
+            report.problem = str(sent)
             return False
-        except PermanentFailure as exc:
-            self._finish(session, row, Delivery.FAILED, str(exc))
+        if isinstance(sent, Exception):
+            self._finish(session, row, Delivery.FAILED, str(sent))
             report.failed += 1
             return True
-        self._finish(session, row, Delivery.SENT, "", refused)
+        self._finish(session, row, Delivery.SENT, "", sent)
         report.sent += 1
         return True
 

@@ -38,6 +38,9 @@ __all__ = [
 ]
 
 
+READ_ONLY = "smat_read_only"  # an execution option: this transaction only reads (SQLite: a plain BEGIN)
+
+
 def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engine:
     """An engine with the settings each backend needs to be safe under concurrent use.
 
@@ -76,8 +79,9 @@ def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engi
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking;
+            # a read (READ_ONLY) takes none, so it never waits on a writer nor holds one up.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     engine = create_engine(url)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from intake.errors import StorageConflict, StorageError, StorageRejected
-from intake.store.db import Session, Sessions
+from intake.store.db import READ_ONLY, Session, Sessions
 
 
 @contextmanager
@@ -35,6 +35,7 @@ def reading(sessions: Sessions, doing: str = "be read") -> Iterator[Session]:
     """A session for reads only; nothing is committed."""
     try:
         with sessions() as session:
+            session.connection(execution_options={READ_ONLY: True})  # SQLite: no write lock for a read
             yield session
     except OperationalError as exc:
         raise StorageError(f"the database could not {doing}: {exc.orig}") from exc
