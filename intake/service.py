@@ -36,6 +36,7 @@ from intake.store.health import DELIVERY, POLL, record_mark
 from intake.store.personal_data import ErasureReport
 from intake.store.unit import transaction
 
+LINGER_SECONDS = 2.0  # how long `run` keeps the relay connection open after the last mail it sent
 MARK_SECONDS = 30.0  # how stale a health mark may be: one small write per half minute at most
 
 
@@ -54,6 +55,7 @@ class Service:
     imap_timing: dict[str, float] = field(default_factory=dict)
     tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
     marked: dict[str, float] = field(default_factory=dict)  # when this process last wrote each health mark
+    linger_seconds: float = LINGER_SECONDS  # `run` keeps the relay connection this long after its last mail
     delivery_engine: Engine | None = None  # SQLite: the drain's connections, without an fsync per record
 
     @classmethod
@@ -125,19 +127,26 @@ class Service:
         Taking mail in and sending it overlap: the relay's round trips are waited out while the
         next message is read.
         """
-        while not stop.is_set():
-            self.wake_delivery.wait()
-            self.wake_delivery.clear()
-            if stop.is_set():
-                break
-            try:
-                self.deliver()
-            except Exception:  # noqa: BLE001 - keep delivering; the error is logged
-                self.log.exception("outbox delivery failed; it will be retried")
+        try:
+            while not stop.is_set():
+                # The relay connection is kept while drafts keep coming, closed after a quiet spell.
+                if not self.wake_delivery.wait(timeout=self.linger_seconds):
+                    self.drain.close_link()
+                    self.wake_delivery.wait()
+                self.wake_delivery.clear()
+                if stop.is_set():
+                    break
+                try:
+                    self.deliver(keep_open=True)
+                except Exception:  # noqa: BLE001 - keep delivering; the error is logged
+                    self.drain.close_link()
+                    self.log.exception("outbox delivery failed; it will be retried")
+        finally:
+            self.drain.close_link()
 
-    def deliver(self) -> DeliveryReport:
+    def deliver(self, keep_open: bool = False) -> DeliveryReport:
         """Deliver what is due now and say what happened in one line if the relay is down."""
-        report = self.drain.deliver_due()
+        report = self.drain.deliver_due(keep_open=keep_open)
         if report.problem:
             self.log.error(
                 "mail delayed, not lost: %s; %d message(s) wait and will be retried", report.problem, report.waiting

@@ -388,6 +388,7 @@ class Captured:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    peer: object = None  # the client's (host, port): which connection brought it
 
     @property
     def message(self) -> email.message.EmailMessage:
@@ -397,6 +398,12 @@ class Captured:
 class _SinkHandler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
+
+    async def handle_QUIT(self, server, session, envelope):
+        with self.sink._cond:
+            self.sink.quits += 1
+            self.sink._cond.notify_all()
+        return "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         response = self.sink._rcpt_response(address)
@@ -409,7 +416,7 @@ class _SinkHandler:
         data = envelope.original_content
         if data is None:
             data = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
-        captured = Captured(envelope.mail_from, list(envelope.rcpt_tos), bytes(data))
+        captured = Captured(envelope.mail_from, list(envelope.rcpt_tos), bytes(data), session.peer)
         if self.sink.hold_data:
             if self.sink.capture_held:
                 self.sink._capture(captured)  # the sink has it; the client has not heard "250" yet
@@ -449,6 +456,7 @@ class SmtpSink:
         self.hold_data = False
         self.capture_held = False
         self.holding = 0
+        self.quits = 0  # clients that said QUIT
         self._released: bool | None = None
         self._cond = threading.Condition()
         self._controller = None

@@ -274,6 +274,36 @@ def test_a_relay_slow_to_answer_holds_up_no_mail_coming_in(make_service, smtp_si
     assert len(smtp_sink.wait_for(3)) >= 3
 
 
+def test_run_sends_drafts_coming_close_together_over_one_connection_and_closes_it_when_quiet(
+    make_service, smtp_sink, database_url
+):
+    # The bare loop the issue measures against keeps one connection; connecting per draft cost
+    # three round trips (greeting, EHLO, QUIT) for every four mails.
+    service = make_service(database_url, smtp_sink.port)
+    service.linger_seconds = 0.5
+    stop = threading.Event()
+    deliverer = threading.Thread(target=service.deliver_until, args=(stop,))
+    deliverer.start()
+    try:
+        for n, subject in enumerate(("The first", "The second"), 1):
+            service.ingest(draft(subject=subject), "file")
+            service.wake_delivery.set()
+            smtp_sink.wait_for(4 * n)
+        assert len({c.peer for c in smtp_sink.captured}) == 1 and smtp_sink.quits == 0
+
+        with smtp_sink._cond:  # quiet for longer than the linger: the connection is closed
+            assert smtp_sink._cond.wait_for(lambda: smtp_sink.quits == 1, timeout=10)
+        service.ingest(draft(subject="After a quiet spell"), "file")
+        service.wake_delivery.set()
+        later = smtp_sink.wait_for(12)[8:]
+        assert len({c.peer for c in later}) == 1 and later[0].peer != smtp_sink.captured[0].peer
+    finally:
+        stop.set()
+        service.wake_delivery.set()
+        deliverer.join()
+    assert smtp_sink.quits == 2  # and closed when the service stops
+
+
 def test_max_attempts_reached_marks_failed(make_service, smtp_sink, database_url):
     service = make_service(database_url, smtp_sink.port, max_attempts=2)
     row_id = add_row(service, ["alice@example.org"])

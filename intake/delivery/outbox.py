@@ -80,6 +80,7 @@ class OutboxDrain:
         self._started = False
         self._start_lock = threading.Lock()
         self._locking_known: bool | None = None
+        self._link: _Link | None = None  # a relay connection kept between drains (see deliver_due)
         # Files' base64 bodies by SHA-256, kept between drains: a photo going to three reviewers is encoded once.
         self.encoded = EncodedParts()
 
@@ -103,20 +104,34 @@ class OutboxDrain:
                     self.log.warning("%d message(s) claimed by a stopped process go again now", released)
             self._started = True
 
-    def deliver_due(self, now: datetime | None = None) -> DeliveryReport:
-        """Send everything due now; stop early (and say so) when the relay is unreachable."""
+    def deliver_due(self, now: datetime | None = None, keep_open: bool = False) -> DeliveryReport:
+        """Send everything due now; stop early (and say so) when the relay is unreachable.
+
+        `keep_open`: the relay connection stays open for the next drain (`run`'s delivery thread, which
+        closes it with `close_link` after a quiet spell), so a drain per draft does not connect each time.
+        """
         self._start()
         report = DeliveryReport()
-        link = _Link(self.transport_factory)
+        kept, self._link = (self._link, None) if keep_open else (None, self._link)
+        link = kept or _Link(self.transport_factory)
         try:
             if self._locking:
                 self._deliver_locked(link, now, report)
             else:
                 self._deliver_claimed(link, now, report)
         finally:
-            link.close()
+            if keep_open and not report.problem:
+                self._link = link
+            else:
+                link.close()
             report.waiting = self.waiting()
         return report
+
+    def close_link(self) -> None:
+        """Close a relay connection kept open by `deliver_due(keep_open=True)`, if any."""
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
 
     def waiting(self) -> int:
         """How many messages are still waiting to go."""
