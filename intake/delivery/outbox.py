@@ -161,8 +161,7 @@ class OutboxDrain:
             if not rows:
                 return
             for index, row in enumerate(rows):
-                with reading(self.sessions, "read a message to send") as session:
-                    raw = outbox.message_bytes(session, row, self.encoded)
+                raw = outbox.message_bytes(self.sessions, row, self.encoded)  # files read, if any, without a lock
                 sent = self._attempt(link, row, raw)
                 with transaction(self.sessions, "record a delivery") as session:
                     going_on = self._record(session, row, sent, report, current)

@@ -19,9 +19,10 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_json, splice, unpack
 from intake.replykeys import key_digest, new_key, plus_address
 from intake.store import blobs
-from intake.store.db import Session, commit_without_waiting
+from intake.store.db import Session, Sessions, commit_without_waiting
 from intake.store.history import SYSTEM_ACTOR, add_event, add_event_by_id
 from intake.store.models import Item, OutboxBody, OutboxMessage, ReplyKey, utcnow
+from intake.store.unit import reading
 from intake.vocab import EventKind
 
 if TYPE_CHECKING:  # the templates (Jinja) are not loaded just to name these types
@@ -72,13 +73,24 @@ def _body(out: Outgoing, session: Session | None) -> dict[str, Any]:
     return {"raw": pack(out.raw), "parts": [], "packing": PACKED}
 
 
-def message_bytes(session: Session, row: OutboxMessage, encoded: EncodedParts) -> bytes:
-    """The complete message of an outbox row, its files' encoded bodies from `encoded` (each encoded once)."""
+def message_bytes(reader: Session | Sessions, row: OutboxMessage, encoded: EncodedParts) -> bytes:
+    """The complete message of an outbox row, its files' encoded bodies from `encoded` (each encoded once).
+
+    `reader` is the caller's session, or a session factory from which a file not yet encoded is read
+    in a read-only transaction of its own (a message with no files, or files already encoded, reads none).
+    """
     skeleton = unpack(row.body.raw, row.body.packing)
     parts = refs_from_json(row.body.parts)
     if not parts:
         return skeleton
-    return splice(skeleton, parts, lambda sha: encoded.get(sha, lambda wanted: blobs.load(session, wanted)))
+
+    def load(wanted: str) -> bytes:
+        if isinstance(reader, Session):
+            return blobs.load(reader, wanted)
+        with reading(reader, "read a file to send") as session:
+            return blobs.load(session, wanted)
+
+    return splice(skeleton, parts, lambda sha: encoded.get(sha, load))
 
 
 def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> int:
