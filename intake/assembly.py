@@ -49,7 +49,7 @@ def splice(skeleton: bytes, parts: Sequence[PartRef], encoded: Callable[[str], b
 
 def pack(skeleton: bytes) -> bytes:
     """A skeleton compressed for keeping (mail text compresses to a third or less)."""
-    return zlib.compress(skeleton, 1)  # level 1: 40 % less time than 6 for 4 % more bytes (measured on our mail)
+    return zlib.compress(skeleton, 6)
 
 
 def unpack(kept: bytes, packing: str) -> bytes:
