@@ -117,6 +117,7 @@ def test_a_token_that_expires_during_idle_is_renewed_at_reconnect_and_no_mail_is
     running_oauth, oauth_mailbox, oauth_sink, oauth_provider
 ):
     handle = running_oauth()
+    handle.service.linger_seconds = 0.2  # the relay connection closes soon after each draft's mail
     handle.ready()
     assert handle.log.has("(IDLE)")
     # Every token so far expires, and the server ends the session, as Exchange does when a token runs out.
@@ -133,7 +134,10 @@ def test_a_token_that_expires_during_idle_is_renewed_at_reconnect_and_no_mail_is
     assert handle.log.has("refused the OAuth 2.0 token; logging in again with a new one")
     assert oauth_provider.grants.count("client_credentials") >= 2
 
-    # The SMTP side: the cached token expires again; the relay's 535 leads to one new token and the send.
+    # The SMTP side: once that connection is closed, the cached token expires again; at the next
+    # connection the relay's 535 leads to one new token and the send.
+    with oauth_sink._cond:
+        assert oauth_sink._cond.wait_for(lambda: oauth_sink.quits >= 1, timeout=10)
     oauth_provider.revoke_all()
     refused_before = sum(1 for _, ok in oauth_sink.logins if not ok)
     oauth_mailbox.append(draft(subject="Second draft, another expiry"))
