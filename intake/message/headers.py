@@ -26,6 +26,7 @@ ID_HEADERS = frozenset({"message-id", "in-reply-to", "references", "resent-messa
 HEADER_PARSE_LIMIT = 65_536  # characters of one header value given to the header registry's parser
 THREAD_IDS = 100  # Message-IDs kept from References: the thread's first and the newest (RFC 5322 §3.6.4)
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
+_PRINTABLE = re.compile(r"[\x20-\x7e\t]*(?:\r?\n[ \t][\x20-\x7e\t]*)*")  # printable ASCII, folded lines
 
 # A decoded address header kept for reading its mailboxes: the registry's header object (or None
 # when the registry could not parse it) and the decoded text to fall back on.
@@ -89,7 +90,11 @@ def read_headers(msg: Message, defects: list[str]) -> tuple[list[tuple[str, str]
             if name in ADDRESS_HEADERS:
                 parsed.setdefault(name, []).append((None, flatten(value)))
             continue
-        if fell_back:
+        if _plain(name, raw_text, msg):
+            # An unstructured header in printable ASCII with no encoded word (Received, DKIM-Signature,
+            # X-…): the registry's parse would return it as it is, at 0.1 ms a header.
+            value = _FOLD.sub("", raw_text)
+        elif fell_back:
             # Raw 8-bit bytes: the header registry would turn non-UTF-8 into U+FFFD; decode them here.
             defects.append(f"header {name}: raw 8-bit bytes decoded as {fell_back}")
             value = decode_words(_FOLD.sub("", raw_text))
@@ -108,6 +113,14 @@ def read_headers(msg: Message, defects: list[str]) -> tuple[list[tuple[str, str]
         if name in ADDRESS_HEADERS:
             parsed.setdefault(name, []).append((header_obj, value))
     return headers, parsed
+
+
+def _plain(name: str, raw_text: str, msg: Message) -> bool:
+    """True for a header the registry would not change: not one it parses by structure, printable ASCII, no `=?`."""
+    structured = getattr(getattr(msg.policy, "header_factory", None), "registry", None)
+    if structured is None or name in structured or "=?" in raw_text or not raw_text.isascii():
+        return False
+    return _PRINTABLE.fullmatch(raw_text) is not None
 
 
 def _bounded(value: str, name: str) -> tuple[str, str]:
