@@ -121,6 +121,7 @@ class Composer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # templates are read once per process, not checked on disk for each mail
         )
         self.env.globals.update(self.globals)
         self.env.filters["bare_subject"] = bare_subject
