@@ -56,7 +56,7 @@ class Service:
     tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
     marked: dict[str, float] = field(default_factory=dict)  # when this process last wrote each health mark
     linger_seconds: float = LINGER_SECONDS  # `run` keeps the relay connection this long after its last mail
-    delivery_engine: Engine | None = None  # SQLite: the drain's connections, without an fsync per record
+    delivery_engine: Engine | None = None  # the drain's and the attempt count's connections, commits not waiting for the disk
 
     @classmethod
     def build(
@@ -82,9 +82,9 @@ class Service:
             cache=template_cache,
         )
         wake = threading.Event()
-        # Delivery records and attempt counts on SQLite need no fsync each (see make_engine): their own engine.
-        on_disk = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
-        delivery_engine = make_engine(settings.database_url, durable=False) if on_disk else None
+        # Delivery records and attempt counts need not wait for the disk (see make_engine): their own engine.
+        shared = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+        delivery_engine = None if shared else make_engine(settings.database_url, durable=False)
         quick = make_sessions(delivery_engine) if delivery_engine is not None else sessions
         pipeline = Pipeline(
             settings, sessions, composer, log.getChild("pipeline"), on_mail_queued=wake.set, counting_sessions=quick

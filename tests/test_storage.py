@@ -39,6 +39,19 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):
     engine.dispose()
 
 
+def test_only_delivery_records_and_attempt_counts_commit_without_waiting_for_the_disk(service_for, database_url):
+    # Taking a message in is durable; a lost "sent" record or attempt count costs one repeat at most.
+    service = service_for(database_url)
+    assert service.delivery_engine is not None
+    if database_url.startswith("sqlite"):
+        setting, durable, quick = "PRAGMA synchronous", 2, 1  # FULL for intake, NORMAL (no fsync a commit)
+    else:
+        setting, durable, quick = "SHOW synchronous_commit", "on", "off"  # without a SET LOCAL each time
+    for engine, expected in ((service.engine, durable), (service.delivery_engine, quick)):
+        with engine.connect() as conn:
+            assert conn.execute(text(setting)).scalar() == expected
+
+
 def test_item_history_cannot_be_changed_or_deleted(service_for, database_url):
     service = service_for(database_url)
     service.ingest(draft(), "file")

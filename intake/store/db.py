@@ -39,14 +39,16 @@ __all__ = [
 
 
 READ_ONLY = "smat_read_only"  # an execution option: this transaction only reads (SQLite: a plain BEGIN)
+NOT_WAITING = "smat_not_waiting"  # a PostgreSQL connection whose commits do not wait for the disk
 
 
 def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engine:
     """An engine with the settings each backend needs to be safe under concurrent use.
 
-    `durable=False` (SQLite, for recording deliveries only): commits survive a killed process
-    but not a power cut (synchronous=NORMAL, no fsync per commit); what a power cut can undo is
-    a "sent" record, and that mail is then sent again with the same Message-ID.
+    `durable=False` (for recording deliveries and counting attempts only): commits survive a killed
+    process but not a power cut or a server crash (SQLite synchronous=NORMAL, no fsync per commit;
+    PostgreSQL synchronous_commit off); what that can undo is a "sent" record, and that mail is then
+    sent again with the same Message-ID, or an attempt count, and that message gets one more try.
     `ping_after` (PostgreSQL): a pooled connection idle this many seconds is checked before use.
     """
     if url.startswith("sqlite"):
@@ -84,7 +86,11 @@ def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engi
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    engine = create_engine(url)
+    if durable:
+        engine = create_engine(url)
+    else:  # each of its commits is one that need not wait (see commit_without_waiting): no SET LOCAL each time
+        engine = create_engine(url, connect_args={"options": "-c synchronous_commit=off"})
+        event.listen(engine, "connect", lambda _dbapi_connection, record: record.info.update({NOT_WAITING: True}))
     _ping_when_idle(engine, ping_after)
     return engine
 
@@ -101,7 +107,9 @@ def commit_without_waiting(session: Session) -> None:
     """PostgreSQL: this transaction's commit need not wait for the disk. A killed process cannot undo it,
     a server crash can: only for records whose loss costs a repeat (a mail sent again, a try counted again)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        connection = session.connection()
+        if not connection.info.get(NOT_WAITING):
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 def _ping_when_idle(engine: Engine, seconds: float) -> None:
