@@ -28,7 +28,6 @@ from intake.personal import run_retention
 from intake.pipeline import Pipeline
 from intake.render import Composer, TemplateCache
 from intake.resources import templates_dir
-from intake.scheduler import make_scheduler
 from intake.sources.imap import ImapSource, PassReport
 from intake.store import instance
 from intake.store.db import Engine, Sessions, make_engine, make_sessions, require_current
@@ -300,6 +299,8 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
                 len(report.erased_items),
                 report.messages,
             )
+
+    from intake.scheduler import make_scheduler  # APScheduler only for `run`: other commands start sooner
 
     scheduler = make_scheduler(settings, service.wake_delivery.set, digest_job, report_job, retention_job)
 

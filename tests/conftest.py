@@ -101,8 +101,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid}: testbed tests belong in test_servers.py or test_testbed_*.py")
         if _shares_a_fixture(item) and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+        if getattr(config.option, "loadgroup", False):  # a pytest-xdist worker under --dist loadgroup
+            _name_the_group(item)
     rank = {name: n for n, name in enumerate(LONG_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
+def _name_the_group(item: pytest.Item) -> None:
+    """Give a grouped test the node id ``…@group`` that pytest-xdist's loadgroup scheduler groups by.
+
+    pytest-xdist 3.8 does this by writing ``item._nodeid``, which pytest 9.2 no longer reads (node ids are
+    structured: pytest-dev/pytest-xdist#1386), so every group was silently spread over the workers and its
+    module fixture made on each (test_mail_html's two Chromium runs, test_reply_fuzz's corpus), and again
+    whenever another file's tests came between. Done here, it holds whichever of the two versions runs.
+    """
+    names = sorted(
+        {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+    )
+    if not names or item.nodeid.rfind("@") > item.nodeid.rfind("]"):
+        return
+    wanted = f"{item.nodeid}@{'_'.join(names)}"
+    if hasattr(item, "_id"):  # pytest 9.2 and later
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(wanted)
+    else:
+        item._nodeid = wanted
 
 
 def _shares_a_fixture(item: pytest.Item) -> bool:

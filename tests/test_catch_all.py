@@ -13,24 +13,20 @@ from email.policy import default
 import pytest
 from samples import draft
 from sqlalchemy import func, select
-from support import TEMPLATES, settings_for
+from support import make_service
 
 from intake.pipeline import Pipeline
 from intake.render import Composer
 from intake.reply_step import ReplyStep
 from intake.service import Service
-from intake.store.db import make_engine, upgrade
 from intake.store.history import add_event
 from intake.store.models import Event, Item, Message, OutboxMessage
 from intake.vocab import EventKind, Purpose, Status
 
 
 @pytest.fixture
-def service(tmp_path, database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    engine.dispose()
-    service = Service.build(settings_for(tmp_path, database_url), template_cache=TEMPLATES)
+def service(tmp_path, migrated_url):
+    service = make_service(tmp_path, migrated_url)  # a copy of the migrated template: no Alembic run per test
     yield service
     service.close()
 

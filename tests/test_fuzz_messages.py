@@ -2,7 +2,8 @@
 quarantined, no header injected into what we send, no file outside where we keep things.
 
 CI runs SMAT_FUZZ_EXAMPLES generated messages (default 1,000) through the pure parse+classify core and
-a sample through the whole pipeline; `bench/faults.py` runs 10,000 and prints the figures.
+a sample through the whole pipeline; `bench/faults.py` runs 10,000 and prints the figures. The 1,000 and
+the 30 MB body are long proofs (marker `slow`), run by scripts/test after the product suite.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ OUR_HEADERS = {
 }
 
 
+@pytest.mark.slow  # a long proof (1,000 generated messages, ~10 s): scripts/test runs it after the product suite
 def test_generated_messages_never_crash_the_core_and_nothing_unsafe_comes_out():
     checked = Checked()
 
@@ -70,7 +72,8 @@ def test_generated_messages_never_crash_the_core_and_nothing_unsafe_comes_out():
     [
         ("1,000 levels of nesting", nested(1000), 60),
         ("10,000 parts", many_parts(10_000), 60),
-        ("a 30 MB body", big_body(30), 60),
+        # a long proof (~15 s, nearly all of it rendering 30 MB into three review requests): run after the product suite
+        pytest.param("a 30 MB body", big_body(30), 60, marks=pytest.mark.slow),
     ],
     ids=["nested-1000", "parts-10000", "body-30MB"],
 )

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from samples import draft
 from sqlalchemy import select
-from support import OUR_ADDRESS, TEMPLATES, settings_for
+from support import OUR_ADDRESS, TEMPLATES, make_service, settings_for
 
 from intake.replykeys import key_digest, key_from_address
 from intake.resources import migrations_dir
@@ -25,11 +25,8 @@ SAM, DEPUTY, MALLORY = "sam@example.org", "deputy@example.org", "mallory@example
 
 
 @pytest.fixture
-def service(tmp_path, database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    engine.dispose()
-    service = Service.build(settings_for(tmp_path, database_url), template_cache=TEMPLATES)
+def service(tmp_path, migrated_url):
+    service = make_service(tmp_path, migrated_url)  # a copy of the migrated template: no Alembic run per test
     yield service
     service.close()
 

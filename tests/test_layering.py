@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support import migrated
+
 INTAKE = Path(__file__).resolve().parent.parent / "intake"
 
 # The reply step is being rewritten without SQL on its own branch; drop it from here when that lands.
@@ -55,3 +57,20 @@ def test_history_lines_are_written_in_one_place():
         str(path.relative_to(INTAKE)) for path in INTAKE.rglob("*.py") if builds_an_event.search(path.read_text())
     )
     assert writers == ["store/history.py"]
+
+
+def test_building_the_service_imports_neither_alembic_nor_the_scheduler_nor_the_word_list(tmp_path):
+    # Every command but `init` and `run` builds the service and no more: Alembic (checking the revision),
+    # APScheduler and the profanity list cost each such command a fifth of a second at start.
+    url = migrated(f"sqlite:///{tmp_path}/smat.db")
+    code = (
+        "import sys; from pathlib import Path; from support import settings_for; from intake.service import Service; "
+        f"Service.build(settings_for(Path({str(tmp_path)!r}), {url!r})).close(); "
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=INTAKE.parent / "tests"
+    ).stdout
+    loaded = set(out.split())
+    assert {"sqlalchemy", "intake.pipeline", "intake.store.db"} <= loaded  # the check sees the service built
+    assert not {"alembic", "apscheduler", "glin_profanity"} & loaded

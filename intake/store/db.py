@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, make_url
+from sqlalchemy import create_engine, event, inspect, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
@@ -21,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from intake.errors import StorageError
 from intake.resources import migrations_dir
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 # The names the rest of the package uses for a unit of work, so that only store/ imports SQLAlchemy:
 # code outside store/ writes `from intake.store.db import Engine, Session, Sessions` for its type hints.
@@ -142,14 +142,23 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.attributes["engine"] = engine
     return cfg
 
 
+# Alembic (about 0.1 s to import, and it loads every migration script to find the newest) is imported
+# only by `init` and upgrade(): every other command, and each service start, checks the revision from
+# the version table and the scripts' own `revision =` lines.
+
+
 def upgrade(engine: Engine) -> str:
     """Create or upgrade the schema to the newest migration; safe to run again. Returns the revision."""
+    from alembic import command
+
     cfg = _alembic_config(engine)
     try:
         command.upgrade(cfg, "head")
@@ -161,19 +170,54 @@ def upgrade(engine: Engine) -> str:
 @functools.cache  # the scripts on disk do not change while the process runs; reading them took ~8 ms a build
 def head_revision() -> str:
     """The newest migration this installation knows."""
-    script = ScriptDirectory(str(migrations_dir()))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+    head = _single_head(migrations_dir() / "versions")
+    if head is not None:
+        return head
+    from alembic.script import ScriptDirectory  # what the plain reading could not tell: Alembic's own answer
+
+    found = ScriptDirectory(str(migrations_dir())).get_current_head()
+    assert found is not None
+    return found
+
+
+def _single_head(versions: Path) -> str | None:
+    """The one revision no script names as its down_revision, read from the scripts' top-level assignments
+    without running them; None when that is not plain (a name not given as a literal, or not one head)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted(versions.glob("*.py")):
+        found: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if node.targets[0].id in ("revision", "down_revision", "depends_on"):
+                    try:
+                        found[node.targets[0].id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        return None
+        revision, down = found.get("revision"), found.get("down_revision")
+        if not isinstance(revision, str) or found.get("depends_on") is not None:
+            return None
+        revisions.add(revision)
+        parents.update([down] if isinstance(down, str) else (down or ()))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None if it was never initialised."""
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     except OperationalError as exc:
         raise StorageError(f"the database could not be reached: {exc.orig}") from None
+    if len(rows) > 1:
+        raise StorageError(
+            f"the database {engine.url.render_as_string(hide_password=True)} is at several "
+            f"revisions at once ({', '.join(sorted(rows))}); it was not made by `smat-intake init`"
+        )
+    return rows[0] if rows else None
 
 
 def require_current(engine: Engine) -> None:
