@@ -55,7 +55,7 @@ class Service:
     tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
     marked: dict[str, float] = field(default_factory=dict)  # when this process last wrote each health mark
     linger_seconds: float = LINGER_SECONDS  # `run` keeps the relay connection this long after its last mail
-    delivery_engine: Engine | None = None  # the drain's and the attempt count's connections, commits not waiting for the disk
+    delivery_engine: Engine | None = None  # delivery records and attempt counts: commits not waiting for the disk
 
     @classmethod
     def build(

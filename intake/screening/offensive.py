@@ -24,9 +24,9 @@ def check(draft: Draft, config: Settings) -> list[Flag]:
     from glin_profanity import get_pooled_filter  # ~40 ms to import: only when a draft is screened
 
     text = draft.words
-    words = get_pooled_filter({"languages": ["english"]})
+    profanity = get_pooled_filter({"languages": ["english"]})
     # is_profane stops at the first view with no candidate: clean text (most drafts) in 60 % of the time
-    found = [str(word) for word in words.check_profanity(text)["profane_words"]] if words.is_profane(text) else []
+    found = [str(w) for w in profanity.check_profanity(text)["profane_words"]] if profanity.is_profane(text) else []
     own = words_pattern(extra_words(config, ID))
     match = own.search(text) if own else None
     if match:
