@@ -100,6 +100,33 @@ def test_a_dropped_connection_is_reconnected_and_mail_still_arrives(running_serv
     assert sum("watching" in m for m in handle.log.messages) >= 2  # it really connected again
 
 
+def test_a_server_refusing_idle_as_it_starts_is_reconnected_and_mail_still_arrives(
+    running_service, mailbox, smtp_sink, monkeypatch
+):
+    # A server kicking the session just as IDLE starts answers it with a tagged BYE, which imap-tools
+    # raises as its own error (not imaplib's): the IMAP thread died on it and no more mail came in.
+    from imap_tools.errors import MailboxTaggedResponseError
+    from imap_tools.idle import IdleManager
+
+    start = IdleManager.start
+    refused = []
+
+    def refuse_once(self):
+        if not refused:
+            refused.append(True)
+            raise MailboxTaggedResponseError(("BYE", [b"Disconnected for inactivity."]), "IDLE start")
+        return start(self)
+
+    monkeypatch.setattr(IdleManager, "start", refuse_once)
+    handle = running_service()
+    handle.ready()
+    wait_until(lambda: handle.log.has("dropped the connection"), what="the refused IDLE to be noticed")
+    mailbox.append(draft(subject="After the refused IDLE"))
+    captured = smtp_sink.wait_for(1 + len(REVIEWERS), timeout=30)
+    assert any("After the refused IDLE" in c.message["Subject"] for c in captured)
+    assert sum("watching" in m for m in handle.log.messages) >= 2  # it really connected again
+
+
 def test_without_idle_the_folder_is_polled(running_service, mailbox, smtp_sink):
     handle = running_service(idle=False)
     handle.ready()

@@ -10,7 +10,6 @@ those UIDs).
 
 from __future__ import annotations
 
-import imaplib
 import logging
 import socket
 import ssl
@@ -33,7 +32,7 @@ from intake.oauth2 import TokenSource
 from intake.progress import Progress
 from intake.sources.imap_count import count_left_alone
 from intake.sources.imap_login import Refused, log_in, refusal
-from intake.sources.imap_mail import RawMailMessage, logout, move_uids, raw_bytes, refresh_capabilities
+from intake.sources.imap_mail import IMAP_ERRORS, RawMailMessage, logout, move_uids, raw_bytes, refresh_capabilities
 from intake.store import attempts, mailbox
 from intake.store.db import Sessions
 from intake.store.unit import reading, transaction
@@ -146,7 +145,7 @@ class ImapSource:
             except IntakeError as exc:  # no token: the provider refused us or is down; one sentence already
                 logout(box)
                 raise MailboxUnreachable(str(exc)) from exc
-            except (OSError, imaplib.IMAP4.error) as exc:
+            except IMAP_ERRORS as exc:
                 logout(box)
                 raise MailboxUnreachable(f"{self.where} dropped the connection while logging in: {exc}") from exc
         return box
@@ -160,7 +159,7 @@ class ImapSource:
             if s.security == "starttls":
                 return MailBoxStartTls(s.host, s.port, timeout=s.timeout, ssl_context=ssl.create_default_context())
             return MailBoxUnencrypted(s.host, s.port, timeout=s.timeout)
-        except (OSError, imaplib.IMAP4.error) as exc:
+        except IMAP_ERRORS as exc:
             raise MailboxUnreachable(f"{self.where} cannot be reached: {exc}") from exc
 
     def _login(self, box: BaseMailBox, fresh: bool) -> None:
@@ -195,7 +194,7 @@ class ImapSource:
         """The folder's UIDVALIDITY, MESSAGES and UIDNEXT (STATUS: the folder need not be selected)."""
         try:
             status = box.folder.status(self.settings.folder, ["UIDVALIDITY", "MESSAGES", "UIDNEXT"])
-        except (OSError, imaplib.IMAP4.error) as exc:
+        except IMAP_ERRORS as exc:
             raise MailboxUnreachable(f"{self.where}: cannot read the state of {self.settings.folder}: {exc}") from exc
         return {name: int(status[name]) for name in ("UIDVALIDITY", "MESSAGES", "UIDNEXT")}
 
@@ -224,7 +223,7 @@ class ImapSource:
             todo = sorted(u for u in (int(x) for x in box.uids(f"UID {first}:* UNDELETED")) if u >= first)
             if not backlog and baseline:
                 report.left_alone = count_left_alone(box, baseline, status["MESSAGES"] - len(todo))
-        except (OSError, imaplib.IMAP4.error) as exc:
+        except IMAP_ERRORS as exc:
             raise MailboxUnreachable(
                 f"{self.where}: lost the connection while listing {self.settings.folder}: {exc}"
             ) from exc
@@ -272,7 +271,7 @@ class ImapSource:
                 fetched = {
                     int(m.uid): raw_bytes(m) for m in box.fetch(uid_list=chunk, mark_seen=False, bulk=True) if m.uid
                 }
-            except (OSError, imaplib.IMAP4.error) as exc:
+            except IMAP_ERRORS as exc:
                 raise MailboxUnreachable(f"{self.where}: lost the connection while fetching: {exc}") from exc
             for uid in (int(u) for u in chunk):  # in the order asked for (see _interrupted_last)
                 if uid in fetched:
@@ -281,7 +280,7 @@ class ImapSource:
     def _move(self, box: BaseMailBox, uids: list[int], uidvalidity: int) -> int:
         try:
             move_uids(box, uids, self.settings.processed_folder)
-        except (OSError, imaplib.IMAP4.error) as exc:
+        except IMAP_ERRORS as exc:
             raise MailboxUnreachable(
                 f"{self.where}: could not move processed mail to {self.settings.processed_folder}: {exc}"
             ) from exc
@@ -366,7 +365,7 @@ class ImapSource:
                     self.log.error("%s; retrying in %g s", exc, delay)
                     self._stopping.wait(delay)
                     delay = min(delay * 2, self.max_retry_seconds)
-            except (OSError, imaplib.IMAP4.error, imaplib.IMAP4.abort) as exc:
+            except IMAP_ERRORS as exc:
                 if not self._stopping.is_set():
                     self.log.error("%s dropped the connection (%s); reconnecting in %g s", self.where, exc, delay)
                     self._stopping.wait(delay)
@@ -382,7 +381,7 @@ class ImapSource:
             return False
         try:
             found = box.uids(f"UID {report.next_uid}:* UNDELETED")
-        except (OSError, imaplib.IMAP4.error) as exc:
+        except IMAP_ERRORS as exc:
             raise MailboxUnreachable(f"{self.where}: lost the connection while looking for new mail: {exc}") from exc
         return any(int(uid) >= report.next_uid for uid in found)  # "N:*" names the last message even below N
 

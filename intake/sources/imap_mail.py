@@ -7,7 +7,13 @@ import imaplib
 from typing import Any
 
 from imap_tools import BaseMailBox, MailMessage
+from imap_tools.errors import ImapToolsError
 from imap_tools.utils import encode_folder
+
+# What a server or its connection can raise: the socket, imaplib (NO, BAD, BYE; abort is one), and
+# imap-tools' checks of a command's status (a tagged NO or BYE, e.g. as IDLE starts), which are not
+# imaplib errors. Each is a reason to reconnect, never to stop reading the mailbox.
+IMAP_ERRORS = (OSError, imaplib.IMAP4.error, ImapToolsError)
 
 
 class RawMailMessage(MailMessage):
@@ -64,7 +70,7 @@ def refresh_capabilities(box: BaseMailBox) -> None:
     """Servers such as Dovecot announce MOVE and UIDPLUS only after login; imaplib kept the greeting's list."""
     try:
         typ, data = box.client.capability()
-    except (OSError, imaplib.IMAP4.error):
+    except IMAP_ERRORS:
         return
     if typ == "OK" and data and data[-1]:
         box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
