@@ -213,7 +213,7 @@ class OutboxMessage(Base):
     """Mail waiting to go, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at", "id"),)  # the order delivery reads
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
