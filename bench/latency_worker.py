@@ -125,10 +125,10 @@ def instrument(service: Any, events: Events, profiler: Any = None) -> None:
 
     deliver = service.deliver
 
-    def timed_deliver() -> Any:
+    def timed_deliver(*args: Any, **kwargs: Any) -> Any:  # run's thread asks keep_open=True
         events.sent_in_pass = 0
         events.note("deliver_start")
-        report = deliver()
+        report = deliver(*args, **kwargs)
         events.note("deliver_end", sent=report.sent)
         return report
 
