@@ -13,6 +13,7 @@ from typing import Any
 from intake.commands import Registry, Verb, default_registry
 from intake.config import Settings
 from intake.screening import by_severity
+from intake.shown_text import shown
 from intake.store.models import Item
 from intake.vocab import ROLE_LABELS, Role
 
@@ -59,7 +60,7 @@ def item_context(settings: Settings, item: Item, registry: Registry | None = Non
         "role_label": ROLE_LABELS.get(item.sender_role, item.sender_role),
         "sender_role": item.sender_role,  # acknowledgements remind councillors and staff of §7/§8
         "received_at": received.strftime("%A %d %B %Y, %H:%M"),
-        "text": item.text,
+        "text": shown(item.text, item.ref),  # a very long email: its first 100,000 characters
         "flags": by_severity(list(item.flags or [])),  # the policy flags, high first (review requests)
         "commands_for": commands_for(settings, item, registry if registry is not None else default_registry()),
     }
