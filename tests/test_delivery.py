@@ -280,7 +280,7 @@ def test_run_sends_drafts_coming_close_together_over_one_connection_and_closes_i
     # The bare loop the issue measures against keeps one connection; connecting per draft cost
     # three round trips (greeting, EHLO, QUIT) for every four mails.
     service = make_service(database_url, smtp_sink.port)
-    service.linger_seconds = 0.5
+    service.linger_seconds = 60  # however slow the machine, the two drafts below come "close together"
     stop = threading.Event()
     deliverer = threading.Thread(target=service.deliver_until, args=(stop,))
     deliverer.start()
@@ -291,7 +291,9 @@ def test_run_sends_drafts_coming_close_together_over_one_connection_and_closes_i
             smtp_sink.wait_for(4 * n)
         assert len({c.peer for c in smtp_sink.captured}) == 1 and smtp_sink.quits == 0
 
-        with smtp_sink._cond:  # quiet for longer than the linger: the connection is closed
+        service.linger_seconds = 0.05  # from the next wait on, a quiet spell of 0.05 s closes the connection
+        service.wake_delivery.set()
+        with smtp_sink._cond:
             assert smtp_sink._cond.wait_for(lambda: smtp_sink.quits == 1, timeout=10)
         service.ingest(draft(subject="After a quiet spell"), "file")
         service.wake_delivery.set()
