@@ -40,18 +40,7 @@ def add_event_by_id(
     ORM's bookkeeping for each cost more than the INSERT. The line is in the table at once.
     """
     at = utcnow()
-    session.connection().execute(
-        _LINE,
-        {
-            "item_id": item_id,
-            "at": at,
-            "actor": actor,
-            "kind": str(kind),
-            "detail": detail,
-            "data": data,
-            "message_id": message_id,
-        },
-    )
+    session.connection().execute(_LINE, _line(item_id, at, kind, actor, detail, data, message_id))
     return at
 
 
@@ -63,21 +52,28 @@ def add_events_by_id(
     if not lines:
         return
     at = utcnow()
-    session.connection().execute(
-        _LINE,
-        [
-            {
-                "item_id": item_id,
-                "at": at,
-                "actor": actor,
-                "kind": str(kind),
-                "detail": detail,
-                "data": data,
-                "message_id": None,
-            }
-            for detail, data in lines
-        ],
-    )
+    session.connection().execute(_LINE, [_line(item_id, at, kind, actor, detail, data) for detail, data in lines])
+
+
+def _line(
+    item_id: int,
+    at: datetime,
+    kind: str,
+    actor: str,
+    detail: str,
+    data: dict[str, object],
+    message_id: int | None = None,
+) -> dict[str, object]:
+    """One history line's values, as both writers above insert them."""
+    return {
+        "item_id": item_id,
+        "at": at,
+        "actor": actor,
+        "kind": str(kind),
+        "detail": detail,
+        "data": data,
+        "message_id": message_id,
+    }
 
 
 # Built once, for every line of history.
