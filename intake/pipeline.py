@@ -28,6 +28,7 @@ from intake.refs import ref_in_subject
 from intake.render import Composer
 from intake.reply_step import ReplyStep
 from intake.roster_step import RosterStep
+from intake.shown_text import SHOWN_CHARS
 from intake.store import accounts, acknowledgements, attempts, items, messages, roster
 from intake.store.attachments import store_attachments
 from intake.store.db import Session, Sessions
@@ -41,7 +42,7 @@ from intake.vocab import EventKind, Kind, Role, Status
 __all__ = ["Pipeline", "first_status"]
 
 _HOUR = timedelta(hours=1)
-SCREENED_CHARS = 100_000  # of a draft's text, screened against the policy (a post is a few hundred)
+SCREENED_CHARS = SHOWN_CHARS  # of a draft's text, screened against the policy: what our mail shows of it
 
 
 def first_status(kind: str) -> Status:

@@ -7,7 +7,7 @@ the draft. The whole message stays in the database (`smat-intake show REF` print
 
 from __future__ import annotations
 
-SHOWN_CHARS = 100_000  # of a draft's text, shown in our mail (the same as is screened)
+SHOWN_CHARS = 100_000  # of a draft's text, shown in our mail (and screened: pipeline.SCREENED_CHARS)
 
 
 def cut(text: str, limit: int = SHOWN_CHARS) -> tuple[str, int]:
