@@ -123,8 +123,9 @@ class Service:
     def deliver_until(self, stop: threading.Event) -> None:
         """`run`'s delivery thread: send what is due each time mail is queued (or a job wakes it), until `stop`.
 
-        Taking mail in and sending it overlap: the relay's round trips are waited out while the
-        next message is read.
+        The relay's round trips are waited out while the next message is read; the connection is kept
+        while mail keeps coming. On SQLite this thread waits for the one write lock to record each
+        send, so while a backlog is taken in most of its mail goes after it (README, issue 13).
         """
         try:
             while not stop.is_set():
