@@ -82,6 +82,19 @@ def settings_for(spec: dict[str, Any]) -> Any:
     return config.from_dict(data, Path(spec["tmp"]) / "config.toml")
 
 
+def servers_spec(dovecot: Any, sink: Any, tmp: Path) -> dict[str, Any]:
+    """Where a worker finds the private Dovecot and the SMTP sink, and its folder (the spec's common part)."""
+    return {
+        "imap_host": dovecot.host,
+        "imap_port": dovecot.port,
+        "user": dovecot.user,
+        "password": dovecot.password,
+        "smtp_host": sink.host,
+        "smtp_port": sink.port,
+        "tmp": str(tmp),
+    }
+
+
 def database_bytes(url: str) -> int:
     """The size of the database: the SQLite files, or PostgreSQL's pg_database_size."""
     if url.startswith("sqlite:///"):
@@ -287,16 +300,7 @@ def main() -> None:
     dovecot = Dovecot().start()
     postgres = Postgres() if "postgresql" in args.database else None
     try:
-        base = {
-            "imap_host": dovecot.host,
-            "imap_port": dovecot.port,
-            "user": dovecot.user,
-            "password": dovecot.password,
-            "smtp_host": sink.host,
-            "smtp_port": sink.port,
-            "tmp": str(tmp),
-            "sequential": args.sequential,
-        }
+        base = {**servers_spec(dovecot, sink, tmp), "sequential": args.sequential}
         print(
             f"backlog: {n} drafts per corpus; speed = bare loop seconds / smat-intake seconds, same run "
             f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start)"

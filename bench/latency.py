@@ -48,15 +48,11 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
+from backlog import ROSTER  # noqa: E402  (the same three reviewers as the backlog benchmark)
+from bare import OUR_ADDRESS  # noqa: E402
 from latency_figures import first_after, report  # noqa: E402
 from latency_worker import SENDER, worker  # noqa: E402
 
-OUR_ADDRESS = "smat.info@example.org"
-ROSTER = [
-    {"name": "Town Clerk", "email": "clerk@example.org", "role": "clerk"},
-    {"name": "Deputy Clerk", "email": "deputy@example.org", "role": "deputy_clerk"},
-    {"name": "Sam Smat", "email": "sam@example.org", "role": "smat"},
-]
 PROBE_FOLDER = "Probe"
 
 

@@ -67,6 +67,7 @@ def worker(spec: dict[str, Any]) -> None:
 
 def run_one(n: int, kind: str, sink: Any, tmp: Path, budget: float) -> None:
     """One backlog of n drafts of a kind: fill, index, take in and deliver while sampling RSS; print the figures."""
+    from backlog import servers_spec
     from idle import fill_maildir
     from servers import Dovecot
 
@@ -80,16 +81,7 @@ def run_one(n: int, kind: str, sink: Any, tmp: Path, budget: float) -> None:
             f"{n} {kind} drafts, {raw_bytes / 2**20:.0f} MB, written into the Maildir and indexed in "
             f"{time.monotonic() - t0:.0f} s (not measured); {present} in INBOX"
         )
-        spec = {
-            "imap_host": dovecot.host,
-            "imap_port": dovecot.port,
-            "user": dovecot.user,
-            "password": dovecot.password,
-            "smtp_host": sink.host,
-            "smtp_port": sink.port,
-            "tmp": str(tmp),
-            "database_url": f"sqlite:///{tmp / f'memory-{kind}-{n}.db'}",
-        }
+        spec = {**servers_spec(dovecot, sink, tmp), "database_url": f"sqlite:///{tmp / f'memory-{kind}-{n}.db'}"}
         log = tmp / f"memory-{kind}-{n}.log"
         sent_before = sink.count()[0]
         with open(log, "wb") as err:
