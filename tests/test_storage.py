@@ -55,6 +55,30 @@ def test_only_delivery_records_and_attempt_counts_commit_without_waiting_for_the
             assert conn.execute(text(setting)).scalar() == expected
 
 
+def test_a_second_draft_is_taken_in_and_delivered_with_statements_compiled_for_the_first(service_for, database_url):
+    # SQLAlchemy compiles a statement once and keeps it by its cache key; a statement with no key (the
+    # dialects' INSERT … ON CONFLICT) is compiled again for every message, 0.13 ms each time.
+    service = service_for(database_url)
+    service.ingest(draft(sender="first@example.com", photos=2), "test")
+    service.deliver()
+    compiled: list[str] = []
+
+    def note(conn, _cursor, statement, _parameters, context, _executemany):
+        if context is not None and context.compiled is not None and context.cache_hit.name != "CACHE_HIT":
+            compiled.append(f"{context.cache_hit.name}: {' '.join(statement.split())[:90]}")
+
+    engines = {service.engine, service.delivery_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert service.ingest(draft(sender="second@example.com", subject="Another", photos=2), "test").ref
+        assert service.deliver().sent == 4
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", note)
+    assert compiled == []
+
+
 def test_delivery_reads_the_oldest_due_row_in_index_order_without_sorting_the_queue(migrated_url):
     # ORDER BY next_attempt_at, id: PostgreSQL sorted every pending row for each message sent until
     # the index ended with id (migration 0016): 10 ms a message with 4,000 waiting.

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import delete, event, exists, select
+from sqlalchemy import LargeBinary, bindparam, delete, event, exists, select, text
 
-from intake.store.db import Session, per_dialect
+from intake.store.db import Session
 from intake.store.models import Attachment, Blob, OutboxBody
 
 _KEPT = "smat.blobs"  # session.info key: the blobs this transaction has written or read, by SHA-256
@@ -27,7 +27,11 @@ def _memo(session: Session) -> dict[str, bytes]:
     return memo
 
 
-_KEEP = per_dialect(lambda insert: insert(Blob).on_conflict_do_nothing())  # a file kept twice is kept once
+# A file kept twice is kept once. The same text on SQLite and PostgreSQL: the dialects' INSERT … ON
+# CONFLICT has no cache key, so SQLAlchemy compiled it again for every file.
+_KEEP = text("INSERT INTO blobs (sha256, size, data) VALUES (:sha256, :size, :data) ON CONFLICT DO NOTHING").bindparams(
+    bindparam("data", type_=LargeBinary())
+)
 
 
 def keep(session: Session, data: bytes, sha256: str = "") -> str:
@@ -36,7 +40,7 @@ def keep(session: Session, data: bytes, sha256: str = "") -> str:
     memo = _memo(session)
     if sha in memo:
         return sha
-    session.execute(_KEEP[session.get_bind().dialect.name], {"sha256": sha, "size": len(data), "data": data})
+    session.execute(_KEEP, {"sha256": sha, "size": len(data), "data": data})
     memo[sha] = data
     return sha
 

@@ -6,12 +6,10 @@ import ast
 import functools
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, inspect, make_url, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,14 +91,6 @@ def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engi
         event.listen(engine, "connect", lambda _dbapi_connection, record: record.info.update({NOT_WAITING: True}))
     _ping_when_idle(engine, ping_after)
     return engine
-
-
-_Built = TypeVar("_Built")
-
-
-def per_dialect(build: Callable[[Any], _Built]) -> dict[str, _Built]:
-    """A statement built once for each database we run on, from that dialect's `insert` (its ON CONFLICT)."""
-    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
 
 
 def commit_without_waiting(session: Session) -> None:

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import bindparam
+from sqlalchemy import text
 
 from intake.config.addresses import untagged
 from intake.refs import format_ref
-from intake.store.db import Session, per_dialect
-from intake.store.models import Item, Message, RefCounter
+from intake.store.db import Session
+from intake.store.models import Item, Message
 from intake.vocab import Role
 
-
-def _next_ref_statement(insert: Any) -> Any:
-    return (
-        insert(RefCounter)
-        .values(year=bindparam("year"), last=1)
-        .on_conflict_do_update(index_elements=["year"], set_={"last": RefCounter.last + 1})
-        .returning(RefCounter.last)
-    )
-
-
-# Built once per dialect: every new item asks for a number.
-_NEXT_REF = per_dialect(_next_ref_statement)
+# The same text on SQLite and PostgreSQL (the dialects' INSERT … ON CONFLICT is compiled anew each time).
+_NEXT_REF = text(
+    "INSERT INTO ref_counters (year, last) VALUES (:year, 1)"
+    " ON CONFLICT (year) DO UPDATE SET last = ref_counters.last + 1 RETURNING last"
+)
 
 
 def next_ref(session: Session, year: int) -> tuple[int, str]:
     """Take the next item number of the year atomically (safe with two instances on PostgreSQL)."""
-    statement = _NEXT_REF[session.get_bind().dialect.name]
-    number = session.connection().execute(statement, {"year": year}).scalar_one()
+    number = session.connection().execute(_NEXT_REF, {"year": year}).scalar_one()
     return number, format_ref(year, number)
 
 
