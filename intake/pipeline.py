@@ -150,12 +150,11 @@ class Pipeline:
 
     def _process(self, session: Session, arrival: Arrival, read: ReadMessage, progress: HowFar) -> Outcome:
         """Everything one message causes, in the caller's transaction."""
-        if arrival.source_key:
-            seen = messages.seen(session, arrival.source_key)
-            if seen is not None:
-                return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
-        again = messages.same_message(session, arrival.raw, read.msg.message_id if read.msg else None)
-        if again is not None:  # a second copy (new UID, a server's retry, a restored folder): one item, one answer
+        earlier = messages.earlier(session, arrival.source_key, arrival.raw, read.msg.message_id if read.msg else None)
+        if (seen := earlier.by_key) is not None:
+            return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
+        # A second copy (new UID, a server's retry, a restored folder): one item, one answer.
+        if (again := earlier.again) is not None:
             ref = again.item.ref if again.item is not None else None
             return Outcome(again.id, again.classification, f"delivered again: {again.reason}", ref, duplicate=True)
         msg = read.msg
@@ -260,8 +259,8 @@ class Pipeline:
         self.log.error("message %s… %s; quarantining it", progress.digest[:12], reason)
         with transaction(self.sessions, "take the message") as session:
             attempts.finish(session, progress.digest)
-            seen = messages.seen(session, arrival.source_key) if arrival.source_key else None
-            seen = seen or messages.same_message(session, arrival.raw, None)
+            earlier = messages.earlier(session, arrival.source_key, arrival.raw, None)
+            seen = earlier.by_key or earlier.again
             if seen is not None:
                 return Outcome(seen.id, seen.classification, seen.reason, duplicate=True)
             return self._quarantine(session, arrival, None, reason)

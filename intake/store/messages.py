@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, literal, select, union_all
 
 from intake.arrival import Arrival
 from intake.message.trace import without_trace
@@ -50,41 +52,60 @@ def file_under(row: Message, item: Item) -> None:
     row.item_id = item.id
 
 
-# Built once: every message is looked for by its source key and its bytes before anything else.
-_BY_SOURCE_KEY = select(Message.id).where(Message.source_key == bindparam("key")).limit(1)
-_BY_SHA256 = select(Message.id, Message.raw).where(Message.sha256 == bindparam("sha")).order_by(Message.id).limit(1)
-_BY_MESSAGE_ID = (
-    select(Message.id, Message.raw)
-    .where(Message.message_id == bindparam("mid"))
-    .order_by(Message.id)
-    .limit(_CANDIDATES)
+# Built once: every message is looked for by its source key and its bytes before anything else, in one
+# statement (on PostgreSQL each statement is a round trip): the key's row, the row with the same bytes,
+# and up to _CANDIDATES rows with the same Message-ID, each marked with how it was found.
+def _found(how: str, condition: ColumnElement[bool], limit: int) -> Select[Any]:
+    return select(Message.id, Message.raw, literal(how).label("how")).where(condition).order_by(Message.id).limit(limit)
+
+
+_EARLIER = union_all(
+    *(
+        found.subquery().select()  # SQLite takes no ORDER BY or LIMIT inside a UNION's parts
+        for found in (
+            _found("key", Message.source_key == bindparam("key"), 1),  # rare: the raw bytes come along
+            _found("bytes", Message.sha256 == bindparam("sha"), 1),
+            _found("id", Message.message_id == bindparam("mid"), _CANDIDATES),
+        )
+    )
 )
+_BY_SOURCE_KEY = select(Message.id).where(Message.source_key == bindparam("key")).limit(1)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What was kept before of a message arriving: under its source key, and as the same message."""
+
+    by_key: Message | None
+    again: Message | None
+
+
+def earlier(session: Session, source_key: str | None, raw: bytes, message_id: str | None) -> Earlier:
+    """What was kept before: the message taken in under this source key (an IMAP UID, say), and one that is
+    this message delivered again (the same bytes, or the same Message-ID and the same bytes apart from the
+    trace headers servers add). Two different messages that share a Message-ID (a careless mail program)
+    are both kept."""
+    params = {
+        "key": source_key,
+        "sha": hashlib.sha256(raw).hexdigest(),
+        "mid": message_id[:998] if message_id else None,
+    }
+    rows = session.connection().execute(_EARLIER, params).all()
+    by_key = next((row.id for row in rows if row.how == "key"), None)
+    exact = next((row.id for row in rows if row.how == "bytes" and row.raw == raw), None)
+    if exact is None and any(row.how == "id" for row in rows):  # usually no row shares the Message-ID
+        ours = without_trace(raw)
+        exact = next((row.id for row in rows if row.how == "id" and row.raw and without_trace(row.raw) == ours), None)
+    return Earlier(
+        session.get(Message, by_key) if by_key is not None else None,
+        session.get(Message, exact) if exact is not None else None,
+    )
 
 
 def seen(session: Session, source_key: str) -> Message | None:
     """The message already taken in under this source key (an IMAP UID, say), if any."""
     found = session.connection().execute(_BY_SOURCE_KEY, {"key": source_key}).scalar()
     return session.get(Message, found) if found is not None else None
-
-
-def same_message(session: Session, raw: bytes, message_id: str | None) -> Message | None:
-    """A message already kept that is this one delivered again: the same bytes, or the same
-    Message-ID and the same bytes apart from the trace headers servers add (Received, …).
-
-    Two different messages that share a Message-ID (a careless mail program) are both kept.
-    """
-    connection = session.connection()
-    exact = connection.execute(_BY_SHA256, {"sha": hashlib.sha256(raw).hexdigest()}).first()
-    if exact is not None and exact.raw == raw:
-        return session.get(Message, exact.id)
-    if not message_id:
-        return None
-    candidates = connection.execute(_BY_MESSAGE_ID, {"mid": message_id[:998]}).all()
-    if not candidates:  # the usual case: a new Message-ID, and no bytes to compare
-        return None
-    ours = without_trace(raw)
-    again = next((row.id for row in candidates if row.raw and without_trace(row.raw) == ours), None)
-    return session.get(Message, again) if again is not None else None
 
 
 def seen_before(sessions: Sessions, source_key: str) -> Message | None:
