@@ -79,6 +79,28 @@ def test_a_second_draft_is_taken_in_and_delivered_with_statements_compiled_for_t
     assert compiled == []
 
 
+def test_an_arriving_message_is_looked_for_by_source_key_bytes_and_message_id_in_one_statement(
+    service_for, database_url
+):
+    # On PostgreSQL each statement is a round trip: the three lookups were three, for every message.
+    service = service_for(database_url)
+    reads: list[str] = []
+
+    def note(_conn, _cursor, statement, *_):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM messages" in statement:
+            reads.append(statement)
+
+    event.listen(service.engine, "before_cursor_execute", note)
+    try:
+        first = service.ingest(raw := draft(), "imap", source_key="imap:1:10")
+    finally:
+        event.remove(service.engine, "before_cursor_execute", note)
+    assert first.ref and len(reads) == 1, reads
+    for source_key in ("imap:1:10", "imap:1:11"):  # the same UID, and the same bytes under another
+        again = service.ingest(raw, "imap", source_key=source_key)
+        assert again.duplicate and again.message_db_id == first.message_db_id
+
+
 def test_delivery_reads_the_oldest_due_row_in_index_order_without_sorting_the_queue(migrated_url):
     # ORDER BY next_attempt_at, id: PostgreSQL sorted every pending row for each message sent until
     # the index ended with id (migration 0016): 10 ms a message with 4,000 waiting.
