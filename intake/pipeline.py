@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from intake import classify, impersonation, roster_commands, screening
 from intake.arrival import Arrival, Outcome
@@ -284,9 +285,15 @@ class Pipeline:
         return found
 
     def _keep(
-        self, session: Session, arrival: Arrival, msg: InboundMessage | None, classification: str, reason: str
+        self,
+        session: Session,
+        arrival: Arrival,
+        msg: InboundMessage | None,
+        classification: str,
+        reason: str,
+        item: Item | None = None,
     ) -> Message:
-        """Store the raw bytes as received, with the few fields needed to find them again."""
+        """Store the raw bytes as received, with the few fields needed to find them again (under a new `item`)."""
         return messages.keep(
             session,
             arrival,
@@ -295,6 +302,7 @@ class Pipeline:
             message_id=msg.message_id if msg else None,
             sender=msg.sender.email if msg and msg.sender else "",
             subject=msg.subject if msg else "",
+            item=item,
         )
 
     def _new_item(
@@ -306,27 +314,23 @@ class Pipeline:
         files: tuple[ExaminedFile, ...],
     ) -> Outcome:
         assert msg.sender is not None
-        row = self._keep(session, arrival, msg, verdict.kind, verdict.reason)
-        item = self._make_item(session, row, msg, verdict.kind, first_status(verdict.kind))
-        item.flags = impersonation.flags(self.settings, msg.sender.name, msg.sender.email)  # a name not theirs
+        received = utcnow()
+        flags = impersonation.flags(self.settings, msg.sender.name, msg.sender.email)  # a name not theirs
         if verdict.kind == Kind.DRAFT:  # the policy's screening, appended: the impersonation flag stays
-            day = row.received_at.astimezone(self.settings.council.tz).date()
-            text = item.text[:SCREENED_CHARS]  # the screens' patterns cost ~4 s a MB: a 30 MB body took minutes
-            item.flags = [*item.flags, *screening.screen_submission(item.subject, text, files, day, self.settings)]
-        item.flags = [*item.flags, *size_flags(files, self.sizes, len(arrival.raw))]  # over a limit: kept, marked
+            day = received.astimezone(self.settings.council.tz).date()
+            text = msg.text[:SCREENED_CHARS]  # the screens' patterns cost ~4 s a MB: a 30 MB body took minutes
+            flags += screening.screen_submission(msg.subject, text, files, day, self.settings)
+        flags += size_flags(files, self.sizes, len(arrival.raw))  # over a limit: kept, marked
+        item = self._make_item(session, received, msg, verdict.kind, first_status(verdict.kind), flags=flags)
+        row = self._keep(session, arrival, msg, verdict.kind, verdict.reason, item=item)  # one flush writes both
         sender = msg.sender.email
         add_event(session, item, EventKind.RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
         records = store_attachments(session, item, row, msg.attachments, files)
         queued = 0
         if not sender.isascii():
             # An internationalised address needs SMTPUTF8 end to end; we do not assume the relay has it.
-            add_event(
-                session,
-                item,
-                EventKind.NOT_ACKNOWLEDGED,
-                SYSTEM_ACTOR,
-                f"cannot write {sender!r} in a mail header (non-ASCII address)",
-            )
+            why = f"cannot write {sender!r} in a mail header (non-ASCII address)"
+            add_event(session, item, EventKind.NOT_ACKNOWLEDGED, SYSTEM_ACTOR, why)
         elif sender.lower() != self.settings.mailbox.address.lower():
             queued += self.mail.acknowledge(session, item, msg)
         queued += self.mail.review_requests(session, item, records)
@@ -360,17 +364,19 @@ class Pipeline:
     def _make_item(
         self,
         session: Session,
-        row: Message,
+        received: datetime,
         msg: InboundMessage | None,
         kind: str,
         status: str,
         quarantine_reason: str = "",
+        flags: list[dict[str, Any]] | None = None,
     ) -> Item:
+        """A new item under the next ref of its year, written with its first message (see `_keep`)."""
         sender = msg.sender.email if msg and msg.sender else ""
         return items.new_item(
             session,
-            row,
-            row.received_at.astimezone(self.settings.council.tz).year,
+            received,
+            received.astimezone(self.settings.council.tz).year,
             kind,
             status,
             sender=sender,
@@ -379,12 +385,13 @@ class Pipeline:
             subject=msg.subject if msg else "",
             text=msg.text if msg else "",
             quarantine_reason=quarantine_reason,
+            flags=flags,
         )
 
     def _quarantine(self, session: Session, arrival: Arrival, msg: InboundMessage | None, reason: str) -> Outcome:
         """Keep what could not be processed, with the reason, for the Clerk to decide."""
-        row = self._keep(session, arrival, msg, Status.QUARANTINED, reason)
         kind = classify.submission_kind(msg.subject)[0] if msg else Kind.DRAFT
-        item = self._make_item(session, row, msg, kind, Status.QUARANTINED, quarantine_reason=reason)
+        item = self._make_item(session, utcnow(), msg, kind, Status.QUARANTINED, quarantine_reason=reason)
+        row = self._keep(session, arrival, msg, Status.QUARANTINED, reason, item=item)
         add_event(session, item, EventKind.QUARANTINED, "", reason, row)
         return Outcome(row.id, Status.QUARANTINED, reason, ref=item.ref)

@@ -12,7 +12,7 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import DatabaseError
 
 from intake.store.db import current_revision, head_revision, make_engine, make_sessions, upgrade
-from intake.store.models import Base, OutboxBody, OutboxMessage, utcnow
+from intake.store.models import Base, Message, OutboxBody, OutboxMessage, utcnow
 from intake.store.outbox import claim_due, lock_due
 
 
@@ -99,6 +99,28 @@ def test_an_arriving_message_is_looked_for_by_source_key_bytes_and_message_id_in
     for source_key in ("imap:1:10", "imap:1:11"):  # the same UID, and the same bytes under another
         again = service.ingest(raw, "imap", source_key=source_key)
         assert again.duplicate and again.message_db_id == first.message_db_id
+
+
+def test_a_new_item_and_its_message_are_written_in_one_flush_with_no_update_after(service_for, database_url):
+    # The message was written first and then pointed at its item by an UPDATE: a statement (and on
+    # PostgreSQL a round trip) for every item; screening flags were written by a second UPDATE.
+    service = service_for(database_url)
+    writes: list[str] = []
+
+    def note(_conn, _cursor, statement, *_):
+        if statement.lstrip().upper().startswith("UPDATE"):
+            writes.append(statement)
+
+    event.listen(service.engine, "before_cursor_execute", note)
+    try:
+        outcome = service.ingest(draft(body="Call Jane on 07700 900123 about it."), "test")  # a flag: personal data
+    finally:
+        event.remove(service.engine, "before_cursor_execute", note)
+    assert writes == []
+    with service.sessions() as session:
+        message = session.get(Message, outcome.message_db_id)
+        assert message.item.ref == outcome.ref and message.received_at == message.item.received_at
+        assert [flag["rule"] for flag in message.item.flags] == ["personal_data"]
 
 
 def test_delivery_reads_the_oldest_due_row_in_index_order_without_sorting_the_queue(migrated_url):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import text
 
 from intake.config.addresses import untagged
 from intake.refs import format_ref
 from intake.store.db import Session
-from intake.store.models import Item, Message
+from intake.store.models import Item
 from intake.vocab import Role
 
 # The same text on SQLite and PostgreSQL (the dialects' INSERT … ON CONFLICT is compiled anew each time).
@@ -25,7 +28,7 @@ def next_ref(session: Session, year: int) -> tuple[int, str]:
 
 def new_item(
     session: Session,
-    row: Message,
+    received_at: datetime,
     year: int,
     kind: str,
     status: str,
@@ -36,8 +39,10 @@ def new_item(
     subject: str = "",
     text: str = "",
     quarantine_reason: str = "",
+    flags: list[dict[str, Any]] | None = None,
 ) -> Item:
-    """Make an item under the next ref of `year` for the message `row`, and file the message under it."""
+    """An item under the next ref of `year`, added to the session: written with its first message
+    (`messages.keep(…, item=item)`), in one flush."""
     number, ref = next_ref(session, year)
     item = Item(
         ref=ref,
@@ -51,14 +56,12 @@ def new_item(
         sender_role=sender_role,
         subject=subject,
         text=text,
-        received_at=row.received_at,
-        updated_at=row.received_at,
+        received_at=received_at,
+        updated_at=received_at,
         quarantine_reason=quarantine_reason,
-        flags=[],
+        flags=flags or [],
     )
     session.add(item)
-    session.flush()
-    row.item_id = item.id
     return item
 
 

@@ -26,13 +26,18 @@ def keep(
     message_id: str | None = None,
     sender: str = "",
     subject: str = "",
+    item: Item | None = None,
 ) -> Message:
-    """Store the raw bytes as received, with the few fields needed to find them again."""
+    """Store the raw bytes as received, with the few fields needed to find them again.
+
+    A new `item` (not yet written) is written in the same flush, before the message that refers to it:
+    one flush and no UPDATE afterwards. The message is received when the item was.
+    """
     raw = arrival.raw
     row = Message(
         source=arrival.source,
         source_key=arrival.source_key,
-        received_at=utcnow(),
+        received_at=item.received_at if item is not None else utcnow(),
         raw=raw,
         sha256=hashlib.sha256(raw).hexdigest(),
         size=len(raw),
@@ -41,6 +46,7 @@ def keep(
         subject=subject,
         classification=classification,
         reason=reason,
+        item=item,
     )
     session.add(row)
     session.flush()  # a second arrival under the same source key fails here, before any other work
