@@ -68,7 +68,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Files holding the longest tests (each 5 s or more here), longest first: they start first, so
 # that no worker is still in one of them long after the other has run out of work (the shortest
-# tests, which come last, fill the gap). Only the order changes; within a file it is kept.
+# tests, which come last, fill the gap). Only the order changes; within a file it is kept. pytest-xdist
+# keeps this order only with --no-loadscope-reorder (scripts/test gives it): by default it puts the
+# groups holding the most tests first.
 LONG_FIRST = (
     "test_instances.py",
     "test_kill_soak.py",
