@@ -40,6 +40,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
+import sql_cache  # noqa: E402
 import support  # noqa: E402
 from servers import Dovecot, OAuthDovecot, OAuthSmtpSink, Postgres, SmtpSink, TokenServer, pid_alive  # noqa: E402
 
@@ -68,7 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Files holding the longest tests (each 5 s or more here), longest first: they start first, so
 # that no worker is still in one of them long after the other has run out of work (the shortest
-# tests, which come last, fill the gap). Only the order changes; within a file it is kept.
+# tests, which come last, fill the gap). Only the order changes; within a file it is kept. pytest-xdist
+# keeps this order only with --no-loadscope-reorder (scripts/test gives it): by default it puts the
+# groups holding the most tests first.
 LONG_FIRST = (
     "test_instances.py",
     "test_kill_soak.py",
@@ -144,6 +147,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     base = session.config.stash.get(_tmp_key, None)
     if base is not None and exitstatus == 0:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_sql_shared():
+    """Every engine the tests make shares one cache of compiled SQL (sql_cache.py says why)."""
+    sql_cache.share_compiled_statements()
 
 
 @pytest.fixture(scope="session", autouse=True)
