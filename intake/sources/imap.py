@@ -18,18 +18,14 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from imap_tools import (
-    BaseMailBox,
-    MailBox,
-    MailBoxStartTls,
-    MailBoxUnencrypted,
-)
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 
 from intake.arrival import Outcome
 from intake.config import Imap
 from intake.errors import IntakeError, MailboxUnreachable, StorageError
 from intake.oauth2 import TokenSource
 from intake.progress import Progress
+from intake.sources import imap_mail
 from intake.sources.imap_count import count_left_alone
 from intake.sources.imap_login import Refused, log_in, refusal
 from intake.sources.imap_mail import IMAP_ERRORS, RawMailMessage, logout, move_uids, raw_bytes, refresh_capabilities
@@ -357,7 +353,7 @@ class ImapSource:
                     if report.taken or report.duplicates or self._arrived_during(box, report):
                         continue  # mail that came during the pass was announced before IDLE: look again first
                     if idle:
-                        box.idle.wait(timeout=self.idle_renew_seconds)
+                        imap_mail.idle_wait(box, self.idle_renew_seconds)
                     else:
                         self._stopping.wait(self.poll_seconds)
             except (MailboxUnreachable, StorageError) as exc:

@@ -1,5 +1,5 @@
 """The IMAP commands smat-intake sends beside imap-tools' own: fetching exact bytes, moving processed mail,
-reading capabilities after login, and logging out of a broken connection."""
+reading capabilities after login, waiting in IDLE, and logging out of a broken connection."""
 
 from __future__ import annotations
 
@@ -85,3 +85,31 @@ def logout(box: BaseMailBox) -> None:
             box.client.shutdown()
         except Exception:  # noqa: BLE001
             pass
+
+
+def idle_wait(box: BaseMailBox, timeout: float) -> list[bytes]:
+    """IDLE until the server says something or `timeout` passes, then DONE: what it said.
+
+    imap-tools' `idle.wait` reads "+ idling" through imaplib's buffered reader and then waits on the
+    socket; a "* N EXISTS" that came in the same packet (mail appended just before IDLE) sat in that
+    buffer unseen until the IDLE was renewed, ten minutes later. What is already read is taken first.
+    """
+    with box.idle as idle:
+        return _already_read(box) or idle.poll(timeout=timeout)
+
+
+def _already_read(box: BaseMailBox) -> list[bytes]:
+    """The complete lines imaplib has read from the server and not yet handed out, without waiting."""
+    client = box.client
+    sock = client.sock
+    old_timeout = sock.gettimeout()
+    sock.settimeout(0)  # a line not already here is not waited for
+    lines: list[bytes] = []
+    try:
+        while True:
+            lines.append(client._get_line())  # noqa: SLF001 - imaplib's reader, the one IDLE's start used
+    except (OSError, imaplib.IMAP4.abort):  # a timeout is an OSError
+        pass  # nothing more buffered (the socket would block), or the server is gone: IDLE's poll will say
+    finally:
+        sock.settimeout(old_timeout)
+    return lines
