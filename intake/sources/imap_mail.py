@@ -4,7 +4,8 @@ reading capabilities after login, waiting in IDLE, and logging out of a broken c
 from __future__ import annotations
 
 import imaplib
-from typing import Any
+import io
+from typing import Any, cast
 
 from imap_tools import BaseMailBox, MailMessage
 from imap_tools.errors import ImapToolsError
@@ -99,17 +100,21 @@ def idle_wait(box: BaseMailBox, timeout: float) -> list[bytes]:
 
 
 def _already_read(box: BaseMailBox) -> list[bytes]:
-    """The complete lines imaplib has read from the server and not yet handed out, without waiting."""
+    """The complete lines imaplib has read from the server and not yet handed out, without waiting.
+
+    A line only partly read is left where it is, for IDLE's poll to finish: taking it would lose its start.
+    """
     client = box.client
     sock = client.sock
     old_timeout = sock.gettimeout()
-    sock.settimeout(0)  # a line not already here is not waited for
+    sock.settimeout(0)  # nothing not already here is waited for
+    reader = cast("io.BufferedReader", client.file)  # imaplib reads through sock.makefile("rb")
     lines: list[bytes] = []
     try:
-        while True:
+        while b"\n" in reader.peek():  # what imaplib's reader holds (one read at most, which cannot wait)
             lines.append(client._get_line())  # noqa: SLF001 - imaplib's reader, the one IDLE's start used
-    except (OSError, imaplib.IMAP4.abort):  # a timeout is an OSError
-        pass  # nothing more buffered (the socket would block), or the server is gone: IDLE's poll will say
+    except (OSError, imaplib.IMAP4.abort):  # a timeout, or a TLS socket with nothing to read, is an OSError
+        pass  # nothing more to read now, or the server is gone: IDLE's poll will say
     finally:
         sock.settimeout(old_timeout)
     return lines
