@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import imaplib
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from samples import auto_reply, draft, golden, winmail_draft
 from sqlalchemy import func, select
-from support import REVIEWERS, settings_data
+from support import REVIEWERS, settings_data, wait_until
 
 from intake.message import parse
-from intake.sources.imap_mail import idle_wait
+from intake.sources.imap_mail import _already_read, idle_wait
 from intake.store.models import Item, MailboxState, Message, OutboxMessage
 
 
@@ -322,3 +325,32 @@ def test_idle_hears_of_mail_that_arrived_just_before_it_began(mailbox):
             waited = time.monotonic() - started
         assert any(line.endswith(b" EXISTS") for line in said), said
         assert waited < 5, f"heard of it after {waited:.1f} s"
+
+
+def test_idle_leaves_a_response_line_only_partly_arrived_for_imaplib_to_finish():
+    # A stand-in server (Dovecot cannot be made to split a line): what is already read is taken whole
+    # lines only; taking half a line would lose its start and put imaplib out of step with the server.
+    listener = socket.create_server(("127.0.0.1", 0))
+    answers = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.sendall(b"* OK ready\r\n")
+        tag = conn.recv(1024).split(b" ", 1)[0]  # CAPABILITY
+        conn.sendall(b"* CAPABILITY IMAP4rev1 IDLE\r\n" + tag + b" OK done\r\n")
+        conn.sendall(b"* 3 EXISTS\r\n* 4 EXI")  # a line and the start of the next, in one packet
+        answers.append(conn)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client = imaplib.IMAP4("127.0.0.1", listener.getsockname()[1], timeout=5)
+    server.join(5)
+    try:
+        wait_until(lambda: client.file.peek().endswith(b"* 4 EXI"), what="both lines in imaplib's buffer")
+        assert _already_read(SimpleNamespace(client=client)) == [b"* 3 EXISTS"]
+        answers[0].sendall(b"STS\r\n")
+        assert client._get_line() == b"* 4 EXISTS"
+    finally:
+        client.shutdown()
+        answers[0].close()
+        listener.close()
