@@ -88,7 +88,7 @@ state_dir = {base}/state
 log_path = {base}/dovecot.log
 protocols = imap
 listen = {host}
-ssl = no
+{ssl_lines}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -119,7 +119,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {tls_port}
   }}
 }}
 """
@@ -144,9 +144,13 @@ class Dovecot:
         host: str = "127.0.0.1",
         start_timeout: float = 15.0,
         separator: str | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.host = host
         self.port = 0
+        # (certificate, key): also listen for implicit TLS (IMAPS) on tls_port; the plain port stays
+        self.tls = tls
+        self.tls_port = 0
         self.user = user
         self.password = password
         self.users: dict[str, str] = {user: password, **(users or {})}
@@ -174,7 +178,20 @@ class Dovecot:
         self.port = free_port(self.host)
         self.conf = self.base / "dovecot.conf"
         sep = f"  separator = {self.separator}\n" if self.separator else ""
-        self.conf.write_text(_DOVECOT_CONF.format(base=self.base, host=self.host, port=self.port, separator_line=sep))
+        ssl_lines = "ssl = no"
+        if self.tls is not None:
+            self.tls_port = free_port(self.host)
+            ssl_lines = f"ssl = yes\nssl_cert = <{self.tls[0]}\nssl_key = <{self.tls[1]}"
+        self.conf.write_text(
+            _DOVECOT_CONF.format(
+                base=self.base,
+                host=self.host,
+                port=self.port,
+                separator_line=sep,
+                ssl_lines=ssl_lines,
+                tls_port=self.tls_port,
+            )
+        )
         self.log = self.base / "dovecot.log"
         # Output to a file, never a pipe: the daemon keeps inherited descriptors open.
         with open(self.base / "stdout.log", "wb") as out:

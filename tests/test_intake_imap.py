@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import imaplib
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,9 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from imap_tools import MailBox
 from samples import auto_reply, draft, golden, winmail_draft
+from servers import Dovecot
 from sqlalchemy import func, select
 from support import REVIEWERS, settings_data, wait_until
 
@@ -354,3 +357,37 @@ def test_idle_leaves_a_response_line_only_partly_arrived_for_imaplib_to_finish()
         client.shutdown()
         answers[0].close()
         listener.close()
+
+
+@pytest.fixture(scope="module")
+def tls_dovecot(tmp_path_factory):
+    """A Dovecot that also speaks implicit TLS (IMAPS), with a certificate of its own."""
+    folder = tmp_path_factory.mktemp("imaps")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o644)
+    with Dovecot(tls=(cert, key)) as server:
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False  # the certificate names no address; it is still the one trusted
+        yield server, context
+
+
+def test_idle_over_tls_hears_of_mail_that_arrived_just_before_it_began_and_the_session_goes_on(tls_dovecot):
+    # Over TLS a socket with nothing to read says so with an SSL error, not as a plain socket does:
+    # looking at what is already read must end there quietly, and the session stay usable.
+    server, context = tls_dovecot
+    with MailBox(server.host, server.tls_port, ssl_context=context).login(server.user, server.password) as box:
+        box.client.noop()
+        started = time.monotonic()
+        assert idle_wait(box, timeout=0.5) == []  # nothing came: the wait ends at its timeout
+        assert time.monotonic() - started >= 0.5 and box.client.noop()[0] == "OK"
+        server.append(draft(subject="Just before IDLE, over TLS"))
+        started = time.monotonic()
+        said = idle_wait(box, timeout=10)
+        assert any(line.endswith(b" EXISTS") for line in said) and time.monotonic() - started < 5, said
+        assert box.client.noop()[0] == "OK"
