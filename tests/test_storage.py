@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -55,27 +58,37 @@ def test_only_delivery_records_and_attempt_counts_commit_without_waiting_for_the
             assert conn.execute(text(setting)).scalar() == expected
 
 
+@contextmanager
+def executed(*engines: Any) -> Iterator[list[tuple[str, Any, Any]]]:
+    """Every statement the engines send while the block runs, with its parameters and execution context."""
+    sent: list[tuple[str, Any, Any]] = []
+
+    def note(_conn, _cursor, statement, parameters, context, _executemany):
+        sent.append((statement, parameters, context))
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", note)
+
+
 def test_a_second_draft_is_taken_in_and_delivered_with_statements_compiled_for_the_first(service_for, database_url):
     # SQLAlchemy compiles a statement once and keeps it by its cache key; a statement with no key (the
     # dialects' INSERT … ON CONFLICT) is compiled again for every message, 0.13 ms each time.
     service = service_for(database_url)
     service.ingest(draft(sender="first@example.com", photos=2), "test")
     service.deliver()
-    compiled: list[str] = []
-
-    def note(conn, _cursor, statement, _parameters, context, _executemany):
-        if context is not None and context.compiled is not None and context.cache_hit.name != "CACHE_HIT":
-            compiled.append(f"{context.cache_hit.name}: {' '.join(statement.split())[:90]}")
-
-    engines = {service.engine, service.delivery_engine}
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", note)
-    try:
+    with executed(*{service.engine, service.delivery_engine}) as sent:
         assert service.ingest(draft(sender="second@example.com", subject="Another", photos=2), "test").ref
         assert service.deliver().sent == 4
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", note)
+    compiled = [
+        f"{context.cache_hit.name}: {' '.join(statement.split())[:90]}"
+        for statement, _, context in sent
+        if context is not None and context.compiled is not None and context.cache_hit.name != "CACHE_HIT"
+    ]
     assert compiled == []
 
 
@@ -84,17 +97,9 @@ def test_an_arriving_message_is_looked_for_by_source_key_bytes_and_message_id_in
 ):
     # On PostgreSQL each statement is a round trip: the three lookups were three, for every message.
     service = service_for(database_url)
-    reads: list[str] = []
-
-    def note(_conn, _cursor, statement, *_):
-        if statement.lstrip().upper().startswith("SELECT") and "FROM messages" in statement:
-            reads.append(statement)
-
-    event.listen(service.engine, "before_cursor_execute", note)
-    try:
+    with executed(service.engine) as sent:
         first = service.ingest(raw := draft(), "imap", source_key="imap:1:10")
-    finally:
-        event.remove(service.engine, "before_cursor_execute", note)
+    reads = [st for st, *_ in sent if st.lstrip().upper().startswith("SELECT") and "FROM messages" in st]
     assert first.ref and len(reads) == 1, reads
     for source_key in ("imap:1:10", "imap:1:11"):  # the same UID, and the same bytes under another
         again = service.ingest(raw, "imap", source_key=source_key)
@@ -105,18 +110,9 @@ def test_a_new_item_and_its_message_are_written_in_one_flush_with_no_update_afte
     # The message was written first and then pointed at its item by an UPDATE: a statement (and on
     # PostgreSQL a round trip) for every item; screening flags were written by a second UPDATE.
     service = service_for(database_url)
-    writes: list[str] = []
-
-    def note(_conn, _cursor, statement, *_):
-        if statement.lstrip().upper().startswith("UPDATE"):
-            writes.append(statement)
-
-    event.listen(service.engine, "before_cursor_execute", note)
-    try:
+    with executed(service.engine) as sent:
         outcome = service.ingest(draft(body="Call Jane on 07700 900123 about it."), "test")  # a flag: personal data
-    finally:
-        event.remove(service.engine, "before_cursor_execute", note)
-    assert writes == []
+    assert [st for st, *_ in sent if st.lstrip().upper().startswith("UPDATE")] == []
     with service.sessions() as session:
         message = session.get(Message, outcome.message_db_id)
         assert message.item.ref == outcome.ref and message.received_at == message.item.received_at
@@ -145,15 +141,12 @@ def test_delivery_reads_the_oldest_due_row_in_index_order_without_sorting_the_qu
         bodies = [{"outbox_id": i, "raw": b"x", "parts": [], "packing": ""} for i in ids]
         conn.execute(insert(OutboxBody), bodies)
         conn.execute(text("ANALYZE"))
-    seen: list[tuple[str, object]] = []
-    listen = event.listens_for(engine, "before_cursor_execute")
-    listen(lambda _conn, _cursor, statement, parameters, *_: seen.append((statement, parameters)))
-    with make_sessions(engine).begin() as session:
+    with executed(engine) as sent, make_sessions(engine).begin() as session:
         if engine.dialect.name == "sqlite":
             claim_due(session, utcnow(), 20, timedelta(minutes=10))
         else:
             lock_due(session, utcnow(), timedelta(minutes=10))
-    statement, parameters = next((st, p) for st, p in seen if "ORDER BY" in st)
+    statement, parameters = next((st, p) for st, p, _ in sent if "ORDER BY" in st)
     explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     with engine.connect() as conn:
         plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(explain + statement, parameters))
