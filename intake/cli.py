@@ -340,7 +340,7 @@ def cmd_check(settings: config.Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_status(settings: config.Settings, args: argparse.Namespace) -> int:
-    from intake.service import make_tokens
+    from intake.delivery.relay import make_tokens
     from intake.status import check_all
 
     checks = check_all(settings, make_tokens(settings), logging.getLogger("intake.status"))

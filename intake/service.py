@@ -10,20 +10,18 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from intake.arrival import Outcome
 from intake.config import Settings
-from intake.delivery.folder import FolderTransport
 from intake.delivery.outbox import DeliveryReport, OutboxDrain
-from intake.delivery.smtp import SmtpTransport
-from intake.delivery.transport import Transport
+from intake.delivery.relay import make_graph_tokens, make_tokens, make_transport
 from intake.digest_mail import DigestRun, send_digest
-from intake.errors import ConfigError, IntakeError
+from intake.errors import IntakeError
 from intake.monthly_mail import ReportRun, due_month, send_report
-from intake.oauth2 import GRAPH_SCOPE, TokenSource
+from intake.oauth2 import TokenSource
 from intake.personal import run_retention
 from intake.pipeline import Pipeline
 from intake.render import Composer, TemplateCache
@@ -196,49 +194,6 @@ class Service:
         self.engine.dispose()
         if self.delivery_engine is not None:
             self.delivery_engine.dispose()
-
-
-def make_tokens(settings: Settings) -> TokenSource | None:
-    """The OAuth 2.0 token source if [oauth2] is configured (Google acts as the [imap] or [smtp] user)."""
-    if settings.oauth2 is None:
-        return None
-    user = (settings.imap.username if settings.imap else "") or (settings.smtp.username if settings.smtp else "")
-    return TokenSource(settings.oauth2, user or settings.mailbox.address)
-
-
-def make_graph_tokens(settings: Settings) -> TokenSource | None:
-    """Graph's own token source (its scope is Graph's, not IMAP's), if [graph] is configured; checked at start."""
-    if settings.graph is None:
-        return None
-    if settings.oauth2 is None:
-        raise ConfigError(
-            f"{settings.path}: [graph] needs [oauth2]: Microsoft Graph takes OAuth 2.0 tokens only, "
-            "so add an [oauth2] section for the app registration."
-        )
-    return TokenSource(settings.oauth2, settings.graph.user, scope=GRAPH_SCOPE)
-
-
-def make_transport(
-    settings: Settings, tokens: TokenSource | None = None, graph_token: Callable[[bool], str] | None = None
-) -> Transport:
-    """Microsoft Graph if [graph] is configured, else SMTP through [smtp], else .eml files in the [outbox] folder.
-
-    `tokens` logs in to the relay with XOAUTH2 ([smtp] auth = "oauth2"); `graph_token(force_refresh)` gives
-    Graph its access token.
-    """
-    if settings.graph is not None:
-        if graph_token is None:
-            raise ConfigError(
-                f"{settings.path}: [graph] needs [oauth2]: Microsoft Graph takes OAuth 2.0 tokens only, "
-                "so add an [oauth2] section for the app registration."
-            )
-        from intake.delivery.graph import GraphTransport  # requests is imported only when Graph sends
-
-        graph = settings.graph
-        return GraphTransport(graph.user, graph_token, graph.base_url, graph.timeout)
-    if settings.smtp is not None:
-        return SmtpTransport(settings.smtp, tokens)
-    return FolderTransport(settings.outbox.folder)
 
 
 def run(service: Service, backlog: bool = False, stop: threading.Event | None = None) -> None:

@@ -18,8 +18,9 @@ from support import OUR_ADDRESS, settings_data
 
 from intake.config import ConfigError, from_dict
 from intake.delivery.graph import GraphThrottled, GraphTransport, retry_after
+from intake.delivery.relay import make_transport
 from intake.delivery.transport import PermanentFailure, TemporaryFailure
-from intake.service import Service, make_transport
+from intake.service import Service
 from intake.store.models import Event, OutboxMessage, utcnow
 from intake.vocab import EventKind
 
