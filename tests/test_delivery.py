@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from samples import draft
 from servers import SmtpSink, free_port
 from sqlalchemy import select, update
@@ -22,7 +23,7 @@ from support import TEMPLATES, TOWN_MAILBOX, TOWN_REVIEWERS, migrated, write_con
 from intake.arrival import Outcome
 from intake.config import load
 from intake.delivery.folder import FolderTransport
-from intake.delivery.outbox import OutboxDrain, retry_delay
+from intake.delivery.outbox import BATCH, OutboxDrain, retry_delay
 from intake.delivery.smtp import SmtpTransport
 from intake.service import Service
 from intake.store.models import Event, OutboxMessage, utcnow
@@ -329,6 +330,32 @@ def test_more_than_one_batch_is_delivered_in_one_drain(make_service, smtp_sink, 
     report = service.drain.deliver_due()
     assert (report.sent, report.waiting) == (25, 0)
     assert len(smtp_sink.wait_for(25)) == 25
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_on_postgresql_due_mail_is_looked_for_once_a_batch_and_each_row_locked_by_its_id(
+    make_service, smtp_sink, database_url
+):
+    # An ordered scan for each mail stepped over every row sent since the last vacuum: in a backlog of
+    # thousands, the sender spent more time finding the next mail than sending it (issue 13).
+    service = make_service(database_url, smtp_sink.port)
+    for k in range(30):
+        add_row(service, [f"person{k}@example.org"])
+    statements: list[str] = []
+    engine = service.delivery_engine
+    assert engine is not None
+    listen = (engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
+    sqlalchemy.event.listen(*listen)
+    try:
+        report = service.drain.deliver_due()
+    finally:
+        sqlalchemy.event.remove(*listen)
+    assert (report.sent, report.waiting) == (30, 0)
+    scans = [s for s in statements if "ORDER BY" in s]
+    # for each batch and for the empty look that ends the drain: the due rows, and claims gone stale
+    assert 1 <= len(scans) <= 2 * (30 // BATCH + 2), scans
+    locks = [s for s in statements if "FOR NO KEY UPDATE" in s]
+    assert len(locks) == 30 and all("ORDER BY" not in s and "outbox.id = " in s for s in locks)
 
 
 # --- the folder transport ------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DatabaseError
 
 from intake.store.db import current_revision, head_revision, make_engine, make_sessions, upgrade
 from intake.store.models import Base, Message, OutboxBody, OutboxMessage, utcnow
-from intake.store.outbox import claim_due, lock_due
+from intake.store.outbox import claim_due, due_ids
 
 
 def test_init_twice_is_safe_and_reaches_the_newest_migration(database_url):
@@ -145,7 +145,7 @@ def test_delivery_reads_the_oldest_due_row_in_index_order_without_sorting_the_qu
         if engine.dialect.name == "sqlite":
             claim_due(session, utcnow(), 20, timedelta(minutes=10))
         else:
-            lock_due(session, utcnow(), timedelta(minutes=10))
+            due_ids(session, utcnow(), 20, timedelta(minutes=10))
     statement, parameters = next((st, p) for st, p, _ in sent if "ORDER BY" in st)
     explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     with engine.connect() as conn:

@@ -139,16 +139,22 @@ class OutboxDrain:
             return outbox.count_waiting(session)
 
     def _deliver_locked(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
-        """PostgreSQL: one transaction per message holds its row lock from the claim to the recorded result."""
+        """PostgreSQL: one transaction per message holds its row lock from the claim to the recorded result;
+        the due rows are found a batch at a time."""
         while True:
             current = now or utcnow()
-            with transaction(self.sessions, "send a message") as session:
-                row = outbox.lock_due(session, current, STALE_CLAIM)
-                if row is None:
-                    return
-                sent = self._attempt(link, row, outbox.message_bytes(session, row, self.encoded))
-                if not self._record(session, row, sent, report, current):
-                    return
+            with reading(self.sessions, "find mail to send") as session:
+                due = outbox.due_ids(session, current, BATCH, STALE_CLAIM)
+            if not due:
+                return
+            for row_id in due:
+                with transaction(self.sessions, "send a message") as session:
+                    row = outbox.lock_row(session, row_id, current, STALE_CLAIM)
+                    if row is None:
+                        continue  # another process is sending it, or has sent it
+                    sent = self._attempt(link, row, outbox.message_bytes(session, row, self.encoded))
+                    if not self._record(session, row, sent, report, current):
+                        return
 
     def _deliver_claimed(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
         """SQLite: claim a batch in one short transaction; send each outside any transaction (SQLite's one

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 
 from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_json, splice, unpack
 from intake.replykeys import key_digest, new_key, plus_address
@@ -221,29 +221,50 @@ def claim_due(session: Session, now: datetime, batch: int, stale_after: timedelt
     return rows
 
 
-def lock_due(session: Session, now: datetime, stale_after: timedelta) -> OutboxMessage | None:
-    """PostgreSQL: lock the first due row for this transaction, skipping rows another transaction is sending.
+def due_ids(session: Session, now: datetime, batch: int, stale_after: timedelta) -> list[int]:
+    """PostgreSQL: the ids of up to `batch` rows due now, oldest first, locking none (`lock_row` locks each).
 
-    The caller sends the row and records the result in this same transaction, so the row lock lasts
-    exactly as long as the send and dies with the connection of a process killed mid-send. A row left
-    "sending" by an older version's claim counts as due once that claim is older than `stale_after`.
+    A row left "sending" by an older version's claim counts as due once that claim is older than `stale_after`.
+    One ordered scan for a batch: a scan for every mail stepped over every row sent since the last vacuum.
     """
     # Oldest due first, in the order of the (status, next_attempt_at) index: a backlog of thousands
-    # waiting is not sorted again for each message (ORDER BY id sorted every pending row, per mail).
-    due = select(OutboxMessage).where(OutboxMessage.next_attempt_at <= now)
-    stale = due.where(OutboxMessage.status == Delivery.SENDING, OutboxMessage.claimed_at < now - stale_after)
-    for query in (due.where(OutboxMessage.status == Delivery.PENDING), stale):
-        ordered = (
-            query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(1)
-            # FOR NO KEY UPDATE SKIP LOCKED: another sender's row is skipped, not waited for; inserts that
-            # only reference the row (history events) are not blocked by the lock
-            .with_for_update(skip_locked=True, key_share=True)
+    # waiting is not sorted again for each batch.
+    due = select(OutboxMessage.id).where(OutboxMessage.next_attempt_at <= now)
+    ids = list(
+        session.scalars(
+            due.where(OutboxMessage.status == Delivery.PENDING)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(batch)
         )
-        row = session.scalars(ordered).first()
-        if row is not None:
-            return row
-    return None
+    )
+    if len(ids) < batch:
+        stale = due.where(OutboxMessage.status == Delivery.SENDING, OutboxMessage.claimed_at < now - stale_after)
+        ids += session.scalars(stale.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(batch - len(ids)))
+    return ids
+
+
+def lock_row(session: Session, row_id: int, now: datetime, stale_after: timedelta) -> OutboxMessage | None:
+    """PostgreSQL: lock row `row_id` for this transaction if it is still due and no other transaction has it.
+
+    The caller sends the row and records the result in this same transaction, so the row lock lasts
+    exactly as long as the send and dies with the connection of a process killed mid-send. None: another
+    sender holds it (SKIP LOCKED: not waited for) or has sent it since `due_ids` (the condition is checked
+    again on the row as it is now).
+    """
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id == row_id,
+            OutboxMessage.next_attempt_at <= now,
+            or_(
+                OutboxMessage.status == Delivery.PENDING,
+                and_(OutboxMessage.status == Delivery.SENDING, OutboxMessage.claimed_at < now - stale_after),
+            ),
+        )
+        # FOR NO KEY UPDATE: inserts that only reference the row (history events) are not blocked by the lock
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    return session.scalars(query).first()
 
 
 def release_all_claims(session: Session) -> int:
