@@ -18,6 +18,7 @@ from intake.arrival import Outcome
 from intake.config import Settings
 from intake.delivery.outbox import DeliveryReport, OutboxDrain
 from intake.delivery.relay import make_graph_tokens, make_tokens, make_transport
+from intake.delivery.sent_journal import SentJournal
 from intake.digest_mail import DigestRun, send_digest
 from intake.errors import IntakeError
 from intake.monthly_mail import ReportRun, due_month, send_report
@@ -89,11 +90,13 @@ class Service:
         tokens = make_tokens(settings)
         graph_tokens = make_graph_tokens(settings)
         graph_token = graph_tokens.token if graph_tokens is not None else None
+        notes = instance.beside(settings.database_url, "-sent")  # SQLite: sends noted until recorded
         drain = OutboxDrain(
             quick,
             lambda: make_transport(settings, tokens, graph_token),
             settings.outbox,
             log.getChild("delivery"),
+            journal=SentJournal(notes) if notes is not None else None,
         )
         return cls(
             settings, engine, sessions, pipeline, drain, log, wake, tokens=tokens, delivery_engine=delivery_engine
@@ -190,7 +193,9 @@ class Service:
         return run_retention(self.settings, self.sessions, apply=True)
 
     def close(self) -> None:
-        """Close the database connections."""
+        """Close the database connections (and the notes of sends)."""
+        if self.drain.journal is not None:
+            self.drain.journal.close()
         self.engine.dispose()
         if self.delivery_engine is not None:
             self.delivery_engine.dispose()

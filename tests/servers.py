@@ -439,7 +439,7 @@ class _SinkHandler:
         if data is None:
             data = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
         captured = Captured(envelope.mail_from, list(envelope.rcpt_tos), bytes(data), session.peer)
-        if self.sink.hold_data:
+        if self.sink.hold_data and len(self.sink.captured) >= self.sink.hold_after:
             if self.sink.capture_held:
                 self.sink._capture(captured)  # the sink has it; the client has not heard "250" yet
             # answer only once the test releases it (off the event loop, so other sessions go on)
@@ -463,7 +463,7 @@ class SmtpSink:
     every DATA waiting (the client blocked inside its send) until ``release(accept)``: accepted
     then as usual, or answered 451 and not captured; ``wait_holding(n)`` waits for n held.
     ``capture_held = True`` captures a held message before holding its answer (the sink has the
-    mail, the client dies before hearing "250").
+    mail, the client dies before hearing "250"); ``hold_after = n`` accepts n messages before holding.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None, **smtp_options) -> None:
@@ -477,6 +477,7 @@ class SmtpSink:
         self.data_response: str | None = None
         self.hold_data = False
         self.capture_held = False
+        self.hold_after = 0  # hold_data holds only once this many messages were captured
         self.holding = 0
         self.quits = 0  # clients that said QUIT
         self._released: bool | None = None

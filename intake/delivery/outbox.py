@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from intake.assembly import EncodedParts
 from intake.config import Outbox
+from intake.delivery.sent_journal import SentJournal
 from intake.delivery.transport import PermanentFailure, TemporaryFailure, Transport
 from intake.store import outbox
 from intake.store.db import Session, Sessions
@@ -28,8 +29,9 @@ from intake.store.outbox import Delivery
 from intake.store.unit import reading, transaction
 
 STALE_CLAIM = timedelta(minutes=10)
-BATCH = 20
+BATCH = 100  # mails claimed at once on SQLite: one write lock for each batch's records and the next claim
 MAX_DELAY = timedelta(hours=1)
+Sent = dict[str, str] | Exception  # the recipients a relay refused one by one, or why it did not take the mail
 
 
 @dataclass
@@ -72,8 +74,11 @@ class OutboxDrain:
         transport_factory: Callable[[], Transport],
         settings: Outbox,
         log: logging.Logger | None = None,
+        journal: SentJournal | None = None,
     ) -> None:
+        """`journal`: SQLite's notes of sends not yet recorded (sent_journal.py); None keeps no notes."""
         self.sessions = sessions
+        self.journal = journal
         self.transport_factory = transport_factory
         self.settings = settings
         self.log = log or logging.getLogger("intake.delivery")
@@ -93,13 +98,22 @@ class OutboxDrain:
         return self._locking_known
 
     def _start(self) -> None:
-        """SQLite, first drain in this process: claims in the table were left by a dead process; free them."""
+        """SQLite, first drain in this process: claims in the table were left by a dead process. What the relay
+        took from it (its notes) is recorded as sent; the rest is freed to go again."""
         with self._start_lock:
             if self._started:
                 return
             if not self._locking:
+                notes = self.journal.read() if self.journal is not None else {}
                 with transaction(self.sessions, "release the claims of a stopped process") as session:
+                    recorded = outbox.claimed(session, list(notes))
+                    for row in recorded:
+                        outbox.finish(session, row, Delivery.SENT, "", notes[row.id])
                     released = outbox.release_all_claims(session)
+                if self.journal is not None:
+                    self.journal.clear()
+                if recorded:
+                    self.log.warning("%d message(s) the relay took before a stop are recorded as sent", len(recorded))
                 if released:
                     self.log.warning("%d message(s) claimed by a stopped process go again now", released)
             self._started = True
@@ -157,28 +171,59 @@ class OutboxDrain:
                         return
 
     def _deliver_claimed(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
-        """SQLite: claim a batch in one short transaction; send each outside any transaction (SQLite's one
-        write lock is not held while the relay answers: taking mail in goes on meanwhile); record each result
-        in its own short transaction."""
-        while True:
-            current = now or utcnow()
-            with transaction(self.sessions, "claim mail to send") as session:
-                rows = outbox.claim_due(session, current, BATCH, STALE_CLAIM)
-            if not rows:
-                return
-            for index, row in enumerate(rows):
-                raw = outbox.message_bytes(self.sessions, row, self.encoded)  # files read, if any, without a lock
-                sent = self._attempt(link, row, raw)
-                with transaction(self.sessions, "record a delivery") as session:
-                    going_on = self._record(session, row, sent, report, current)
-                if not going_on:
-                    # The relay is down: put the rest of the batch back untouched and stop.
-                    with transaction(self.sessions, "put mail back in the queue") as session:
-                        outbox.release(session, [r.id for r in rows[index + 1 :]])
+        """SQLite: send a claimed batch outside any transaction, then record it and claim the next in one.
+
+        SQLite's one write lock is not held while the relay answers, and it is taken once a batch: taking
+        mail in, which holds it for most of each draft, leaves it free only now and then (README, issue 13).
+        A relay that goes away stops the batch: what was sent is recorded, the rest put back untouched.
+        """
+        sent: list[tuple[OutboxMessage, Sent]] = []
+        unsent: list[OutboxMessage] = []
+        try:
+            while True:
+                current = now or utcnow()
+                with transaction(self.sessions, "record sent mail and claim more") as session:
+                    going_on = self._record_batch(session, sent, unsent, report, current)
+                    batch = outbox.claim_due(session, current, BATCH, STALE_CLAIM) if going_on else []
+                self._recorded()
+                sent, unsent = [], list(batch)
+                while unsent:
+                    row = unsent.pop(0)
+                    raw = outbox.message_bytes(self.sessions, row, self.encoded)  # files read, if any, without a lock
+                    result = self._attempt(link, row, raw)
+                    if self.journal is not None and isinstance(result, dict):
+                        self.journal.note(row.id, result)  # before anything else: a kill now sends it once only
+                    sent.append((row, result))
+                    if isinstance(result, TemporaryFailure):
+                        break
+                if not batch:
                     return
+        finally:
+            if sent or unsent:  # an error on the way: keep what was sent from going twice
+                with transaction(self.sessions, "record sent mail") as session:
+                    self._record_batch(session, sent, unsent, report, now or utcnow())
+                self._recorded()
+
+    def _recorded(self) -> None:
+        """The database holds every send noted so far: the notes can go."""
+        if self.journal is not None:
+            self.journal.clear()
+
+    def _record_batch(
+        self,
+        session: Session,
+        sent: list[tuple[OutboxMessage, Sent]],
+        unsent: list[OutboxMessage],
+        report: DeliveryReport,
+        now: datetime,
+    ) -> bool:
+        """Record each send of a batch and put back what was not tried; False when the relay is unreachable."""
+        going_on = all([self._record(session, row, result, report, now) for row, result in sent])
+        outbox.release(session, [row.id for row in unsent])
+        return going_on
 
     @staticmethod
-    def _attempt(link: _Link, row: OutboxMessage, raw: bytes) -> dict[str, str] | Exception:
+    def _attempt(link: _Link, row: OutboxMessage, raw: bytes) -> Sent:
         """Hand one message to the transport: the recipients it refused one by one, or why it failed."""
         try:
             return link.get().send(row.mail_from, row.recipients, raw)
@@ -189,7 +234,7 @@ class OutboxDrain:
         self,
         session: Session,
         row: OutboxMessage,
-        sent: dict[str, str] | Exception,
+        sent: Sent,
         report: DeliveryReport,
         now: datetime,
     ) -> bool:

@@ -30,13 +30,18 @@ class InstanceLock:
             self.fd = None
 
 
-def lock_path(url: str) -> Path | None:
-    """The lock file for a SQLite database file (`<database>.lock`); None for PostgreSQL or in memory."""
+def beside(url: str, suffix: str) -> Path | None:
+    """A file beside a SQLite database file (`<database><suffix>`); None for PostgreSQL or in memory."""
     parsed = make_url(url)
     path = parsed.database
     if not parsed.drivername.startswith("sqlite") or not path or path == ":memory:" or path.startswith("file:"):
         return None
-    return Path(path).with_name(Path(path).name + ".lock")
+    return Path(path).with_name(Path(path).name + suffix)
+
+
+def lock_path(url: str) -> Path | None:
+    """The lock file for a SQLite database file (`<database>.lock`); None for PostgreSQL or in memory."""
+    return beside(url, ".lock")
 
 
 def hold(url: str, doing: str) -> InstanceLock:

@@ -267,6 +267,14 @@ def lock_row(session: Session, row_id: int, now: datetime, stale_after: timedelt
     return session.scalars(query).first()
 
 
+def claimed(session: Session, row_ids: Sequence[int]) -> list[OutboxMessage]:
+    """SQLite: those of rows `row_ids` still claimed ("sending"), for recording sends a stopped process made."""
+    if not row_ids:
+        return []
+    query = select(OutboxMessage).where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == Delivery.SENDING)
+    return list(session.scalars(query))
+
+
 def release_all_claims(session: Session) -> int:
     """SQLite, when a drain starts: put back every row left "sending" (its claimer is dead); how many."""
     result = session.execute(
