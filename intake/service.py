@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from intake.arrival import Outcome
 from intake.config import Settings
 from intake.delivery.outbox import DeliveryReport, OutboxDrain
+from intake.delivery.process import DeliveryProcess
 from intake.delivery.relay import make_graph_tokens, make_tokens, make_transport
 from intake.delivery.sent_journal import SentJournal
 from intake.digest_mail import DigestRun, send_digest
@@ -201,14 +202,26 @@ class Service:
             self.delivery_engine.dispose()
 
 
-def run(service: Service, backlog: bool = False, stop: threading.Event | None = None) -> None:
-    """Run every configured source, outbox delivery and the scheduler until SIGTERM/SIGINT or `stop`."""
+def run(
+    service: Service, backlog: bool = False, stop: threading.Event | None = None, delivery_process: bool = True
+) -> None:
+    """Run every configured source, outbox delivery and the scheduler until SIGTERM/SIGINT or `stop`.
+
+    Delivery runs in a process of its own (intake/delivery/process.py); `delivery_process=False` keeps it
+    a thread of this one, for a test that changes the service's delivery as it runs.
+    """
     settings, log = service.settings, service.log
     stop = stop or threading.Event()
     if settings.imap is None and settings.listener is None:
         raise IntakeError(f"{settings.path}: nothing to read mail from; configure [imap] or [listener] (or both).")
 
-    threads = [threading.Thread(target=service.deliver_until, args=(stop,), name="delivery", daemon=True)]
+    sender = DeliveryProcess(settings, log, service.linger_seconds) if delivery_process else None
+    if sender is not None:
+        threads = [
+            threading.Thread(target=sender.forward, args=(service.wake_delivery, stop), name="delivery", daemon=True)
+        ]
+    else:
+        threads = [threading.Thread(target=service.deliver_until, args=(stop,), name="delivery", daemon=True)]
     imap = service.imap_source()
     if imap is not None:
 
@@ -275,6 +288,8 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, on_signal)
     try:
+        if sender is not None:
+            sender.start()  # before any thread of ours: while this is the only thread it is forked, not spawned
         if listener is not None and settings.listener is not None:
             where = f"{settings.listener.host}:{settings.listener.port}"
             try:
@@ -306,6 +321,8 @@ def run(service: Service, backlog: bool = False, stop: threading.Event | None = 
         for thread in threads:
             if thread.is_alive():
                 thread.join(timeout=15)
+        if sender is not None:
+            sender.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         lock.release()

@@ -100,7 +100,7 @@ def running_oauth(tmp_path, oauth_mailbox, oauth_sink, oauth_provider):
         service = oauth_service(tmp_path, oauth_mailbox, oauth_sink, oauth_provider)
         service.log = log.logger
         service.imap_timing = dict(FAST)
-        handle = Running(service, log)
+        handle = Running(service, log, delivery_process=False)  # the test shortens the linger as it runs
         handles.append(handle)
         handle.thread.start()
         return handle

@@ -23,15 +23,15 @@ _names = itertools.count()
 class Running:
     """One `run()` in a thread: its service, its stop event, its log and whatever it raised."""
 
-    def __init__(self, service: Service, log: LogRecorder) -> None:
-        self.service, self.log = service, log
+    def __init__(self, service: Service, log: LogRecorder, delivery_process: bool = True) -> None:
+        self.service, self.log, self.delivery_process = service, log, delivery_process
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         try:
-            run(self.service, stop=self.stop)
+            run(self.service, stop=self.stop, delivery_process=self.delivery_process)
         except BaseException as exc:  # noqa: BLE001 - kept for the test to see
             self.error = exc
 

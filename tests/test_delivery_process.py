@@ -1,0 +1,79 @@
+"""`run` sends from a process of its own (issue 13: taking a backlog in and sending its mail at once):
+the sender is started again if it dies, and it dies with `run`, so no sender outlives the service."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+
+from servers import free_port
+from support import TOWN_MAILBOX, wait_for_port, wait_until, write_config
+from test_cli import init_db, start_run
+
+
+def senders_of(pid: int) -> list[int]:
+    """The processes `pid` started, but for multiprocessing's resource tracker: its sender."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if parent == pid and b"resource_tracker" not in command:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status waits to be collected
+
+
+def send_draft(port: int, subject: str) -> None:
+    msg = EmailMessage()
+    msg["From"] = "Cllr Example <cllr@town.example>"
+    msg["To"] = TOWN_MAILBOX
+    msg["Subject"] = subject
+    msg.set_content("The Market Square lights are switched on at six.\n")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        assert client.send_message(msg) == {}
+
+
+def test_run_sends_from_its_own_process_restarts_it_when_it_dies_and_takes_it_down_when_killed(tmp_path):
+    port = free_port()
+    config = write_config(tmp_path, listener={"host": "127.0.0.1", "port": port})
+    init_db(config)
+    outbox = tmp_path / "outbox"
+    proc = start_run(config)
+    try:
+        wait_for_port("127.0.0.1", port, timeout=20, alive=lambda: proc.poll() is None)
+        first = wait_until(lambda: senders_of(proc.pid) or None, timeout=20, what="run's sender process")
+        assert len(first) == 1
+
+        send_draft(port, "Draft: lights switch-on")
+        wait_until(lambda: len(list(outbox.glob("*.eml"))) >= 4, timeout=20, what="the first draft's 4 mails")
+
+        os.kill(first[0], signal.SIGKILL)  # the sender dies: mail waits, and a new sender takes it
+        send_draft(port, "Draft: carol service")
+        wait_until(lambda: len(list(outbox.glob("*.eml"))) >= 8, timeout=30, what="the second draft's 4 mails")
+        second = senders_of(proc.pid)
+        assert len(second) == 1 and second != first
+
+        proc.send_signal(signal.SIGKILL)  # `run` killed: its sender must not go on alone
+        proc.wait(timeout=15)
+        wait_until(lambda: not alive(second[0]), timeout=10, what="the sender to die with run")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, stderr = proc.communicate(timeout=10)
+    assert "the delivery process stopped (exit code -9); starting it again" in stderr
+    assert len(list(outbox.glob("*.eml"))) == 8  # nothing sent twice
