@@ -107,8 +107,7 @@ class OutboxDrain:
                 notes = self.journal.read() if self.journal is not None else {}
                 with transaction(self.sessions, "release the claims of a stopped process") as session:
                     recorded = outbox.claimed(session, list(notes))
-                    for row in recorded:
-                        outbox.finish(session, row, Delivery.SENT, "", notes[row.id])
+                    outbox.finish(session, [(row, Delivery.SENT, "", notes[row.id]) for row in recorded])
                     released = outbox.release_all_claims(session)
                 if self.journal is not None:
                     self.journal.clear()
@@ -167,7 +166,7 @@ class OutboxDrain:
                     if row is None:
                         continue  # another process is sending it, or has sent it
                     sent = self._attempt(link, row, outbox.message_bytes(session, row, self.encoded))
-                    if not self._record(session, row, sent, report, current):
+                    if not self._record_batch(session, [(row, sent)], [], report, current):
                         return
 
     def _deliver_claimed(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
@@ -218,7 +217,9 @@ class OutboxDrain:
         now: datetime,
     ) -> bool:
         """Record each send of a batch and put back what was not tried; False when the relay is unreachable."""
-        going_on = all([self._record(session, row, result, report, now) for row, result in sent])
+        done: list[outbox.Finished] = []
+        going_on = all([self._record(session, row, result, report, now, done) for row, result in sent])
+        outbox.finish(session, done)
         outbox.release(session, [row.id for row in unsent])
         return going_on
 
@@ -237,32 +238,38 @@ class OutboxDrain:
         sent: Sent,
         report: DeliveryReport,
         now: datetime,
+        done: list[outbox.Finished],
     ) -> bool:
-        """Record what the transport said in `session`; False when the relay is unreachable (stop)."""
+        """Record what the transport said: a deferral in `session`, a row sent or failed for good added to `done`
+        (recorded with the rest of its batch); False when the relay is unreachable (stop)."""
         if isinstance(sent, TemporaryFailure):
-            self._defer(session, row, str(sent), report, now)
+            self._defer(session, row, str(sent), report, now, done)
             report.problem = str(sent)
             return False
         if isinstance(sent, Exception):
-            self._finish(session, row, Delivery.FAILED, str(sent))
-            report.failed += 1
+            self._failed(row, str(sent), report, done)
             return True
-        self._finish(session, row, Delivery.SENT, "", sent)
+        done.append((row, Delivery.SENT, "", sent))
         report.sent += 1
         return True
 
-    def _finish(
-        self, session: Session, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str] | None = None
-    ) -> None:
-        outbox.finish(session, row, status, error, refused or {})
-        if status == Delivery.FAILED:
-            self.log.error("%s to %s failed for good: %s", row.purpose, ", ".join(row.recipients), error)
+    def _failed(self, row: OutboxMessage, error: str, report: DeliveryReport, done: list[outbox.Finished]) -> None:
+        done.append((row, Delivery.FAILED, error, {}))
+        report.failed += 1
+        self.log.error("%s to %s failed for good: %s", row.purpose, ", ".join(row.recipients), error)
 
-    def _defer(self, session: Session, row: OutboxMessage, error: str, report: DeliveryReport, now: datetime) -> None:
+    def _defer(
+        self,
+        session: Session,
+        row: OutboxMessage,
+        error: str,
+        report: DeliveryReport,
+        now: datetime,
+        done: list[outbox.Finished],
+    ) -> None:
         attempts = row.attempts + 1
         if attempts >= self.settings.max_attempts:
-            self._finish(session, row, Delivery.FAILED, f"gave up after {attempts} attempts: {error}")
-            report.failed += 1
+            self._failed(row, f"gave up after {attempts} attempts: {error}", report, done)
             return
         delay = retry_delay(self.settings, attempts)
         outbox.defer(session, row.id, attempts, error, now + delay)

@@ -55,6 +55,17 @@ def add_events_by_id(
     session.connection().execute(_LINE, [_line(item_id, at, kind, actor, detail, data) for detail, data in lines])
 
 
+def add_lines_by_id(session: Session, lines: Sequence[tuple[int, str, str, str, dict[str, object]]]) -> None:
+    """Append lines to the histories of several items in one statement, each (item id, kind, actor, detail,
+    data): a batch of sent mail on SQLite is recorded while taking mail in waits for the write lock."""
+    if not lines:
+        return
+    at = utcnow()
+    session.connection().execute(
+        _LINE, [_line(item_id, at, kind, actor, detail, data) for item_id, kind, actor, detail, data in lines]
+    )
+
+
 def _line(
     item_id: int,
     at: datetime,

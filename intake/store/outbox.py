@@ -20,7 +20,7 @@ from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_
 from intake.replykeys import key_digest, new_key, plus_address
 from intake.store import blobs
 from intake.store.db import Session, Sessions, commit_without_waiting
-from intake.store.history import SYSTEM_ACTOR, add_event_by_id, add_events_by_id
+from intake.store.history import SYSTEM_ACTOR, add_events_by_id, add_lines_by_id
 from intake.store.models import Item, OutboxBody, OutboxMessage, ReplyKey, utcnow
 from intake.store.unit import reading
 from intake.vocab import EventKind
@@ -301,32 +301,53 @@ _FINISH = (
 )
 
 
-def finish(session: Session, row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> None:
-    """Record a row as sent (with any recipients refused one by one) or failed, and say so in its item's history."""
-    commit_without_waiting(session)  # a crash's loss: the mail goes again, with the same Message-ID
-    sent = status == Delivery.SENT
-    connection = session.connection()  # plain statements: the row's object is not used after this
-    connection.execute(
-        _FINISH,
-        {
-            "row_id": row.id,
-            "status": str(status),
-            "sent_at": utcnow() if sent else None,
-            "last_error": error,
-            "refused": refused,
-        },
-    )
-    if row.item_id is None:
+Finished = tuple[OutboxMessage, Delivery, str, dict[str, str]]  # a row; sent or failed; why it failed; refused
+
+
+def finish(session: Session, done: Sequence[Finished]) -> None:
+    """Record rows as sent (with any recipients refused one by one) or failed, and say so in their items' history.
+
+    One statement for the rows and one for the history lines, however many: on SQLite a batch of sent
+    mail is recorded while taking mail in waits for the one write lock.
+    """
+    if not done:
         return
+    commit_without_waiting(session)  # a crash's loss: the mail goes again, with the same Message-ID
+    session.connection().execute(  # plain statements: the rows' objects are not used after this
+        _FINISH,
+        [
+            {
+                "row_id": row.id,
+                "status": str(status),
+                "sent_at": utcnow() if status == Delivery.SENT else None,
+                "last_error": error,
+                "refused": refused,
+            }
+            for row, status, error, refused in done
+        ],
+    )
+    lines: list[tuple[int, str, str, str, dict[str, object]]] = [
+        (
+            row.item_id,
+            EventKind.MAIL_SENT if status == Delivery.SENT else EventKind.MAIL_FAILED,
+            SYSTEM_ACTOR,
+            _told(row, status, error, refused),
+            {"outbox_id": row.id},
+        )
+        for row, status, error, refused in done
+        if row.item_id is not None
+    ]
+    add_lines_by_id(session, lines)
+
+
+def _told(row: OutboxMessage, status: Delivery, error: str, refused: dict[str, str]) -> str:
+    """The history line for a row sent or failed."""
     to = ", ".join(row.recipients)
-    if sent:
-        detail = f"{row.purpose} delivered to {to}"
-        if refused:
-            detail += f"; refused: {', '.join(f'{k} ({v})' for k, v in refused.items())}"
-    else:
-        detail = f"{row.purpose} to {to} could not be delivered: {error}"
-    kind = EventKind.MAIL_SENT if sent else EventKind.MAIL_FAILED
-    add_event_by_id(session, row.item_id, kind, SYSTEM_ACTOR, detail, outbox_id=row.id)
+    if status != Delivery.SENT:
+        return f"{row.purpose} to {to} could not be delivered: {error}"
+    if refused:
+        return f"{row.purpose} delivered to {to}; refused: {', '.join(f'{k} ({v})' for k, v in refused.items())}"
+    return f"{row.purpose} delivered to {to}"
 
 
 def defer(session: Session, row_id: int, attempts: int, error: str, next_attempt_at: datetime) -> None:
