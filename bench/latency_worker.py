@@ -67,7 +67,6 @@ def instrument(service: Any, events: Events, profiler: Any = None) -> None:
 
     With a cProfile profiler, each ingest runs under it (on whichever thread ingests).
     """
-    import intake.store.outbox as store_outbox
 
     pipeline = service.pipeline
     ingest, read, process = pipeline.ingest, pipeline._read, pipeline._process
@@ -122,6 +121,16 @@ def instrument(service: Any, events: Events, profiler: Any = None) -> None:
         return source
 
     service.imap_source = timed_source
+    instrument_delivery(service, events)
+
+
+def instrument_delivery(service: Any, events: Events) -> None:
+    """Wrap the delivery side: each delivery pass, each message built and each send.
+
+    `run` sends from a forked child with a Service of its own: the worker has this applied to every
+    Service built after it starts, so the child's is wrapped too (its lines go to the same file).
+    """
+    import intake.store.outbox as store_outbox
 
     deliver = service.deliver
 
@@ -138,11 +147,14 @@ def instrument(service: Any, events: Events, profiler: Any = None) -> None:
     service.drain.transport_factory = lambda: TimedTransport(factory(), events)
 
     message_bytes = store_outbox.message_bytes
+    if getattr(message_bytes, "timed", False):  # wrapped already (the forked sender inherits the parent's)
+        return
 
     def timed_message_bytes(session: Any, row: Any, *args: Any, **kwargs: Any) -> Any:
         events.note("build_start", rcpts=list(row.recipients), purpose=str(row.purpose))
         return message_bytes(session, row, *args, **kwargs)
 
+    timed_message_bytes.timed = True  # type: ignore[attr-defined]
     store_outbox.message_bytes = timed_message_bytes
 
 
@@ -165,6 +177,14 @@ def worker(config_path: Path, events_path: Path, profile_path: Path | None = Non
 
         profiler = cProfile.Profile()
     instrument(service, events, profiler)
+    build = Service.build.__func__  # type: ignore[attr-defined]
+
+    def build_instrumented(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        built = build(cls, *args, **kwargs)
+        instrument_delivery(built, events)  # the sender process's own Service
+        return built
+
+    Service.build = classmethod(build_instrumented)  # type: ignore[method-assign, assignment]
     events.note("ready")
     try:
         run(service)
