@@ -20,6 +20,7 @@ from intake.errors import ConfigError, IntakeError, NotFound
 from intake.vocab import Kind, Status
 
 if TYPE_CHECKING:
+    from intake.delivery.outbox import DeliveryReport
     from intake.service import Service
 
 # The service, database and mail libraries are imported inside the commands that need
@@ -236,9 +237,25 @@ def cmd_poll(service: Service, args: argparse.Namespace) -> int:
 
 
 def cmd_deliver(service: Service, args: argparse.Namespace) -> int:
-    report = service.deliver()
+    report = service.deliver_unless_running()
+    if isinstance(report, str):
+        print(f"nothing sent from here: {sent_by(report, service)}")
+        return 0
     print(f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}, waiting {report.waiting}")
     return 1 if report.problem else 0
+
+
+def sent_by(pid: str, service: Service) -> str:
+    """Where a command's mail goes when `run` serves the SQLite database (Service.deliver_unless_running)."""
+    every = service.settings.outbox.retry_seconds
+    return f"smat-intake (process {pid}) is running on this database and sends it within {every} s"
+
+
+def delivered(report: DeliveryReport | str, service: Service) -> str:
+    """What a command that queued mail says of its delivery."""
+    if isinstance(report, str):
+        return sent_by(report, service)
+    return f"sent {report.sent}" + (f", {report.waiting} waiting for the relay" if report.waiting else "")
 
 
 def cmd_items(service: Service, args: argparse.Namespace) -> int:
@@ -282,11 +299,8 @@ def cmd_digest(service: Service, args: argparse.Namespace) -> int:
     if not result.sent:
         print(f"the digest for {result.day:%Y-%m-%d} was already sent (to {', '.join(result.recipients)})")
         return 0
-    report = service.deliver()
-    print(
-        f"digest for {result.day:%Y-%m-%d} queued for {', '.join(result.recipients)}; sent {report.sent}"
-        + (f", {report.waiting} waiting for the relay" if report.waiting else "")
-    )
+    report = service.deliver_unless_running()
+    print(f"digest for {result.day:%Y-%m-%d} queued for {', '.join(result.recipients)}; {delivered(report, service)}")
     return 0
 
 
@@ -296,8 +310,10 @@ def cmd_ingest(service: Service, args: argparse.Namespace) -> int:
     except OSError as exc:
         raise IntakeError(f"{args.file}: cannot be read ({exc.strerror}).") from None
     outcome = service.ingest(raw, "file")
-    service.deliver()
+    report = service.deliver_unless_running()
     print(f"{outcome.classification}{' ' + outcome.ref if outcome.ref else ''}: {outcome.reason}")
+    if isinstance(report, str) and outcome.mail_queued:
+        print(f"its mail: {sent_by(report, service)}")
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from intake.cli import Handler, with_service
+from intake.cli import Handler, delivered, with_service
 
 if TYPE_CHECKING:
     from intake.service import Service
@@ -43,11 +43,8 @@ def cmd_report(service: Service, args: argparse.Namespace) -> int:
     if not result.sent:
         print(f"the report for {month:%Y-%m} was already sent (to {', '.join(result.recipients)})")
         return 0
-    report = service.deliver()
-    print(
-        f"report for {month:%Y-%m} queued for {', '.join(result.recipients)}; sent {report.sent}"
-        + (f", {report.waiting} waiting for the relay" if report.waiting else "")
-    )
+    report = service.deliver_unless_running()
+    print(f"report for {month:%Y-%m} queued for {', '.join(result.recipients)}; {delivered(report, service)}")
     return 0
 
 

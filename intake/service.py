@@ -157,6 +157,21 @@ class Service:
             self.mark(DELIVERY, f"sent {report.sent}")
         return report
 
+    def deliver_unless_running(self) -> DeliveryReport | str:
+        """A command's delivery: now, unless `run` serves this SQLite database; then the pid of that `run`.
+
+        Its sender sends the mail at its next sweep ([outbox] retry_seconds). A drain here would free the
+        claims of that sender's batch, as a dead process's, and those mails would go twice.
+        """
+        try:
+            lock = instance.hold(self.settings.database_url, "deliver")
+        except instance.AnotherInstance as running:
+            return running.pid
+        try:
+            return self.deliver()
+        finally:
+            lock.release()
+
     def mark(self, name: str, detail: str = "") -> None:
         """Record for `status` that `name` (a pass, a delivery) went right; at most every MARK_SECONDS, never fatal."""
         now = time.monotonic()

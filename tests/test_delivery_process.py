@@ -1,5 +1,6 @@
 """`run` sends from a process of its own (issue 13: taking a backlog in and sending its mail at once):
-the sender is started again if it dies, and it dies with `run`, so no sender outlives the service."""
+the sender is started again if it dies, it dies with `run`, so no sender outlives the service, and a
+command beside a running service on SQLite leaves the sending to it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ import smtplib
 from email.message import EmailMessage
 from pathlib import Path
 
+from samples import draft
 from servers import free_port
-from support import TOWN_MAILBOX, wait_for_port, wait_until, write_config
-from test_cli import init_db, start_run
+from sqlalchemy import select
+from support import TEMPLATES, TOWN_MAILBOX, wait_for_port, wait_until, write_config
+from test_cli import init_db, intake, start_run
+
+from intake.config import load
+from intake.service import Service
+from intake.store import instance
+from intake.store.models import OutboxMessage, utcnow
 
 
 def senders_of(pid: int) -> list[int]:
@@ -77,3 +85,38 @@ def test_run_sends_from_its_own_process_restarts_it_when_it_dies_and_takes_it_do
         _, stderr = proc.communicate(timeout=10)
     assert "the delivery process stopped (exit code -9); starting it again" in stderr
     assert len(list(outbox.glob("*.eml"))) == 8  # nothing sent twice
+
+
+def test_on_sqlite_a_command_beside_a_running_service_leaves_the_sending_to_it(tmp_path):
+    # `deliver`, `ingest`, `digest` and `report` drain the outbox; on SQLite a drain first frees every
+    # claim as a dead process's. Beside a live `run`, that would send its sender's batch a second time.
+    config = write_config(tmp_path)
+    init_db(config)
+    settings = load(config)
+    service = Service.build(settings, template_cache=TEMPLATES)
+    try:
+        service.ingest(draft(), "file")
+        with service.sessions.begin() as session:  # the running sender's claim on the first mail
+            row = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+            row.status, row.claimed_at = "sending", utcnow()
+        running = instance.hold(settings.database_url, "start")  # what `run` holds while it serves
+        try:
+            result = intake(config, "deliver")
+            ingested = intake(config, "ingest", str(write_draft(tmp_path)))
+        finally:
+            running.release()
+        with service.sessions() as session:
+            statuses = list(session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
+    finally:
+        service.close()
+    assert result.returncode == 0, result.stderr
+    assert f"nothing sent from here: smat-intake (process {os.getpid()}) is running on this database" in result.stdout
+    assert ingested.returncode == 0 and "its mail: smat-intake (process" in ingested.stdout
+    assert statuses == ["sending"] + ["pending"] * 7  # the claim kept; nothing sent from the commands
+    assert not list((tmp_path / "outbox").glob("*.eml"))
+
+
+def write_draft(tmp_path: Path) -> Path:
+    path = tmp_path / "second.eml"
+    path.write_bytes(draft(subject="A second draft", sender="other@example.com", name="Other Resident"))
+    return path

@@ -44,6 +44,14 @@ def lock_path(url: str) -> Path | None:
     return beside(url, ".lock")
 
 
+class AnotherInstance(IntakeError):
+    """Another smat-intake process holds the SQLite database's instance lock (`pid` as it wrote it)."""
+
+    def __init__(self, message: str, pid: str) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
 def hold(url: str, doing: str) -> InstanceLock:
     """Take the database's instance lock, or say in one sentence why this instance may not start."""
     path = lock_path(url)
@@ -58,10 +66,11 @@ def hold(url: str, doing: str) -> InstanceLock:
     except OSError:
         other = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
         os.close(fd)
-        raise IntakeError(
+        raise AnotherInstance(
             f"cannot {doing}: another smat-intake (process {other}) is already working on the SQLite database "
             f"{make_url(url).database} (it holds {path}). SQLite serves one running instance at a time: stop the "
-            "other one first, or use PostgreSQL to run several instances."
+            "other one first, or use PostgreSQL to run several instances.",
+            other,
         ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
