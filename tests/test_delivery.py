@@ -10,6 +10,7 @@ import email
 import email.policy
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -91,6 +92,21 @@ def add_row(service: Service, recipients: list[str], purpose: str = "decision") 
         session.add(row)
         session.flush()
         return row.id
+
+
+def thirty_drained(service: Service, event: str, note: Callable[..., str]) -> list[str]:
+    """Thirty rows due, all sent in one drain; what `note` made of each `event` of the drain's engine meanwhile."""
+    for k in range(30):
+        add_row(service, [f"person{k}@example.org"])
+    seen: list[str] = []
+    listen = (service.delivery_engine, event, lambda *args: seen.append(note(*args)))
+    sqlalchemy.event.listen(*listen)
+    try:
+        report = service.drain.deliver_due()
+    finally:
+        sqlalchemy.event.remove(*listen)
+    assert (report.sent, report.waiting) == (30, 0)
+    return seen
 
 
 def get_row(service: Service, row_id: int) -> OutboxMessage:
@@ -337,18 +353,7 @@ def test_on_sqlite_a_batch_is_recorded_and_the_next_claimed_in_one_write(make_se
     # Taking mail in holds SQLite's one write lock for most of each draft; a sender that took it once a
     # mail fell behind a backlog (issue 13). Its writes: release old claims, claim, record + claim again.
     service = make_service(sqlite_url, smtp_sink.port)
-    for k in range(30):
-        add_row(service, [f"person{k}@example.org"])
-    writes: list[str] = []
-    engine = service.delivery_engine  # the drain's own
-    assert engine is not None
-    listen = (engine, "commit", lambda conn: writes.append("commit"))
-    sqlalchemy.event.listen(*listen)
-    try:
-        report = service.drain.deliver_due()
-    finally:
-        sqlalchemy.event.remove(*listen)
-    assert (report.sent, report.waiting) == (30, 0)
+    writes = thirty_drained(service, "commit", lambda conn: "commit")
     assert {r.status for r in rows(service)} == {"sent"}
     assert len(writes) <= 4, writes
 
@@ -360,18 +365,7 @@ def test_on_postgresql_due_mail_is_looked_for_once_a_batch_and_each_row_locked_b
     # An ordered scan for each mail stepped over every row sent since the last vacuum: in a backlog of
     # thousands, the sender spent more time finding the next mail than sending it (issue 13).
     service = make_service(database_url, smtp_sink.port)
-    for k in range(30):
-        add_row(service, [f"person{k}@example.org"])
-    statements: list[str] = []
-    engine = service.delivery_engine
-    assert engine is not None
-    listen = (engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
-    sqlalchemy.event.listen(*listen)
-    try:
-        report = service.drain.deliver_due()
-    finally:
-        sqlalchemy.event.remove(*listen)
-    assert (report.sent, report.waiting) == (30, 0)
+    statements = thirty_drained(service, "before_cursor_execute", lambda conn, cursor, statement, *rest: statement)
     scans = [s for s in statements if "ORDER BY" in s]
     # for each batch and for the empty look that ends the drain: the due rows, and claims gone stale
     assert 1 <= len(scans) <= 2 * (30 // BATCH + 2), scans
