@@ -49,10 +49,7 @@ def add_events_by_id(
 ) -> None:
     """Append several lines of one kind and actor (each its detail and data) to an item's history in one statement:
     the four mails a draft queues are four lines, and on PostgreSQL each statement is a round trip."""
-    if not lines:
-        return
-    at = utcnow()
-    session.connection().execute(_LINE, [_line(item_id, at, kind, actor, detail, data) for detail, data in lines])
+    add_lines_by_id(session, [(item_id, kind, actor, detail, data) for detail, data in lines])
 
 
 def add_lines_by_id(session: Session, lines: Sequence[tuple[int, str, str, str, dict[str, object]]]) -> None:
