@@ -5,6 +5,7 @@ Nothing here is global: every object is made from the settings and handed to wha
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import socket
@@ -231,12 +232,9 @@ def run(
         raise IntakeError(f"{settings.path}: nothing to read mail from; configure [imap] or [listener] (or both).")
 
     sender = DeliveryProcess(settings, log, service.linger_seconds) if delivery_process else None
-    if sender is not None:
-        threads = [
-            threading.Thread(target=sender.forward, args=(service.wake_delivery, stop), name="delivery", daemon=True)
-        ]
-    else:
-        threads = [threading.Thread(target=service.deliver_until, args=(stop,), name="delivery", daemon=True)]
+    # The delivery thread: wake-ups passed on to the sender process, or the sending itself.
+    deliver = functools.partial(sender.forward, service.wake_delivery) if sender else service.deliver_until
+    threads = [threading.Thread(target=deliver, args=(stop,), name="delivery", daemon=True)]
     imap = service.imap_source()
     if imap is not None:
 

@@ -42,7 +42,6 @@ class DeliveryProcess:
         self._process: Any = None
         self._to_child = -1  # the write end of the pipe to the child
         self._listener: logging.handlers.QueueListener | None = None
-        self.starts = 0
 
     def start(self) -> None:
         """Start the child (again, if it died) with a new pipe and a new queue for its log records.
@@ -75,7 +74,6 @@ class DeliveryProcess:
         os.set_blocking(self._to_child, False)
         self._listener = logging.handlers.QueueListener(records, _ToParentLoggers())
         self._listener.start()  # after the fork: the child inherits no thread of the parent's
-        self.starts += 1
 
     def tell(self, order: bytes) -> None:
         """Send the child WAKE or STOP without ever waiting: a full pipe already holds a wake-up."""
@@ -120,11 +118,6 @@ class DeliveryProcess:
             ending.join(timeout=5)
             self._listener = None
 
-    @property
-    def pid(self) -> int | None:
-        """The child's process id while it runs (for tests)."""
-        return None if self._process is None else int(self._process.pid)
-
 
 class _ToParentLoggers(logging.Handler):
     """Hands each record from the child to the parent's logger of the same name (and so its handlers)."""
@@ -166,9 +159,6 @@ class _Orders:
 
     def clear(self) -> None:
         self.woken = False
-
-    def set(self) -> None:
-        self.woken = True
 
     def is_set(self) -> bool:
         """As `stop`: told to stop, or the parent is gone."""
