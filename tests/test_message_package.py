@@ -137,3 +137,25 @@ def test_the_message_package_is_core_no_database_socket_or_file_code(path: Path)
 def test_no_message_module_is_over_400_lines() -> None:
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.glob("*.py")}
     assert max(sizes.values()) <= 400, sizes
+
+
+# --------------------------------------------------------------------------- the header registry
+
+
+def test_the_parser_makes_each_header_names_class_once_and_reads_headers_as_the_email_package_does() -> None:
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    from intake.message import mime
+
+    registry = mime.POLICY.header_factory
+    assert registry["Subject"] is registry["subject"] is registry["SUBJECT"]
+    assert registry["X-Anything"] is registry["x-anything"]
+    raw = (
+        b"From: =?utf-8?q?Ren=C3=A9e?= <renee@example.org>\r\nTo: smat.info@example.org, Sam <sam@example.org>\r\n"
+        b"Subject: =?utf-8?b?Q2Fmw6kgbm90aWNl?=\r\nDate: Mon, 30 Nov 2026 09:00:00 +0000\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n"
+    )
+    ours, theirs = message_from_bytes(raw, policy=mime.POLICY), message_from_bytes(raw, policy=email_policy.default)
+    for name in ("from", "to", "subject", "date", "content-type"):
+        assert str(ours[name]) == str(theirs[name]) and type(ours[name]).__mro__[1:] == type(theirs[name]).__mro__[1:]

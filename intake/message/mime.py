@@ -26,12 +26,21 @@ from html import unescape
 import inscriptis
 
 from intake.message import parts
-from intake.message.headers import describe, message_id, message_ids, one_line, read_addresses, read_date, read_headers
+from intake.message.headers import (
+    QuickRegistry,
+    describe,
+    message_id,
+    message_ids,
+    one_line,
+    read_addresses,
+    read_date,
+    read_headers,
+)
 from intake.message.model import Attachment, InboundMessage
 from intake.message.text import tidy
 from intake.message.tnef import is_winmail, unpack
 
-POLICY = email_policy.default
+POLICY = email_policy.default.clone(header_factory=QuickRegistry())  # what the email package reads mail with
 _MAX_DEPTH = 40
 MAX_KEPT_BYTES = 64 * 1024 * 1024  # the files of one message together; beyond it they are skipped, not kept
 _FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
