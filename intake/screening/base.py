@@ -6,8 +6,8 @@ the item (who may approve it) is decided elsewhere.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -71,8 +71,12 @@ def around(text: str, start: int, end: int, width: int = EXCERPT) -> str:
     return f"{'…' if cut_before else ''}{snippet}{'…' if cut_after else ''}"
 
 
-def words_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
-    """A case-insensitive whole-word pattern for any of *words* (spacing inside a phrase loose); None if none."""
+@functools.lru_cache(maxsize=64)
+def words_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A case-insensitive whole-word pattern for any of *words* (spacing inside a phrase loose); None if none.
+
+    Kept for the next draft: each rule asks for its list (its own words and the council's) at every draft.
+    """
     parts = [r"\s+".join(re.escape(part) for part in word.split()) for word in words if word.strip()]
     if not parts:
         return None
