@@ -523,6 +523,25 @@ def answer(service: Service, sender: str, body: str, answering: EmailMessage) ->
     return service.ingest(msg.as_bytes(policy=SMTP), "smtp", envelope_recipients=[str(answering["Reply-To"])])
 
 
+def self_signed_certificate(folder: Path, rsa: bool = False) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost, and its key, in `folder`.
+
+    An elliptic-curve key unless `rsa` (MSAL signs its client assertions with RS256): made at once,
+    where an RSA key takes from 0.1 to 2 s.
+    """
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    kind = ["rsa:2048"] if rsa else ["ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", *kind, "-nodes"]
+        + ["-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
 def wait_until(
     condition: Callable[[], Any], timeout: float = 15, interval: float = 0.02, what: str = "condition"
 ) -> Any:

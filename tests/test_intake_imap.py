@@ -17,7 +17,7 @@ from imap_tools import MailBox
 from samples import auto_reply, draft, golden, winmail_draft
 from servers import Dovecot
 from sqlalchemy import func, select
-from support import REVIEWERS, settings_data, wait_until
+from support import REVIEWERS, self_signed_certificate, settings_data, wait_until
 
 from intake.message import parse
 from intake.sources.imap_mail import _already_read, idle_wait
@@ -362,14 +362,7 @@ def test_idle_leaves_a_response_line_only_partly_arrived_for_imaplib_to_finish()
 @pytest.fixture(scope="module")
 def tls_dovecot(tmp_path_factory):
     """A Dovecot that also speaks implicit TLS (IMAPS), with a certificate of its own."""
-    folder = tmp_path_factory.mktemp("imaps")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("imaps"))
     key.chmod(0o644)
     with Dovecot(tls=(cert, key)) as server:
         context = ssl.create_default_context(cafile=str(cert))

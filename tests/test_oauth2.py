@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
 from servers import TokenServer, free_port
-from support import settings_data
+from support import self_signed_certificate, settings_data
 
 from intake import config
 from intake.config import ConfigError, OAuth2
@@ -162,16 +161,7 @@ def test_a_file_that_is_no_service_account_key_is_named(tmp_path):
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert)]
-        + ["-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"), rsa=True)
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ from __future__ import annotations
 import selectors
 import socket
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
 from servers import SmtpSink
-from support import settings_for, wait_until
+from support import self_signed_certificate, settings_for, wait_until
 
 from intake.delivery.smtp import SmtpTransport
 from intake.delivery.transport import TemporaryFailure
@@ -22,17 +21,7 @@ USER, PASSWORD = "smat.info", "relay-password"
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost, and its key."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        + ["-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
