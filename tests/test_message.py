@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from samples import cpython_corpus, mutations
 
-from intake.message import Address, Attachment, InboundMessage, ParseError, mime, parse
+from intake.message import Address, Attachment, InboundMessage, ParseError, mime, parse, reader
 
 MESSAGES = Path(__file__).parent / "messages"
 TNEF_DIR = MESSAGES / "tnef"
@@ -488,6 +488,29 @@ def test_unexpected_internal_failure_is_wrapped_in_parse_error(monkeypatch: pyte
     with pytest.raises(ParseError) as caught:
         parse(b"From: a@example.org\n\nhi")
     assert caught.value.reason == "could not read the message: RuntimeError: kaboom"
+
+
+def _with_parts(count: int, content_type: bytes) -> bytes:
+    """A message whose first line is a multipart Content-Type, with count - 1 parts of `content_type` inside."""
+    parts = b"".join(b"--b\r\n" + content_type + b"\r\n\r\nx\r\n" for _ in range(count - 1))
+    return b"Content-Type: multipart/mixed; boundary=b\r\nFrom: a@example.org\r\n\r\n" + parts + b"--b--\r\n"
+
+
+@pytest.mark.parametrize(
+    ("limit", "content_type"),
+    [
+        (reader.MAX_PARTS, b"CONTENT-type: text/plain"),
+        (reader.MAX_CONTAINERS, b"content-Type:\r\n multipart/alternative; boundary=c"),
+        (reader.MAX_CONTAINERS, b"Content-Type: Message/RFC822"),
+    ],
+    ids=["parts", "folded-multiparts", "forwards"],
+)
+def test_a_message_is_read_up_to_the_part_limits_counting_its_first_line_and_any_case(
+    limit: int, content_type: bytes
+) -> None:
+    assert parse(_with_parts(limit, content_type)).sender.email == "a@example.org"
+    with pytest.raises(ParseError, match="far beyond what any mail program sends"):
+        parse(_with_parts(limit + 1, content_type))
 
 
 CPYTHON_MESSAGES = cpython_corpus()
