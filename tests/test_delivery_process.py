@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import signal
 import smtplib
+import subprocess
+import sys
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,8 +24,8 @@ from intake.store import instance
 from intake.store.models import OutboxMessage, utcnow
 
 
-def senders_of(pid: int) -> list[int]:
-    """The processes `pid` started, but for multiprocessing's resource tracker: its sender."""
+def children_of(pid: int) -> list[tuple[int, bytes]]:
+    """The processes `pid` started, with their command lines."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -33,8 +35,22 @@ def senders_of(pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue  # gone meanwhile
-        if parent == pid and b"resource_tracker" not in command:
-            found.append(int(entry.name))
+        if parent == pid:
+            found.append((int(entry.name), command))
+    return found
+
+
+def senders_of(pid: int) -> list[int]:
+    """`run`'s sender: its child, or (started again while `run` has threads) the child of its fork server.
+
+    Multiprocessing's resource tracker is a child as well, and is not a sender.
+    """
+    found = []
+    for child, command in children_of(pid):
+        if b"forkserver" in command:
+            found += [grandchild for grandchild, _ in children_of(child)]
+        elif b"resource_tracker" not in command:
+            found.append(child)
     return found
 
 
@@ -120,3 +136,40 @@ def write_draft(tmp_path: Path) -> Path:
     path = tmp_path / "second.eml"
     path.write_bytes(draft(subject="A second draft", sender="other@example.com", name="Other Resident"))
     return path
+
+
+BUSY_SENDER = """
+import multiprocessing, os, sys, time
+from intake.delivery.process import die_with_parent
+
+def busy(parent, ready):
+    die_with_parent(parent)
+    open(ready, "w").close()
+    time.sleep(600)  # as a sender in the middle of a long send: it does not look at its pipe
+
+if __name__ == "__main__":
+    child = multiprocessing.get_context("forkserver").Process(target=busy, args=(os.getpid(), sys.argv[1]))
+    child.start()
+    print(child.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_sender_started_by_the_fork_server_ends_at_once_when_run_is_killed_even_in_the_middle_of_a_send(tmp_path):
+    # A sender started again while `run` has threads is the fork server's child: the kernel would tell
+    # the fork server, not the sender, that `run` died. The sender watches `run` itself.
+    script = tmp_path / "busy_sender.py"
+    script.write_text(BUSY_SENDER)
+    ready = tmp_path / "watching"
+    parent = subprocess.Popen([sys.executable, str(script), str(ready)], stdout=subprocess.PIPE, text=True)
+    try:
+        sender = int(parent.stdout.readline())
+        assert alive(sender) and sender not in [pid for pid, _ in children_of(parent.pid)]  # a grandchild
+        wait_until(ready.exists, timeout=20, what="the sender to watch run")
+        parent.kill()
+        parent.wait(timeout=10)
+        wait_until(lambda: not alive(sender), timeout=10, what="the fork server's sender to end with run")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.stdout.close()

@@ -5,8 +5,10 @@ a backlog's intake and its delivery took turns, and four mails a draft waited fo
 backlog (README, "Speed and storage"). The child builds its own Service from the same settings
 (its own database connections and relay connection), sends what is due each time the parent
 says mail was queued, and sends its log records back to the parent's handlers. It ignores
-SIGINT (the parent stops it), ends after the mail in hand on SIGTERM, and dies with its parent:
-a killed `run` leaves no sender behind to race its successor for the same mail.
+SIGINT (the parent stops it), ends after the mail in hand on SIGTERM, and dies with `run`:
+a killed `run` leaves no sender behind to race its successor for the same mail. It is forked as
+`run` starts; started again (or from a thread), it is forked by multiprocessing's fork server,
+which imports the service once, instead of a fresh interpreter each time.
 
 The parent tells the child through a pipe (a byte to wake it, another to stop it; the end of the
 pipe when the parent is gone), not through multiprocessing's Event: its notify waits for every
@@ -50,9 +52,13 @@ class DeliveryProcess:
         """
         self._end_channels()
         # fork is quick (nothing to import again) and safe while this is the only thread: the command
-        # line's `run` starts its sender before anything else. Otherwise (a restart, a test's thread) spawn.
+        # line's `run` starts its sender before anything else. Otherwise (a restart, a test's thread) the
+        # fork server: a process that imports the service once, then forks each sender asked of it.
         alone = threading.active_count() == 1 and sys.platform == "linux"
-        context: Any = multiprocessing.get_context("fork" if alone else "spawn")
+        later = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context: Any = multiprocessing.get_context("fork" if alone else later)
+        if not alone and later == "forkserver":
+            context.set_forkserver_preload(["intake.service"])  # before its server starts; then ignored
         records = context.Queue()
         reader, writer = context.Pipe(duplex=False)
         self._process = context.Process(
@@ -177,7 +183,7 @@ def _serve(
     parents_end: int,
 ) -> None:
     """The child: a Service of its own whose `deliver_until` sends whenever woken, until told to stop."""
-    _die_with(parent)
+    die_with_parent(parent)
     if parents_end >= 0:
         os.close(parents_end)  # forked: the parent's write end, else the pipe would never end here
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the whole group: the parent decides
@@ -199,15 +205,33 @@ def _serve(
         service.close()
 
 
-def _die_with(parent: int) -> None:
-    """Linux: the kernel kills this process when its parent dies, even by SIGKILL."""
+def die_with_parent(parent: int) -> None:
+    """Linux: this process ends when `run` does, even by SIGKILL, at once and whatever it is doing.
+
+    Forked by `run`: the kernel kills it when its parent dies. Forked by the fork server (whose
+    death the kernel would report instead): a thread waits on `run`'s process handle and ends it.
+    """
     if sys.platform != "linux":
         return
-    import ctypes
+    if os.getppid() == parent:
+        import ctypes
 
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the line above
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            return
+        if os.getppid() == parent:
+            return
+    try:  # started by the fork server, or `run` died before the prctl above
+        handle = os.pidfd_open(parent)
+    except ProcessLookupError:
         os._exit(1)
+    except OSError:
+        return  # no process handles (Linux before 5.3): the end of the pipe still stops this process
+    threading.Thread(target=_end_with, args=(handle,), name="run's end", daemon=True).start()
+
+
+def _end_with(handle: int) -> None:
+    """Wait until the process behind `handle` has ended, then end this one."""
+    select.select([handle], [], [])
+    os._exit(1)
