@@ -251,7 +251,9 @@ class Dovecot:
                 except ProcessLookupError:
                     pass
                 try:
-                    proc.wait(timeout=10)
+                    # A second at most: just after a TLS client logged out, the master once took 3 s to
+                    # end (a module's teardown in the suite); its files go with the temp dir anyway.
+                    proc.wait(timeout=1)
                 except subprocess.TimeoutExpired:
                     pass
             # whatever is left in the group (a stuck child, or the master itself)
