@@ -302,7 +302,7 @@ def run(
             previous[signum] = signal.signal(signum, on_signal)
     try:
         if sender is not None:
-            sender.start()  # before any thread of ours: while this is the only thread it is forked, not spawned
+            sender.start()  # before any thread of ours: while this is the only thread it is forked directly
         if listener is not None and settings.listener is not None:
             where = f"{settings.listener.host}:{settings.listener.port}"
             try:
