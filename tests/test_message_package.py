@@ -145,12 +145,18 @@ def test_no_message_module_is_over_400_lines() -> None:
 def test_the_parser_makes_each_header_names_class_once_and_reads_headers_as_the_email_package_does() -> None:
     from email import message_from_bytes
     from email import policy as email_policy
+    from email.headerregistry import AddressHeader, UnstructuredHeader
 
     from intake.message import mime
+    from intake.message.headers import QuickRegistry
 
     registry = mime.POLICY.header_factory
     assert registry["Subject"] is registry["subject"] is registry["SUBJECT"]
     assert registry["X-Anything"] is registry["x-anything"]
+    mapped = QuickRegistry()
+    assert issubclass(mapped["X-Mapped"], UnstructuredHeader)
+    mapped.map_to_type("x-mapped", AddressHeader)  # a mapping made later is used, not a remembered class
+    assert issubclass(mapped["X-Mapped"], AddressHeader)
     raw = (
         b"From: =?utf-8?q?Ren=C3=A9e?= <renee@example.org>\r\nTo: smat.info@example.org, Sam <sam@example.org>\r\n"
         b"Subject: =?utf-8?b?Q2Fmw6kgbm90aWNl?=\r\nDate: Mon, 30 Nov 2026 09:00:00 +0000\r\n"

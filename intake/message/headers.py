@@ -48,6 +48,11 @@ class QuickRegistry(HeaderRegistry):
     def __getitem__(self, name: str) -> type[BaseHeader]:
         return self._class_for(name.lower())
 
+    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
+        """As the registry's own; the classes made so far are forgotten, so the new mapping is used."""
+        super().map_to_type(name, cls)
+        self._class_for.cache_clear()
+
 
 def one_line(value: str, limit: int | None = LINE_LIMIT) -> str:
     """A header-safe single line: every control or line-break character and run of whitespace becomes one space.
