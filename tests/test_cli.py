@@ -345,6 +345,19 @@ def start_run(config: Path) -> subprocess.Popen:
     )
 
 
+def listening_config(tmp_path: Path, port: int | None = None) -> tuple[Path, int]:
+    """A config whose listener takes `port` (a free one if none) on 127.0.0.1, its database made: (config, port)."""
+    port = free_port() if port is None else port
+    config = write_config(tmp_path, listener={"host": "127.0.0.1", "port": port})
+    init_db(config)
+    return config, port
+
+
+def wait_serving(proc: subprocess.Popen, port: int) -> None:
+    """Until `run` (proc) accepts connections on its listener; fails at once if it has ended."""
+    wait_for_port("127.0.0.1", port, timeout=20, alive=lambda: proc.poll() is None)
+
+
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.kill()
@@ -353,14 +366,12 @@ def stop(proc: subprocess.Popen) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_run_takes_a_draft_over_smtp_writes_mail_and_stops_cleanly(tmp_path, signum):
-    port = free_port()
-    config = write_config(tmp_path, listener={"host": "127.0.0.1", "port": port})
-    init_db(config)
+    config, port = listening_config(tmp_path)
     outbox = tmp_path / "outbox"
 
     proc = start_run(config)
     try:
-        wait_for_port("127.0.0.1", port, timeout=20, alive=lambda: proc.poll() is None)
+        wait_serving(proc, port)
 
         draft = EmailMessage()
         draft["From"] = "Cllr Example <cllr@town.example>"
@@ -409,9 +420,7 @@ def test_run_with_listener_port_taken_names_host_and_port(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
-        config = write_config(tmp_path, listener={"host": "127.0.0.1", "port": port})
-        init_db(config)
+        config, port = listening_config(tmp_path, taken.getsockname()[1])
         proc = start_run(config)
         try:
             _, stderr = proc.communicate(timeout=30)

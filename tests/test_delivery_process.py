@@ -13,10 +13,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from samples import draft
-from servers import free_port
 from sqlalchemy import select
-from support import TEMPLATES, TOWN_MAILBOX, wait_for_port, wait_until, write_config
-from test_cli import init_db, intake, start_run
+from support import TEMPLATES, TOWN_MAILBOX, wait_until, write_config
+from test_cli import init_db, intake, listening_config, start_run, wait_serving
 
 from intake.config import load
 from intake.service import Service
@@ -73,13 +72,11 @@ def send_draft(port: int, subject: str) -> None:
 
 
 def test_run_sends_from_its_own_process_restarts_it_when_it_dies_and_takes_it_down_when_killed(tmp_path):
-    port = free_port()
-    config = write_config(tmp_path, listener={"host": "127.0.0.1", "port": port})
-    init_db(config)
+    config, port = listening_config(tmp_path)
     outbox = tmp_path / "outbox"
     proc = start_run(config)
     try:
-        wait_for_port("127.0.0.1", port, timeout=20, alive=lambda: proc.poll() is None)
+        wait_serving(proc, port)
         first = wait_until(lambda: senders_of(proc.pid) or None, timeout=20, what="run's sender process")
         assert len(first) == 1
 

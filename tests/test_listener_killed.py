@@ -10,10 +10,9 @@ import smtplib
 from email.message import EmailMessage
 from pathlib import Path
 
-from servers import free_port
 from sqlalchemy import select
-from support import TOWN_MAILBOX, wait_for_port, wait_until, write_config
-from test_cli import init_db, start_run, stop
+from support import TOWN_MAILBOX, wait_until
+from test_cli import listening_config, start_run, stop, wait_serving
 
 from intake.config import load
 from intake.store.db import make_engine
@@ -31,14 +30,12 @@ def _draft() -> EmailMessage:
 
 
 def test_a_listener_killed_mid_data_loses_nothing_and_the_retried_message_is_one_item(tmp_path: Path) -> None:
-    port = free_port()
-    config = write_config(tmp_path, listener={"host": "127.0.0.1", "port": port})
-    init_db(config)
+    config, port = listening_config(tmp_path)
     raw = _draft().as_bytes(policy=email.policy.SMTP)
 
     proc = start_run(config)
     try:
-        wait_for_port("127.0.0.1", port, timeout=20, alive=lambda: proc.poll() is None)
+        wait_serving(proc, port)
         client = smtplib.SMTP("127.0.0.1", port, timeout=10)
         client.ehlo()
         assert client.mail("relay@example.net")[0] == 250
@@ -58,7 +55,7 @@ def test_a_listener_killed_mid_data_loses_nothing_and_the_retried_message_is_one
 
         proc = start_run(config)  # restarted; the sending server tries again, with the whole message
         try:
-            wait_for_port("127.0.0.1", port, timeout=20, alive=lambda: proc.poll() is None)
+            wait_serving(proc, port)
             with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
                 assert client.sendmail("relay@example.net", [TOWN_MAILBOX], raw) == {}
             with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:  # a retry after a lost 250 is harmless too
