@@ -35,10 +35,8 @@ def quick_candidates(scanner: Any) -> re.Pattern[str] | None:
     """The scanner's candidate regex under one boundary and without case flags; None where that is not the same search.
 
     The same only when: the scanner lowercases what it searches, every entry is lowercase, and its regex is
-    exactly the library's whole-word pattern of each entry (ASCII boundaries, ASCII case folding) in turn.
+    exactly each entry between ASCII word boundaries, with ASCII case folding, in turn.
     """
-    from glin_profanity.filters.word_matcher import word_pattern
-
     words, pattern, config = (getattr(scanner, name, None) for name in ("_rest", "_rest_any", "_cfg"))
     if not words or not isinstance(pattern, re.Pattern) or getattr(config, "case_sensitive", True):
         return None
@@ -46,7 +44,5 @@ def quick_candidates(scanner: Any) -> re.Pattern[str] | None:
         return None  # already quick (the filter is pooled: this runs for every draft), or built some other way
     plain = [rf"(?a:\b)(?ai:{re.escape(word)})(?a:\b)" for word in words]
     if any(word != word.lower() for word in words) or pattern.pattern != "|".join(plain):
-        return None
-    if any(word_pattern(word, True) != shape for word, shape in zip(words, plain, strict=True)):
         return None
     return re.compile(r"\b(?:" + "|".join(re.escape(word) for word in words) + r")\b", re.ASCII)
