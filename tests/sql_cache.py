@@ -12,6 +12,10 @@ connects: setting the public ``compiled_cache`` execution option on every connec
 third of the gain. Should SQLAlchemy rename that attribute, nothing breaks: engines keep their own caches.
 A ``compiled_cache`` a test gives a connection still wins. Only the test process is affected: a
 `python -m intake` child compiles for itself.
+
+The ORM keeps a second cache, one per mapper (``Mapper._compiled_cache``, which it names as the
+connection's cache when a flush writes rows), keyed the same way: each new service compiled every INSERT and
+UPDATE of its first flushes again, about a third of its first draft's cost. The mappers share the same cache.
 """
 
 from __future__ import annotations
@@ -57,4 +61,8 @@ def share_compiled_statements() -> None:
             engine._compiled_cache = shared  # type: ignore[attr-defined]  # see the module's docstring
 
     event.listen(Engine, "engine_connect", share)
+    from intake.store.models import Base
+
+    for mapper in Base.registry.mappers:
+        mapper._compiled_cache = shared  # type: ignore[misc]  # a memoized attribute; a reconfigure makes a new one
     _installed.append(True)
