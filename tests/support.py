@@ -465,6 +465,44 @@ def queued(service: Service, purpose: str | None = None) -> list[EmailMessage]:
     return [message_from_bytes(raw, policy=default) for raw in raws]  # type: ignore[misc]
 
 
+# --- child processes ----------------------------------------------------------------------
+
+
+def forked(target: Callable[..., object], *args: Any, log: Path) -> Any:
+    """Start ``target(*args)`` in a child process, its stdout and stderr written to *log*; the
+    ``multiprocessing.Process``, already started.
+
+    The child is forked by multiprocessing's fork server, the one `run` uses for a restarted sender:
+    a process that imported the service once, so a child need not spend half a second importing it
+    again as a new interpreter would. Otherwise it is what ``python -c`` gave: a process of its own
+    that has imported nothing of the test's, to be killed with SIGKILL.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["intake.service"])  # as intake/delivery/process.py sets it
+    child = context.Process(target=_output_to, args=(str(log), target, *args), daemon=True)
+    child.start()
+    return child
+
+
+def _output_to(log: str, target: Callable[..., object], *args: Any) -> None:
+    """In the child: send descriptors 1 and 2 to *log*, then run the target."""
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    target(*args)
+
+
+def deliver_due(config: str) -> None:
+    """One drain of the outbox, as `smat-intake deliver` does it; a target for `forked`."""
+    from intake.config import load
+    from intake.service import Service
+
+    Service.build(load(config)).drain.deliver_due()
+
+
 # --- waiting on conditions ----------------------------------------------------------------
 
 

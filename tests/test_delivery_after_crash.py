@@ -13,33 +13,23 @@ import email.message
 import email.policy
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from servers import Captured, SmtpSink
 from sqlalchemy import select, text
-from support import TEMPLATES, TOWN_MAILBOX, migrated, write_config
+from support import TEMPLATES, TOWN_MAILBOX, deliver_due, forked, migrated, write_config
 
 from intake.config import load
 from intake.delivery.outbox import STALE_CLAIM
 from intake.service import Service
 from intake.store.models import OutboxMessage, utcnow
-
-ROOT = Path(__file__).resolve().parent.parent
-# The child: one drain of the outbox, as `smat-intake deliver` does it.
-CHILD = """
-import sys
-from intake.config import load
-from intake.service import Service
-Service.build(load(sys.argv[1])).drain.deliver_due()
-"""
 
 
 @pytest.fixture
@@ -107,16 +97,16 @@ def by_message_id(captured: list[Captured]) -> collections.Counter[str]:
 
 
 @contextmanager
-def child_drain(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real child process draining the outbox; killed on the way out if still running."""
-    with log.open("wb") as out:
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(config)], cwd=ROOT, stdout=out, stderr=out)
+def child_drain(config: Path, log: Path) -> Iterator[Any]:
+    """A real child process draining the outbox once, as `smat-intake deliver` does; killed on the way out
+    if still running."""
+    child = forked(deliver_due, str(config), log=log)
     try:
         yield child
     finally:
-        if child.poll() is None:
+        if child.is_alive():
             child.kill()
-        child.wait(timeout=30)
+        child.join(timeout=30)
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
@@ -148,7 +138,8 @@ def kill_inside_send(service: Service, config: Path, sink: SmtpSink, tmp_path: P
         except TimeoutError:
             raise AssertionError((tmp_path / "child.log").read_text()) from None
         os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(timeout=30) == -signal.SIGKILL
+        child.join(timeout=30)
+        assert child.exitcode == -signal.SIGKILL
     if service.engine.dialect.name == "postgresql":
         wait_until(lambda: no_other_open_transaction(service), "the killed child's transaction is rolled back")
 
@@ -215,7 +206,9 @@ def test_two_live_drains_on_postgresql_never_send_the_same_row(setup, sink, tmp_
         # both are inside a send at the same moment, each with its own row
         sink.wait_holding(2, timeout=60)
         sink.release(accept=True)
-        assert (first.wait(timeout=60), second.wait(timeout=60)) == (0, 0)
+        first.join(timeout=60)
+        second.join(timeout=60)
+        assert (first.exitcode, second.exitcode) == (0, 0)
     counts = by_message_id(sink.wait_for(30))
     assert counts == collections.Counter(ids)  # every one, each exactly once
     assert statuses(service) == ["sent"] * 30
