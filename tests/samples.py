@@ -89,12 +89,9 @@ def auto_reply(to_subject: str = "Litter pick on Saturday", sender: str = "away@
 
 @functools.cache
 def cpython_corpus() -> tuple[tuple[str, bytes], ...]:
-    """CPython's own email test messages (test.test_email's msg_*.txt) as (name, bytes), read once."""
-    try:
-        import test.test_email as cpython_email_tests
-    except ImportError:
-        return ()
-    data = Path(cpython_email_tests.__file__).parent / "data"
+    """CPython's own email test messages (3.11.7's test.test_email msg_*.txt, copied into tests/data/cpython-email
+    so that every interpreter has the same 48) as (name, bytes), read once."""
+    data = Path(__file__).parent / "data" / "cpython-email"
     return tuple((p.name, p.read_bytes()) for p in sorted(data.glob("msg_*.txt")))
 
 

@@ -10,7 +10,7 @@ from intake.store.models import Item, Message
 
 
 def test_the_corpus_is_there():
-    assert len(cpython_corpus()) >= 40
+    assert len(cpython_corpus()) == 48
 
 
 def test_every_cpython_test_message_is_kept_and_accounted_for(service_for, sqlite_url):
