@@ -373,6 +373,32 @@ def test_on_postgresql_due_mail_is_looked_for_once_a_batch_and_each_row_locked_b
     assert len(locks) == 30 and all("ORDER BY" not in s and "outbox.id = " in s for s in locks)
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_on_postgresql_a_drain_sends_what_it_can_take_and_ends_beside_a_row_another_sender_holds(
+    make_service, smtp_sink, database_url
+):
+    # Another sender, in the middle of a slow send, holds one row's lock. The drain sends the rest and ends;
+    # it used to look for due mail again at once, find only that row, fail to take it, and so on at full
+    # speed until the other sender was done.
+    service = make_service(database_url, smtp_sink.port)
+    ingest_draft(service)
+    held = rows(service)[0].id
+    other = service.engine.connect()
+    other.execute(sqlalchemy.text("SELECT id FROM outbox WHERE id = :id FOR UPDATE"), {"id": held})
+    reports: list = []
+    drain = threading.Thread(target=lambda: reports.append(service.drain.deliver_due()), daemon=True)
+    drain.start()
+    try:
+        drain.join(timeout=15)
+        assert not drain.is_alive(), "the drain is still looking at the row another sender holds"
+        assert (reports[0].sent, reports[0].waiting) == (3, 1)
+    finally:
+        other.rollback()  # the other sender gives up the row
+        other.close()
+        drain.join(timeout=30)
+    assert service.drain.deliver_due().sent == 1
+
+
 # --- the folder transport ------------------------------------------------------------------
 
 

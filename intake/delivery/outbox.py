@@ -153,21 +153,24 @@ class OutboxDrain:
 
     def _deliver_locked(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
         """PostgreSQL: one transaction per message holds its row lock from the claim to the recorded result;
-        the due rows are found a batch at a time."""
+        the due rows are found a batch at a time. A batch of which every row is another sender's (or was sent
+        since it was found) ends the drain: looking again at once would only find them again, and spin."""
         while True:
             current = now or utcnow()
             with reading(self.sessions, "find mail to send") as session:
                 due = outbox.due_ids(session, current, BATCH, STALE_CLAIM)
-            if not due:
-                return
+            taken = 0
             for row_id in due:
                 with transaction(self.sessions, "send a message") as session:
                     row = outbox.lock_row(session, row_id, current, STALE_CLAIM)
                     if row is None:
                         continue  # another process is sending it, or has sent it
+                    taken += 1
                     sent = self._attempt(link, row, outbox.message_bytes(session, row, self.encoded))
                     if not self._record_batch(session, [(row, sent)], [], report, current):
                         return
+            if not taken:
+                return
 
     def _deliver_claimed(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
         """SQLite: send a claimed batch outside any transaction, then record it and claim the next in one.
