@@ -252,17 +252,24 @@ def lock_row(session: Session, row_id: int, now: datetime, stale_after: timedelt
     sender holds it (SKIP LOCKED: not waited for) or has sent it since `due_ids` (the condition is checked
     again on the row as it is now).
     """
-    query = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.id == row_id,
-            OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.status == Delivery.PENDING, _stale_claim(now, stale_after)),
-        )
-        # FOR NO KEY UPDATE: inserts that only reference the row (history events) are not blocked by the lock
-        .with_for_update(skip_locked=True, key_share=True)
+    params = {"row_id": row_id, "now": now, "stale_before": now - stale_after}
+    return session.scalars(_LOCK_ROW, params).first()
+
+
+# Built once, as _FINISH below: the delivery loop locks every mail with it.
+_LOCK_ROW = (
+    select(OutboxMessage)
+    .where(
+        OutboxMessage.id == bindparam("row_id"),
+        OutboxMessage.next_attempt_at <= bindparam("now"),
+        or_(
+            OutboxMessage.status == Delivery.PENDING,
+            and_(OutboxMessage.status == Delivery.SENDING, OutboxMessage.claimed_at < bindparam("stale_before")),
+        ),
     )
-    return session.scalars(query).first()
+    # FOR NO KEY UPDATE: inserts that only reference the row (history events) are not blocked by the lock
+    .with_for_update(skip_locked=True, key_share=True)
+)
 
 
 def claimed(session: Session, row_ids: Sequence[int]) -> list[OutboxMessage]:
