@@ -153,8 +153,9 @@ class OutboxDrain:
 
     def _deliver_locked(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
         """PostgreSQL: one transaction per message holds its row lock from the claim to the recorded result;
-        the due rows are found a batch at a time. A batch of which every row is another sender's (or was sent
-        since it was found) ends the drain: looking again at once would only find them again, and spin."""
+        the due rows are found a batch at a time. A batch short of BATCH was all that was due: the drain ends
+        there without looking again (mail queued since wakes the sender again). A batch of which every row is
+        another sender's (or was sent since it was found) ends it too: looking again would only find them, and spin."""
         while True:
             current = now or utcnow()
             with reading(self.sessions, "find mail to send") as session:
@@ -169,7 +170,7 @@ class OutboxDrain:
                     sent = self._attempt(link, row, outbox.message_bytes(session, row, self.encoded))
                     if not self._record_batch(session, [(row, sent)], [], report, current):
                         return
-            if not taken:
+            if not taken or len(due) < BATCH:
                 return
 
     def _deliver_claimed(self, link: _Link, now: datetime | None, report: DeliveryReport) -> None:
