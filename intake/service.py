@@ -140,16 +140,16 @@ class Service:
                 if stop.is_set():
                     break
                 try:
-                    self.deliver(keep_open=True)
+                    self.deliver(keep_open=True, count_waiting=False)
                 except Exception:  # noqa: BLE001 - keep delivering; the error is logged
                     self.drain.close_link()
                     self.log.exception("outbox delivery failed; it will be retried")
         finally:
             self.drain.close_link()
 
-    def deliver(self, keep_open: bool = False) -> DeliveryReport:
-        """Deliver what is due now and say what happened in one line if the relay is down."""
-        report = self.drain.deliver_due(keep_open=keep_open)
+    def deliver(self, keep_open: bool = False, count_waiting: bool = True) -> DeliveryReport:
+        """Deliver what is due now and say what happened in one line if the relay is down (see `deliver_due`)."""
+        report = self.drain.deliver_due(keep_open=keep_open, count_waiting=count_waiting)
         if report.problem:
             self.log.error(
                 "mail delayed, not lost: %s; %d message(s) wait and will be retried", report.problem, report.waiting

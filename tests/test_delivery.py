@@ -399,6 +399,31 @@ def test_on_postgresql_a_drain_sends_what_it_can_take_and_ends_beside_a_row_anot
     assert service.drain.deliver_due().sent == 1
 
 
+def test_runs_sender_counts_what_waits_only_when_mail_was_delayed(make_service, smtp_sink, database_url):
+    # run's sender drains after every draft; the count of what waits is for the one line it logs when the
+    # relay is unreachable, and cost the database a read for each draft.
+    service = make_service(database_url, smtp_sink.port)
+    ingest_draft(service)
+    statements: list[str] = []
+    listen = (
+        service.delivery_engine,
+        "before_cursor_execute",
+        lambda c, cur, statement, *a: statements.append(statement),
+    )
+    sqlalchemy.event.listen(*listen)
+    try:
+        report = service.drain.deliver_due(count_waiting=False)
+    finally:
+        sqlalchemy.event.remove(*listen)
+    assert (report.sent, report.waiting) == (4, 0)
+    assert not [s for s in statements if "count(" in s.lower()], statements
+
+    smtp_sink.data_response = "451 4.3.0 try again later"
+    assert service.ingest(draft(subject="A second draft"), "file").mail_queued == 4
+    report = service.drain.deliver_due(count_waiting=False)
+    assert report.problem and report.waiting == 4
+
+
 # --- the folder transport ------------------------------------------------------------------
 
 

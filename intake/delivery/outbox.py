@@ -117,11 +117,15 @@ class OutboxDrain:
                     self.log.warning("%d message(s) claimed by a stopped process go again now", released)
             self._started = True
 
-    def deliver_due(self, now: datetime | None = None, keep_open: bool = False) -> DeliveryReport:
+    def deliver_due(
+        self, now: datetime | None = None, keep_open: bool = False, count_waiting: bool = True
+    ) -> DeliveryReport:
         """Send everything due now; stop early (and say so) when the relay is unreachable.
 
         `keep_open`: the relay connection stays open for the next drain (`run`'s delivery thread, which
         closes it with `close_link` after a quiet spell), so a drain per draft does not connect each time.
+        `count_waiting=False`: the report's `waiting` is counted only when the relay was unreachable (`run`'s
+        sender drains after every draft and says nothing of what waits unless mail was delayed).
         """
         self._start()
         report = DeliveryReport()
@@ -137,7 +141,8 @@ class OutboxDrain:
                 self._link = link
             else:
                 link.close()
-            report.waiting = self.waiting()
+            if count_waiting or report.problem:
+                report.waiting = self.waiting()
         return report
 
     def close_link(self) -> None:
