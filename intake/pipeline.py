@@ -326,14 +326,14 @@ class Pipeline:
         sender = msg.sender.email
         add_event(session, item, EventKind.RECEIVED, sender, f"{verdict.kind}: {verdict.reason}", row)
         records = store_attachments(session, item, row, msg.attachments, files)
-        queued = 0
+        acknowledgement = None
         if not sender.isascii():
             # An internationalised address needs SMTPUTF8 end to end; we do not assume the relay has it.
             why = f"cannot write {sender!r} in a mail header (non-ASCII address)"
             add_event(session, item, EventKind.NOT_ACKNOWLEDGED, SYSTEM_ACTOR, why)
         elif sender.lower() != self.settings.mailbox.address.lower():
-            queued += self.mail.acknowledge(session, item, msg)
-        queued += self.mail.review_requests(session, item, records)
+            acknowledgement = self.mail.acknowledgement(session, item, msg)
+        queued = self.mail.review_requests(session, item, records, acknowledgement)
         return Outcome(row.id, verdict.kind, verdict.reason, ref=item.ref, mail_queued=queued)
 
     def _fold(

@@ -21,7 +21,7 @@ from intake.store.attachments import sent_copy
 from intake.store.db import Session
 from intake.store.history import SYSTEM_ACTOR, add_event
 from intake.store.models import Attachment, Item, utcnow
-from intake.store.outbox import queue_keyed_mails, queue_mail
+from intake.store.outbox import queue_keyed_mails
 from intake.vocab import EventKind, Kind, Purpose
 
 _HOUR = timedelta(hours=1)
@@ -36,8 +36,9 @@ class SubmissionMail:
         self.registry = registry
         self.responses = responses.library(response_texts(composer.templates))
 
-    def acknowledge(self, session: Session, item: Item, msg: InboundMessage) -> int:
-        """Acknowledge the sender, within their share if they are not on the roster; how many mails queued."""
+    def acknowledgement(self, session: Session, item: Item, msg: InboundMessage) -> Outgoing | None:
+        """The acknowledgement to queue (a held one noted in the item's history), within the sender's share if
+        they are not on the roster; None if it is held. `review_requests` can write it with the review requests."""
         assert msg.sender is not None
         sender, per_hour = msg.sender.email, self.settings.intake.acknowledgements_per_hour
         person = self.settings.person(sender)
@@ -55,12 +56,11 @@ class SubmissionMail:
                 detail = f"{lately.acknowledged_this_hour} acknowledged to {sender} in the last hour; {told}"
             add_event(session, item, EventKind.ACK_HELD, SYSTEM_ACTOR, detail, received_today=lately.received_today)
         if step == acknowledging.Step.HOLD:
-            return 0
+            return None
         note = None
         if step == acknowledging.Step.NOTE:
             note = {"received_today": lately.received_today, "per_hour": per_hour}
-        queue_mail(session, item, self._acknowledgement(item, msg, person, note), EventKind.ACKNOWLEDGED)
-        return 1
+        return self._acknowledgement(item, msg, person, note)
 
     def _acknowledgement(
         self, item: Item, msg: InboundMessage, person: Person | None, note: dict[str, int] | None
@@ -88,8 +88,13 @@ class SubmissionMail:
         limits = self.settings.limits
         return {"message": limit_label(limits.message_bytes), "file": limit_label(limits.attachment_bytes)}
 
-    def review_requests(self, session: Session, item: Item, records: list[Attachment]) -> int:
-        """A review request to each reviewer: every file listed; pictures' prepared copies and documents attached."""
+    def review_requests(
+        self, session: Session, item: Item, records: list[Attachment], acknowledgement: Outgoing | None = None
+    ) -> int:
+        """A review request to each reviewer: every file listed; pictures' prepared copies and documents attached.
+
+        With the draft's `acknowledgement`, written in the same statements (a round trip each on PostgreSQL);
+        how many mails queued."""
         reviewers = [Recipient(person.email, person.name) for person in self.settings.reviewers]
         files = listing(records)
         pictures = sum(1 for f in files if f["attached"] and not f["document"])
@@ -108,10 +113,11 @@ class SubmissionMail:
             Purpose.REVIEW_REQUEST,
             context,
             EventKind.REVIEW_REQUESTED,
+            before=[(acknowledgement, EventKind.ACKNOWLEDGED)] if acknowledgement is not None else [],
             attachments=carried_files(session, records),
             auto_submitted="auto-generated",
         )
-        return len(reviewers)
+        return len(reviewers) + (acknowledgement is not None)
 
     def relay_repeat(self, session: Session, item: Item, msg: InboundMessage, records: list[Attachment]) -> int:
         """A folded repeat's new words or files go to reviewers as the drafter's words; an exact repeat, nothing."""

@@ -15,7 +15,7 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import DatabaseError
 
 from intake.store.db import current_revision, head_revision, make_engine, make_sessions, upgrade
-from intake.store.models import Base, Message, OutboxBody, OutboxMessage, utcnow
+from intake.store.models import Base, Event, Message, OutboxBody, OutboxMessage, utcnow
 from intake.store.outbox import claim_due, due_ids
 
 
@@ -104,6 +104,21 @@ def test_an_arriving_message_is_looked_for_by_source_key_bytes_and_message_id_in
     for source_key in ("imap:1:10", "imap:1:11"):  # the same UID, and the same bytes under another
         again = service.ingest(raw, "imap", source_key=source_key)
         assert again.duplicate and again.message_db_id == first.message_db_id
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite sends each RETURNING row apart
+def test_a_drafts_acknowledgement_and_review_requests_are_written_in_one_statement_per_table(service_for, database_url):
+    # The acknowledgement was written on its own before the three review requests: on PostgreSQL two round
+    # trips more for the rows, two for the bodies and two for the history lines, for every draft.
+    service = service_for(database_url)
+    with executed(service.engine) as sent:
+        assert service.ingest(draft(), "test").mail_queued == 4
+    inserts = [" ".join(st.split()[:3]) for st, *_ in sent if st.lstrip().upper().startswith("INSERT")]
+    assert inserts.count("INSERT INTO outbox") == 1 and inserts.count("INSERT INTO outbox_bodies") == 1, inserts
+    assert inserts.count("INSERT INTO events") == 2, inserts  # "received", then the four mails' lines
+    with service.sessions() as session:
+        lines = session.scalars(select(Event.kind).order_by(Event.id)).all()
+    assert lines == ["received", "acknowledged", "review_requested", "review_requested", "review_requested"]
 
 
 def test_a_new_item_and_its_message_are_written_in_one_flush_with_no_update_after(service_for, database_url):

@@ -44,17 +44,10 @@ def add_event_by_id(
     return at
 
 
-def add_events_by_id(
-    session: Session, item_id: int, kind: str, actor: str, lines: Sequence[tuple[str, dict[str, object]]]
-) -> None:
-    """Append several lines of one kind and actor (each its detail and data) to an item's history in one statement:
-    the four mails a draft queues are four lines, and on PostgreSQL each statement is a round trip."""
-    add_lines_by_id(session, [(item_id, kind, actor, detail, data) for detail, data in lines])
-
-
 def add_lines_by_id(session: Session, lines: Sequence[tuple[int, str, str, str, dict[str, object]]]) -> None:
     """Append lines to the histories of several items in one statement, each (item id, kind, actor, detail,
-    data): a batch of sent mail on SQLite is recorded while taking mail in waits for the write lock."""
+    data): a batch of sent mail on SQLite is recorded while taking mail in waits for the write lock, and the
+    four mails a draft queues are four lines (on PostgreSQL each statement is a round trip)."""
     if not lines:
         return
     at = utcnow()

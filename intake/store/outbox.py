@@ -20,7 +20,7 @@ from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_
 from intake.replykeys import key_digest, new_key, plus_address
 from intake.store import blobs
 from intake.store.db import Session, Sessions, commit_without_waiting
-from intake.store.history import SYSTEM_ACTOR, add_events_by_id, add_lines_by_id
+from intake.store.history import SYSTEM_ACTOR, add_lines_by_id
 from intake.store.models import Item, OutboxBody, OutboxMessage, ReplyKey, utcnow
 from intake.store.unit import reading
 from intake.vocab import EventKind
@@ -93,11 +93,6 @@ def message_bytes(reader: Session | Sessions, row: OutboxMessage, encoded: Encod
     return splice(skeleton, parts, lambda sha: encoded.get(sha, load))
 
 
-def queue_mail(session: Session, item: Item, out: Outgoing, event_kind: str) -> int:
-    """Put a rendered message in the outbox and note it in the item's history; the outbox row's id."""
-    return _write(session, item, [out], event_kind)[0]
-
-
 # Built once: every draft queues four mails, and building an INSERT costs more than running it.
 _BODIES: Table = OutboxBody.__table__  # type: ignore[assignment]
 _NEW_ROWS = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)  # ids in the order given
@@ -105,12 +100,14 @@ _NEW_BODY = insert(_BODIES)
 _NEW_KEY = insert(ReplyKey.__table__)  # type: ignore[arg-type]
 
 
-def _write(session: Session, item: Item, outs: Sequence[Outgoing], event_kind: str) -> list[int]:
-    """The outbox rows and bodies of `outs`, each noted in the item's history; their ids.
+def _write(session: Session, item: Item, mails: Sequence[tuple[Outgoing, str]]) -> list[int]:
+    """The outbox rows and bodies of `mails` (each a message and its history line's kind), each noted in the
+    item's history; their ids.
 
     One statement each for the rows, the bodies and the history lines, whatever the number of mails
-    (on PostgreSQL a statement is a round trip; a draft's review requests are three mails).
+    (on PostgreSQL a statement is a round trip; a draft's acknowledgement and review requests are four mails).
     """
+    outs = [out for out, _ in mails]
     connection, now = session.connection(), utcnow()
     rows = [
         {
@@ -129,11 +126,11 @@ def _write(session: Session, item: Item, outs: Sequence[Outgoing], event_kind: s
     connection.execute(
         _NEW_BODY, [{"outbox_id": row_id, **_body(out, session)} for row_id, out in zip(ids, outs, strict=True)]
     )
-    lines = [
-        (f"{out.purpose} to {', '.join(out.recipients)}", {"outbox_id": row_id})
-        for row_id, out in zip(ids, outs, strict=True)
+    lines: list[tuple[int, str, str, str, dict[str, object]]] = [
+        (item.id, kind, SYSTEM_ACTOR, f"{out.purpose} to {', '.join(out.recipients)}", {"outbox_id": row_id})
+        for row_id, (out, kind) in zip(ids, mails, strict=True)
     ]
-    add_events_by_id(session, item.id, event_kind, SYSTEM_ACTOR, lines)
+    add_lines_by_id(session, lines)
     return ids
 
 
@@ -166,16 +163,24 @@ def queue_keyed_mails(
     purpose: str,
     context: dict[str, Any],
     event_kind: str,
+    *,
+    before: Sequence[tuple[Outgoing, str]] = (),
     **compose_options: Any,
 ) -> list[int]:
-    """`queue_keyed_mail` to each of `recipients`, each with a key of their own; the rows' ids."""
+    """`queue_keyed_mail` to each of `recipients`, each with a key of their own; the rows' ids.
+
+    `before`: mail without a key (each with its history line's kind) written first in the same statements,
+    as a draft's acknowledgement is with its review requests; its ids are not returned.
+    """
     keys, outs = [], []
     for to in recipients:
         key = new_key(secret, item.id, to.email)
         reply_to = plus_address(composer.from_address, key)
         outs.append(composer.compose(purpose, to, context, ref=item.ref, reply_to=reply_to, **compose_options))
         keys.append(key)
-    ids = _write(session, item, outs, event_kind)
+    ids = _write(session, item, [*before, *((out, event_kind) for out in outs)])[len(before) :]
+    if not ids:
+        return ids
     issued = utcnow()
     session.connection().execute(
         _NEW_KEY,
