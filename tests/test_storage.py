@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from samples import draft
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import DatabaseError
+from support import ROSTER
 
 from intake.store.db import current_revision, head_revision, make_engine, make_sessions, upgrade
 from intake.store.models import Base, Event, Message, OutboxBody, OutboxMessage, utcnow
@@ -119,6 +120,17 @@ def test_a_drafts_acknowledgement_and_review_requests_are_written_in_one_stateme
     with service.sessions() as session:
         lines = session.scalars(select(Event.kind).order_by(Event.id)).all()
     assert lines == ["received", "acknowledged", "review_requested", "review_requested", "review_requested"]
+
+
+def test_a_draft_with_no_reviewer_to_ask_and_nobody_to_acknowledge_is_kept_as_an_item(service_for, database_url):
+    # With no active reviewer on the roster and a sender we cannot write to (non-ASCII), there is no mail to
+    # queue: the empty batch was sent to the database as one row of NULLs, refused, and the draft never kept.
+    people = [p for p in ROSTER if p["role"] in ("councillor", "staff")]
+    service = service_for(database_url, overrides={"people": people})
+    outcome = service.ingest(draft(sender="jöe@example.org"), "test")
+    assert outcome.ref and outcome.mail_queued == 0
+    with service.sessions() as session:
+        assert session.scalars(select(Event.kind).order_by(Event.id)).all() == ["received", "not_acknowledged"]
 
 
 def test_a_new_item_and_its_message_are_written_in_one_flush_with_no_update_after(service_for, database_url):

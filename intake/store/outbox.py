@@ -107,6 +107,8 @@ def _write(session: Session, item: Item, mails: Sequence[tuple[Outgoing, str]]) 
     One statement each for the rows, the bodies and the history lines, whatever the number of mails
     (on PostgreSQL a statement is a round trip; a draft's acknowledgement and review requests are four mails).
     """
+    if not mails:  # no reviewer on the roster, and no acknowledgement: nothing to write
+        return []
     outs = [out for out, _ in mails]
     connection, now = session.connection(), utcnow()
     rows = [
