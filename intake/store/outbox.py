@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Table, and_, bindparam, func, insert, or_, select, update
 
 from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_json, splice, unpack
 from intake.replykeys import key_digest, new_key, plus_address
@@ -206,14 +206,15 @@ def queue_keyed_mails(
 # --- the delivery side ---------------------------------------------------------------------
 
 
-def _stale_claim(now: datetime, stale_after: timedelta) -> ColumnElement[bool]:
-    """A row claimed ("sending") longer ago than `stale_after`: its sender hung or died, or is an older version."""
-    return and_(OutboxMessage.status == Delivery.SENDING, OutboxMessage.claimed_at < now - stale_after)
+def _stale_claim(before: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """A row claimed ("sending") before `before` (now less the lease): its sender hung or died, or is an older
+    version. `before` may be a bind parameter, for a statement built once."""
+    return and_(OutboxMessage.status == Delivery.SENDING, OutboxMessage.claimed_at < before)
 
 
 def claim_due(session: Session, now: datetime, batch: int, stale_after: timedelta) -> list[OutboxMessage]:
     """SQLite: release claims older than `stale_after` (a lease), then claim up to `batch` due rows for this process."""
-    session.execute(update(OutboxMessage).where(_stale_claim(now, stale_after)).values(status=Delivery.PENDING))
+    session.execute(update(OutboxMessage).where(_stale_claim(now - stale_after)).values(status=Delivery.PENDING))
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.status == Delivery.PENDING, OutboxMessage.next_attempt_at <= now)
@@ -246,7 +247,7 @@ def due_ids(session: Session, now: datetime, batch: int, stale_after: timedelta)
         )
     )
     if len(ids) < batch:
-        stale = due.where(_stale_claim(now, stale_after))
+        stale = due.where(_stale_claim(now - stale_after))
         ids += session.scalars(stale.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(batch - len(ids)))
     return ids
 
@@ -269,10 +270,7 @@ _LOCK_ROW = (
     .where(
         OutboxMessage.id == bindparam("row_id"),
         OutboxMessage.next_attempt_at <= bindparam("now"),
-        or_(
-            OutboxMessage.status == Delivery.PENDING,
-            and_(OutboxMessage.status == Delivery.SENDING, OutboxMessage.claimed_at < bindparam("stale_before")),
-        ),
+        or_(OutboxMessage.status == Delivery.PENDING, _stale_claim(bindparam("stale_before"))),
     )
     # FOR NO KEY UPDATE: inserts that only reference the row (history events) are not blocked by the lock
     .with_for_update(skip_locked=True, key_share=True)
