@@ -479,8 +479,10 @@ def forked(target: Callable[..., object], *args: Any, log: Path) -> Any:
     """
     import multiprocessing
 
+    from intake.delivery.process import FORKSERVER_PRELOAD
+
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["intake.service"])  # as intake/delivery/process.py sets it
+    context.set_forkserver_preload(FORKSERVER_PRELOAD)  # the one server, whichever of us starts it
     child = context.Process(target=_output_to, args=(str(log), target, *args), daemon=True)
     child.start()
     return child

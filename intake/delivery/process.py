@@ -30,6 +30,7 @@ from typing import Any
 from intake.config import Settings
 
 RESTART_SECONDS = 5.0  # how often the parent looks whether its sender is still there, and starts it again
+FORKSERVER_PRELOAD = ["intake.service"]  # what the fork server imports once, before it forks any sender
 WAKE, STOP = b"w", b"s"
 _PR_SET_PDEATHSIG = 1
 
@@ -58,7 +59,7 @@ class DeliveryProcess:
         later = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context: Any = multiprocessing.get_context("fork" if alone else later)
         if not alone and later == "forkserver":
-            context.set_forkserver_preload(["intake.service"])  # before its server starts; then ignored
+            context.set_forkserver_preload(FORKSERVER_PRELOAD)  # before its server starts; then ignored
         records = context.Queue()
         reader, writer = context.Pipe(duplex=False)
         self._process = context.Process(
