@@ -13,7 +13,6 @@ import email.message
 import email.policy
 import os
 import signal
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ from typing import Any
 import pytest
 from servers import Captured, SmtpSink
 from sqlalchemy import select, text
-from support import TEMPLATES, TOWN_MAILBOX, deliver_due, forked, migrated, write_config
+from support import TEMPLATES, TOWN_MAILBOX, deliver_due, forked, migrated, wait_until, write_config
 
 from intake.config import load
 from intake.delivery.outbox import STALE_CLAIM
@@ -109,15 +108,6 @@ def child_drain(config: Path, log: Path) -> Iterator[Any]:
         child.join(timeout=30)
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    """Poll *condition* until true; fail after *timeout* seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout}s waiting until {what}")
-        time.sleep(0.02)
-
-
 def no_other_open_transaction(service: Service) -> bool:
     """PostgreSQL: no other connection to this database is inside a transaction (a dead one's is rolled back)."""
     with service.sessions() as session:
@@ -141,7 +131,9 @@ def kill_inside_send(service: Service, config: Path, sink: SmtpSink, tmp_path: P
         child.join(timeout=30)
         assert child.exitcode == -signal.SIGKILL
     if service.engine.dialect.name == "postgresql":
-        wait_until(lambda: no_other_open_transaction(service), "the killed child's transaction is rolled back")
+        wait_until(
+            lambda: no_other_open_transaction(service), timeout=30, what="the killed child's transaction is rolled back"
+        )
 
 
 def test_mail_claimed_by_a_killed_process_is_sent_at_once_by_the_next(setup, sink, tmp_path):
