@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Insert, Select, insert
 
 from intake.store.db import Session
 from intake.store.models import Event, Item, Message, utcnow
@@ -75,6 +76,12 @@ def _line(
         "data": data,
         "message_id": message_id,
     }
+
+
+def lines_from(rows: Select[Any]) -> Insert:
+    """An INSERT of the lines `rows` selects (item id, time, actor, kind, detail, data), for a writer whose lines
+    come in the statement that makes its change: on PostgreSQL a mail's result and its line are one round trip."""
+    return insert(Event.__table__).from_select(["item_id", "at", "actor", "kind", "detail", "data"], rows)  # type: ignore[arg-type]
 
 
 # Built once, for every line of history.

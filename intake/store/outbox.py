@@ -20,8 +20,8 @@ from intake.assembly import PACKED, EncodedParts, pack, refs_from_json, refs_to_
 from intake.replykeys import key_digest, new_key, plus_address
 from intake.store import blobs
 from intake.store.db import Session, Sessions, commit_without_waiting
-from intake.store.history import SYSTEM_ACTOR, add_lines_by_id
-from intake.store.models import Item, OutboxBody, OutboxMessage, ReplyKey, utcnow
+from intake.store.history import SYSTEM_ACTOR, add_lines_by_id, lines_from
+from intake.store.models import Event, Item, OutboxBody, OutboxMessage, ReplyKey, utcnow
 from intake.store.unit import reading
 from intake.vocab import EventKind
 
@@ -295,7 +295,7 @@ def release_all_claims(session: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-# Built once: the delivery loop records every mail with these two, and building a statement costs
+# Built once: the delivery loop records every mail with these, and building a statement costs
 # more than running it.
 _FINISH = (
     update(_OUTBOX)
@@ -311,40 +311,48 @@ _FINISH = (
 )
 
 
+# PostgreSQL: a row's result and its history line in one statement, one round trip a mail.
+_DONE = _FINISH.returning(_OUTBOX.c.item_id).cte("done")
+_LINE = [bindparam(name, type_=Event.__table__.c[name].type) for name in ("at", "actor", "kind", "detail", "data")]
+_FINISH_AND_TELL = lines_from(select(_DONE.c.item_id, *_LINE).where(_DONE.c.item_id.is_not(None))).add_cte(_DONE)
+
 Finished = tuple[OutboxMessage, Delivery, str, dict[str, str]]  # a row; sent or failed; why it failed; refused
 
 
 def finish(session: Session, done: Sequence[Finished]) -> None:
     """Record rows as sent (with any recipients refused one by one) or failed, and say so in their items' history.
 
-    One statement for the rows and one for the history lines, however many: on SQLite a batch of sent
-    mail is recorded while taking mail in waits for the one write lock.
+    One statement for the rows and one for the history lines, however many: on SQLite a batch of sent mail is
+    recorded while taking mail in waits for the one write lock. On PostgreSQL, where each mail is recorded in
+    the transaction that sent it, one statement does both.
     """
     if not done:
         return
     commit_without_waiting(session)  # a crash's loss: the mail goes again, with the same Message-ID
-    session.connection().execute(  # plain statements: the rows' objects are not used after this
-        _FINISH,
-        [
-            {
-                "row_id": row.id,
-                "status": str(status),
-                "sent_at": utcnow() if status == Delivery.SENT else None,
-                "last_error": error,
-                "refused": refused,
-            }
-            for row, status, error, refused in done
-        ],
-    )
-    lines: list[tuple[int, str, str, str, dict[str, object]]] = [
-        (
-            row.item_id,
-            EventKind.MAIL_SENT if status == Delivery.SENT else EventKind.MAIL_FAILED,
-            SYSTEM_ACTOR,
-            _told(row, status, error, refused),
-            {"outbox_id": row.id},
-        )
+    at = utcnow()
+    rows: list[dict[str, Any]] = [
+        {
+            "row_id": row.id,
+            "status": str(status),
+            "sent_at": at if status == Delivery.SENT else None,
+            "last_error": error,
+            "refused": refused,
+            "at": at,  # and its history line (keys that name no outbox column: they would be set)
+            "actor": SYSTEM_ACTOR,
+            "data": {"outbox_id": row.id},
+            "kind": str(EventKind.MAIL_SENT if status == Delivery.SENT else EventKind.MAIL_FAILED),
+            "detail": _told(row, status, error, refused),
+        }
         for row, status, error, refused in done
+    ]
+    connection = session.connection()  # plain statements: the rows' objects are not used after this
+    if connection.dialect.name == "postgresql":
+        connection.execute(_FINISH_AND_TELL, rows)
+        return
+    connection.execute(_FINISH, rows)
+    lines = [
+        (row.item_id, r["kind"], r["actor"], r["detail"], r["data"])
+        for (row, *_), r in zip(done, rows, strict=True)
         if row.item_id is not None
     ]
     add_lines_by_id(session, lines)
