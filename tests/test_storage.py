@@ -303,6 +303,33 @@ def test_a_pooled_postgresql_connection_that_died_while_idle_is_replaced_before_
         release_postgres(pg, url)
 
 
+def test_on_postgresql_an_attempt_is_counted_in_one_round_trip_even_on_a_connection_just_pinged(pg):
+    # The count is committed before any work on a message, so it was BEGIN, the upsert and COMMIT: three round
+    # trips of a draft's eighteen. In autocommit it is one. The pool's ping of a connection idle a while
+    # began a transaction and left it open, and a connection in a transaction cannot be put in autocommit.
+    from support import empty_postgres, release_postgres
+
+    from intake.store import attempts
+
+    url = empty_postgres(pg)
+    engine = make_engine(url, durable=False, ping_after=0)  # every checkout pings
+    upgrade(engine)
+    sent: list[tuple[str, bool]] = []
+    event.listen(
+        engine, "before_cursor_execute", lambda c, cursor, s, *a: sent.append((s, cursor.connection.autocommit))
+    )
+    try:
+        sessions = make_sessions(engine)
+        assert [attempts.begin(sessions, "ab" * 32, "imap:k") for _ in range(3)] == [0, 1, 2]
+        counts = [autocommit for statement, autocommit in sent if "intake_attempts" in statement]
+        assert counts == [True, True, True]
+        with engine.connect() as conn:  # committed: another connection sees the count
+            assert conn.execute(text("SELECT attempts FROM intake_attempts")).scalar_one() == 3
+    finally:
+        engine.dispose()
+        release_postgres(pg, url)
+
+
 CHILD_WRITER = """
 import sqlite3, sys
 first = sqlite3.connect(sys.argv[1])

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, delete, select, text
 
-from intake.store.db import Session, Sessions, commit_without_waiting
+from intake.store.db import Session, Sessions
 from intake.store.models import IntakeAttempt, utcnow
-from intake.store.unit import transaction
+from intake.store.unit import single_statement
 
 MAX_ATTEMPTS = 3
 
@@ -32,12 +32,13 @@ _FORGET = delete(IntakeAttempt).where(IntakeAttempt.sha256 == bindparam("sha256"
 def begin(sessions: Sessions, sha256: str, source_key: str | None) -> int:
     """Count one more start of processing these bytes, committed now; how many starts before this one.
 
-    One upsert: atomic with two instances on PostgreSQL, and one statement on the hot path.
+    One upsert: atomic with two instances on PostgreSQL, and one round trip on the hot path (no transaction).
+    `sessions` should be those of an engine whose commits do not wait for the disk (`make_engine(durable=False)`):
+    a server crash costs such a message one more try at most.
     """
-    with transaction(sessions, "count the attempt") as session:
-        commit_without_waiting(session)  # a server crash costs one more try at most
-        params = {"sha256": sha256, "source_key": source_key, "now": utcnow()}
-        counted = session.connection().execute(_COUNT, params).scalar_one()
+    params = {"sha256": sha256, "source_key": source_key, "now": utcnow()}
+    with single_statement(sessions, "count the attempt") as connection:
+        counted = connection.execute(_COUNT, params).scalar_one()
     return int(counted) - 1
 
 

@@ -122,6 +122,7 @@ def _ping_when_idle(engine: Engine, seconds: float) -> None:
         try:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
+            dbapi_connection.rollback()  # the ping began a transaction: a connection wanted in autocommit refused it
         except Exception as exc:  # the pool tries again with a new connection
             raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from intake.errors import StorageConflict, StorageError, StorageRejected
@@ -22,6 +23,26 @@ def transaction(sessions: Sessions, doing: str = "complete the change") -> Itera
     try:
         with sessions.begin() as session:
             yield session
+    except OperationalError as exc:
+        raise StorageError(f"the database could not {doing}: {exc.orig}") from exc
+    except IntegrityError as exc:
+        raise StorageConflict(f"the database could not {doing}: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise StorageRejected(f"the database could not {doing}: {_reason(exc)}") from exc
+
+
+@contextmanager
+def single_statement(sessions: Sessions, doing: str) -> Iterator[Connection]:
+    """A connection for one statement that needs no transaction around it: on PostgreSQL in autocommit, one
+    round trip instead of three (BEGIN, the statement, COMMIT); on SQLite in a transaction, as above."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        with transaction(sessions, doing) as session:
+            yield session.connection()
+        return
+    try:
+        with engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
     except OperationalError as exc:
         raise StorageError(f"the database could not {doing}: {exc.orig}") from exc
     except IntegrityError as exc:
