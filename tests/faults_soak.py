@@ -96,7 +96,7 @@ def kill_soak(
         acks: Counter[str] = Counter()
         deadline = restarted + 120
         while True:
-            acks = Counter(c.message["Message-ID"] for c in list(sink.captured) if c.message["X-SMAT-Purpose"] == ACK)
+            acks = Counter(c.headers["Message-ID"] for c in list(sink.captured) if c.headers["X-SMAT-Purpose"] == ACK)
             if len(acks) >= messages or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
