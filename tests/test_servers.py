@@ -181,3 +181,59 @@ def test_sqlite_url(sqlite_url):
             assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+SCHEMA_CHANGES = {
+    "a column added": "ALTER TABLE items ADD COLUMN probe integer",
+    "a column made NOT NULL": "ALTER TABLE items ALTER COLUMN decided_at SET NOT NULL",
+    "a column's type": "ALTER TABLE items ALTER COLUMN sender_name TYPE varchar(400)",
+    "an index added": "CREATE INDEX probe ON items (subject)",
+    "an index made partial": "DROP INDEX ix_outbox_due;"
+    " CREATE INDEX ix_outbox_due ON outbox (status, next_attempt_at, id) WHERE status = 'pending'",
+    "a constraint dropped": "ALTER TABLE events DROP CONSTRAINT events_item_id_fkey",
+    "a table added": "CREATE TABLE probe (x int)",
+    "a sequence added": "CREATE SEQUENCE probe",
+    "another migration": "UPDATE alembic_version SET version_num = '0001'",
+}
+
+
+@pytest.mark.parametrize("change", list(SCHEMA_CHANGES), ids=list(SCHEMA_CHANGES))
+def test_a_postgres_database_whose_schema_a_test_changed_is_not_handed_to_another(pg, change):
+    import support
+
+    url = support.new_migrated_postgres(pg)
+    name = url.rsplit("/", 1)[-1]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(SCHEMA_CHANGES[change]))
+    finally:
+        engine.dispose()
+    support.release_postgres(pg, url)
+    assert name not in support._ready and name not in support._empty
+
+
+def test_a_released_postgres_database_comes_back_without_rows_and_with_its_counters_restarted(pg):
+    import support
+
+    url = support.new_migrated_postgres(pg)
+    name = url.rsplit("/", 1)[-1]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO ref_counters (year, last) VALUES (2026, 7)"))
+            conn.execute(text("SELECT nextval('events_id_seq'), nextval('events_id_seq')"))
+    finally:
+        engine.dispose()
+    support.release_postgres(pg, url)
+    assert support._ready[-1] == name
+    again = support.new_migrated_postgres(pg)
+    assert again == url
+    engine = create_engine(again)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM ref_counters")).scalar() == 0
+            assert conn.execute(text("SELECT nextval('events_id_seq')")).scalar() == 1
+    finally:
+        engine.dispose()
+    support.release_postgres(pg, again)
