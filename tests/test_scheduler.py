@@ -4,16 +4,17 @@ and in `run()` it is what brings deferred mail back when nothing else happens.""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from samples import draft
 from servers import free_port
 from sqlalchemy import func, select
-from support import REVIEWERS, settings_for, wait_until
+from support import REVIEWERS, TEMPLATES, migrated, settings_for, wait_until
 
 from intake.scheduler import make_scheduler
-from intake.service import run
+from intake.service import Service, run
 from intake.store.models import OutboxMessage
 
 
@@ -30,9 +31,13 @@ def test_the_outbox_sweep_is_set_for_every_retry_seconds_in_the_council_time_zon
     )
 
 
-def test_mail_deferred_by_the_relay_goes_out_on_the_next_sweep_without_new_mail(service_for, sqlite_url, smtp_sink):
+def test_mail_deferred_by_the_relay_goes_out_on_the_next_sweep_without_new_mail(tmp_path, sqlite_url, smtp_sink):
     smtp_sink.data_response = "451 4.3.0 busy, try later"
-    service = service_for(sqlite_url, smtp=smtp_sink, listener_port=free_port(), outbox={"retry_seconds": 1})
+    settings = settings_for(tmp_path, migrated(sqlite_url), smtp=smtp_sink, listener_port=free_port())
+    # A fifth of a second between sweeps and before the retry (the config allows no less than 1 s): the test
+    # waits for the sweep to bring the mail back, not for seconds to pass.
+    settings = replace(settings, outbox=replace(settings.outbox, retry_seconds=0.2))
+    service = Service.build(settings, template_cache=TEMPLATES)
     service.ingest(draft(), "file")
     stop = threading.Event()
     thread = threading.Thread(target=run, args=(service,), kwargs={"stop": stop}, daemon=True)
@@ -52,4 +57,5 @@ def test_mail_deferred_by_the_relay_goes_out_on_the_next_sweep_without_new_mail(
     finally:
         stop.set()
         thread.join(timeout=20)
+        service.close()
     assert not thread.is_alive()
