@@ -216,12 +216,22 @@ def _sqlite_template() -> Path:
     return Path(_templates["sqlite"])
 
 
-def _admin(sql: str) -> None:
-    """Run one statement in PostgreSQL's maintenance database (over the Unix socket)."""
+_maintenance: list[Any] = []  # this process's connection to the maintenance database (see _admin_connection)
+
+
+def _admin_connection() -> Any:
+    """A connection to PostgreSQL's maintenance database (over the Unix socket), in autocommit, kept for the
+    process: every PostgreSQL test swaps its database's name, and a new connection cost the server 4 ms."""
     import psycopg
 
-    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]  # our own SQL, names quoted
+    if not _maintenance or _maintenance[0].closed or _maintenance[0].broken:
+        _maintenance[:] = [psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5)]
+    return _maintenance[0]
+
+
+def _admin(sql: str) -> None:
+    """Run one statement in PostgreSQL's maintenance database."""
+    _admin_connection().execute(sql)  # our own SQL, names quoted
 
 
 def _postgres_template() -> str:
@@ -342,19 +352,17 @@ def _swap_in_migrated(name: str) -> None:
 
     Raises psycopg's ObjectInUse, changing nothing, when something is connected to *name*.
     """
-    import psycopg
 
     spare = f"smat_test_{os.getpid()}_swap_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" RENAME TO "{spare}"')  # type: ignore[arg-type]
-        if _ready:
-            ready = _ready.pop()
-        else:
-            ready = f"smat_test_{os.getpid()}_ready_{uuid.uuid4().hex[:8]}"
-            conn.execute(f'CREATE DATABASE "{ready}" TEMPLATE "{_postgres_template()}"')  # type: ignore[arg-type]
-            _made.append(ready)
-        conn.execute(f'ALTER DATABASE "{ready}" RENAME TO "{name}"')  # type: ignore[arg-type]
-        conn.execute(f'ALTER DATABASE "{spare}" RENAME TO "{ready}"')  # type: ignore[arg-type]
+    _admin(f'ALTER DATABASE "{name}" RENAME TO "{spare}"')
+    if _ready:
+        ready = _ready.pop()
+    else:
+        ready = f"smat_test_{os.getpid()}_ready_{uuid.uuid4().hex[:8]}"
+        _admin(f'CREATE DATABASE "{ready}" TEMPLATE "{_postgres_template()}"')
+        _made.append(ready)
+    _admin(f'ALTER DATABASE "{ready}" RENAME TO "{name}"')
+    _admin(f'ALTER DATABASE "{spare}" RENAME TO "{ready}"')
     _empty.append(ready)  # the empty one, now under the other name
 
 
