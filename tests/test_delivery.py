@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -24,7 +25,7 @@ from support import TEMPLATES, TOWN_MAILBOX, TOWN_REVIEWERS, migrated, write_con
 from intake.arrival import Outcome
 from intake.config import load
 from intake.delivery.folder import FolderTransport
-from intake.delivery.outbox import BATCH, OutboxDrain, retry_delay
+from intake.delivery.outbox import BATCH, DeliveryReport, OutboxDrain, retry_delay
 from intake.delivery.smtp import SmtpTransport
 from intake.service import Service
 from intake.store.models import Event, OutboxMessage, utcnow
@@ -94,19 +95,33 @@ def add_row(service: Service, recipients: list[str], purpose: str = "decision") 
         return row.id
 
 
-def thirty_drained(service: Service, event: str, note: Callable[..., str]) -> list[str]:
-    """Thirty rows due, all sent in one drain; what `note` made of each `event` of the drain's engine meanwhile."""
-    for k in range(30):
-        add_row(service, [f"person{k}@example.org"])
+def drained_noting(
+    service: Service, event: str, note: Callable[..., str], **options: Any
+) -> tuple[DeliveryReport, list[str]]:
+    """One drain (`options` as `deliver_due` takes them): its report, and what `note` made of each `event` of
+    the drain's engine meanwhile."""
     seen: list[str] = []
     listen = (service.delivery_engine, event, lambda *args: seen.append(note(*args)))
     sqlalchemy.event.listen(*listen)
     try:
-        report = service.drain.deliver_due()
+        report = service.drain.deliver_due(**options)
     finally:
         sqlalchemy.event.remove(*listen)
+    return report, seen
+
+
+def thirty_drained(service: Service, event: str, note: Callable[..., str]) -> list[str]:
+    """Thirty rows due, all sent in one drain; what `note` made of each `event` of the drain's engine meanwhile."""
+    for k in range(30):
+        add_row(service, [f"person{k}@example.org"])
+    report, seen = drained_noting(service, event, note)
     assert (report.sent, report.waiting) == (30, 0)
     return seen
+
+
+def statement(_conn: object, _cursor: object, text: str, *_rest: object) -> str:
+    """A `before_cursor_execute` note: the statement's text."""
+    return text
 
 
 def get_row(service: Service, row_id: int) -> OutboxMessage:
@@ -365,7 +380,7 @@ def test_on_postgresql_due_mail_is_looked_for_once_a_batch_and_each_row_locked_b
     # An ordered scan for each mail stepped over every row sent since the last vacuum: in a backlog of
     # thousands, the sender spent more time finding the next mail than sending it (issue 13).
     service = make_service(database_url, smtp_sink.port)
-    statements = thirty_drained(service, "before_cursor_execute", lambda conn, cursor, statement, *rest: statement)
+    statements = thirty_drained(service, "before_cursor_execute", statement)
     scans = [s for s in statements if "ORDER BY" in s]
     # for each batch and for the empty look that ends the drain: the due rows, and claims gone stale
     assert 1 <= len(scans) <= 2 * (30 // BATCH + 2), scans
@@ -382,13 +397,7 @@ def test_on_postgresql_a_sent_mail_and_its_history_line_are_written_in_one_state
     service = make_service(database_url, smtp_sink.port)
     ingest_draft(service)
     smtp_sink.reject_rcpt = {DRAFTER: "550 5.1.1 no such user"}  # one mail fails for good: its line too
-    statements: list[str] = []
-    listen = (service.delivery_engine, "before_cursor_execute", lambda c, cur, s, *a: statements.append(s))
-    sqlalchemy.event.listen(*listen)
-    try:
-        report = service.drain.deliver_due()
-    finally:
-        sqlalchemy.event.remove(*listen)
+    report, statements = drained_noting(service, "before_cursor_execute", statement)
     assert (report.sent, report.failed) == (3, 1)
     writes = [s for s in statements if "UPDATE outbox" in s or "INSERT" in s]
     assert len(writes) == 4 and all("UPDATE outbox" in s and "INSERT INTO events" in s for s in writes), writes
@@ -436,17 +445,7 @@ def test_runs_sender_counts_what_waits_only_when_mail_was_delayed(make_service, 
     # relay is unreachable, and cost the database a read for each draft.
     service = make_service(database_url, smtp_sink.port)
     ingest_draft(service)
-    statements: list[str] = []
-    listen = (
-        service.delivery_engine,
-        "before_cursor_execute",
-        lambda c, cur, statement, *a: statements.append(statement),
-    )
-    sqlalchemy.event.listen(*listen)
-    try:
-        report = service.drain.deliver_due(count_waiting=False)
-    finally:
-        sqlalchemy.event.remove(*listen)
+    report, statements = drained_noting(service, "before_cursor_execute", statement, count_waiting=False)
     assert (report.sent, report.waiting) == (4, 0)
     assert not [s for s in statements if "count(" in s.lower()], statements
 
