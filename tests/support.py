@@ -485,14 +485,15 @@ def queued(service: Service, purpose: str | None = None) -> list[EmailMessage]:
 # --- child processes ----------------------------------------------------------------------
 
 
-def forked(target: Callable[..., object], *args: Any, log: Path) -> Any:
-    """Start ``target(*args)`` in a child process, its stdout and stderr written to *log*; the
-    ``multiprocessing.Process``, already started.
+def forked(target: Callable[..., object], *args: Any, log: Path, errors: Path | None = None) -> Any:
+    """Start ``target(*args)`` in a child process, its stdout written to *log* and its stderr there too, or to
+    *errors*; the ``multiprocessing.Process``, already started.
 
     The child is forked by multiprocessing's fork server, the one `run` uses for a restarted sender:
     a process that imported the service once, so a child need not spend half a second importing it
     again as a new interpreter would. Otherwise it is what ``python -c`` gave: a process of its own
-    that has imported nothing of the test's, to be killed with SIGKILL.
+    that has imported nothing of the test's, to be killed with SIGKILL. (A daemon: it may start no
+    processes of its own, so not `run`.)
     """
     import multiprocessing
 
@@ -500,18 +501,50 @@ def forked(target: Callable[..., object], *args: Any, log: Path) -> Any:
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(FORKSERVER_PRELOAD)  # the one server, whichever of us starts it
-    child = context.Process(target=_output_to, args=(str(log), target, *args), daemon=True)
+    streams = (str(log), str(errors or log))
+    child = context.Process(target=_output_to, args=(streams, target, *args), daemon=True)
     child.start()
     return child
 
 
-def _output_to(log: str, target: Callable[..., object], *args: Any) -> None:
-    """In the child: send descriptors 1 and 2 to *log*, then run the target."""
-    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(out)
+def _output_to(streams: tuple[str, str], target: Callable[..., object], *args: Any) -> None:
+    """In the child: send descriptors 1 and 2 to the two files (one, if they are the same), then run the target."""
+    opened: dict[str, int] = {}
+    for fd, path in zip((1, 2), streams, strict=True):
+        if path not in opened:
+            opened[path] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(opened[path], fd)
+    for descriptor in opened.values():
+        os.close(descriptor)
     target(*args)
+
+
+class Command:
+    """`smat-intake ARGS` run to its end in a child forked by the fork server (see `forked`): the command line's
+    own code and output, in a process of its own, without the half second a new interpreter spends importing
+    the service. The test's environment and working folder, as ``subprocess.run`` would give them."""
+
+    def __init__(self, args: Sequence[str], folder: Path, env: dict[str, str] | None = None, timeout: float = 120):
+        name = f"command-{uuid.uuid4().hex[:8]}"
+        out, err = folder / f"{name}.out", folder / f"{name}.err"
+        environment = dict(os.environ if env is None else env)
+        process = forked(_command, list(args), str(folder), environment, log=out, errors=err)
+        process.join(timeout)
+        if process.exitcode is None:
+            process.kill()
+            raise TimeoutError(f"smat-intake {' '.join(args)} did not end within {timeout} s")
+        self.returncode: int = process.exitcode
+        self.stdout, self.stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
+
+
+def _command(args: list[str], folder: str, environment: dict[str, str]) -> None:
+    """In the child: what `python -m intake ARGS` does, in that folder and environment."""
+    from intake.cli import main
+
+    os.environ.clear()
+    os.environ.update(environment)
+    os.chdir(folder)
+    raise SystemExit(main(args))
 
 
 def deliver_due(config: str) -> None:

@@ -7,12 +7,10 @@ import json
 import logging
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 from samples import draft
-from support import imap_section, migrated, write_config
+from support import Command, imap_section, migrated, write_config
 
 from intake.config import load
 from intake.logs import JsonFormatter, KeyValueFormatter, Redactor, configure, secrets_of
@@ -33,16 +31,10 @@ def secret_config(tmp_path, mailbox, smtp_port: int):
     return path
 
 
-def run(path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(path, *args: str) -> Command:
+    """The command line, to its end, in a process of its own (forked: see support.Command)."""
     env = {k: v for k, v in os.environ.items() if k != "SMAT_INTAKE_CONFIG"}
-    return subprocess.run(
-        [sys.executable, "-m", "intake", "--config", str(path), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=path.parent,
-    )
+    return Command(["--config", str(path), *args], path.parent, env)
 
 
 def test_the_command_line_logs_one_key_value_or_json_line_per_event_and_no_secret(tmp_path, mailbox):
