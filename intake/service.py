@@ -37,6 +37,9 @@ from intake.store.personal_data import ErasureReport
 from intake.store.unit import transaction
 
 LINGER_SECONDS = 2.0  # how long `run` keeps the relay connection open after the last mail it sent
+# All of `run`'s stopping: its threads, then its sender. A sender still busy then is killed (5 s more at most) and
+# its log channel closed (5 s more): 25 s in all, inside systemd's TimeoutStopSec=30 (deploy/smat-intake.service).
+STOP_SECONDS = 15.0
 MARK_SECONDS = 30.0  # how stale a health mark may be: one small write per half minute at most
 
 
@@ -56,6 +59,7 @@ class Service:
     tokens: TokenSource | None = None  # [oauth2]: one token source shared by IMAP and SMTP
     marked: dict[str, float] = field(default_factory=dict)  # when this process last wrote each health mark
     linger_seconds: float = LINGER_SECONDS  # `run` keeps the relay connection this long after its last mail
+    stop_seconds: float = STOP_SECONDS  # the time `run` gives its threads and sender to stop, all together
     delivery_engine: Engine | None = None  # delivery records and attempt counts: commits not waiting for the disk
 
     @classmethod
@@ -331,11 +335,14 @@ def run(
         service.wake_delivery.set()
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + service.stop_seconds
         for thread in threads:
-            if thread.is_alive():
-                thread.join(timeout=15)
+            if thread.is_alive():  # (not started, when `run` failed as it began)
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():  # a daemon thread: it ends with the process, whatever it is waiting for
+                log.warning("the %s thread did not stop within %.0f s; leaving it", thread.name, service.stop_seconds)
         if sender is not None:
-            sender.stop()
+            sender.stop(timeout=max(1.0, deadline - time.monotonic()))
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         lock.release()
