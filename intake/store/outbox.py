@@ -337,7 +337,7 @@ def finish(session: Session, done: Sequence[Finished]) -> None:
             "sent_at": at if status == Delivery.SENT else None,
             "last_error": error,
             "refused": refused,
-            "at": at,  # and its history line (keys that name no outbox column: they would be set)
+            "at": at,  # its history line, under names no outbox column has (the UPDATE would set those)
             "actor": SYSTEM_ACTOR,
             "data": {"outbox_id": row.id},
             "kind": str(EventKind.MAIL_SENT if status == Delivery.SENT else EventKind.MAIL_FAILED),

@@ -18,17 +18,23 @@ from intake.store.db import READ_ONLY, Session, Sessions
 
 
 @contextmanager
-def transaction(sessions: Sessions, doing: str = "complete the change") -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back if it raises; `doing` names the work."""
+def _as_storage_errors(doing: str) -> Iterator[None]:
+    """Database failures raised in the block as `intake.errors`, each saying what could not be done."""
     try:
-        with sessions.begin() as session:
-            yield session
+        yield
     except OperationalError as exc:
         raise StorageError(f"the database could not {doing}: {exc.orig}") from exc
     except IntegrityError as exc:
         raise StorageConflict(f"the database could not {doing}: {exc.orig}") from exc
     except SQLAlchemyError as exc:
         raise StorageRejected(f"the database could not {doing}: {_reason(exc)}") from exc
+
+
+@contextmanager
+def transaction(sessions: Sessions, doing: str = "complete the change") -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back if it raises; `doing` names the work."""
+    with _as_storage_errors(doing), sessions.begin() as session:
+        yield session
 
 
 @contextmanager
@@ -40,28 +46,16 @@ def single_statement(sessions: Sessions, doing: str) -> Iterator[Connection]:
         with transaction(sessions, doing) as session:
             yield session.connection()
         return
-    try:
-        with engine.connect() as connection:
-            yield connection.execution_options(isolation_level="AUTOCOMMIT")
-    except OperationalError as exc:
-        raise StorageError(f"the database could not {doing}: {exc.orig}") from exc
-    except IntegrityError as exc:
-        raise StorageConflict(f"the database could not {doing}: {exc.orig}") from exc
-    except SQLAlchemyError as exc:
-        raise StorageRejected(f"the database could not {doing}: {_reason(exc)}") from exc
+    with _as_storage_errors(doing), engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @contextmanager
 def reading(sessions: Sessions, doing: str = "be read") -> Iterator[Session]:
     """A session for reads only; nothing is committed."""
-    try:
-        with sessions() as session:
-            session.connection(execution_options={READ_ONLY: True})  # SQLite: no write lock for a read
-            yield session
-    except OperationalError as exc:
-        raise StorageError(f"the database could not {doing}: {exc.orig}") from exc
-    except SQLAlchemyError as exc:
-        raise StorageRejected(f"the database could not {doing}: {_reason(exc)}") from exc
+    with _as_storage_errors(doing), sessions() as session:
+        session.connection(execution_options={READ_ONLY: True})  # SQLite: no write lock for a read
+        yield session
 
 
 def _reason(exc: SQLAlchemyError) -> object:
