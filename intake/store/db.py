@@ -84,10 +84,11 @@ def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engi
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
+    # No HSTORE column here: not looking its type up saves an engine's first connection three round trips.
     if durable:
-        engine = create_engine(url)
+        engine = create_engine(url, use_native_hstore=False)
     else:  # each of its commits is one that need not wait (see commit_without_waiting): no SET LOCAL each time
-        engine = create_engine(url, connect_args={"options": "-c synchronous_commit=off"})
+        engine = create_engine(url, use_native_hstore=False, connect_args={"options": "-c synchronous_commit=off"})
         event.listen(engine, "connect", lambda _dbapi_connection, record: record.info.update({NOT_WAITING: True}))
     _ping_when_idle(engine, ping_after)
     return engine
@@ -111,9 +112,10 @@ def _ping_when_idle(engine: Engine, seconds: float) -> None:
     is then emptied and the work tried again (the message stays in the mailbox, or gets 451).
     """
 
+    @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
     def _rest(_dbapi_connection: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
+        record.info["idle_since"] = time.monotonic()  # a connection just made is alive: no ping before its first use
 
     @event.listens_for(engine, "checkout")
     def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
