@@ -271,7 +271,7 @@ def _db_name(url: str) -> str:
 # CPU, paid by every PostgreSQL test): every column with its type and nullability, every index's columns and
 # uniqueness, every constraint's kind and columns, and the migration.
 _SCHEMA = """
-md5(concat_ws('|',
+SELECT md5(concat_ws('|',
     (SELECT string_agg(format('%s.%s %s %s %s', c.relname, a.attname, a.atttypid, a.atttypmod, a.attnotnull), ','
                        ORDER BY c.relname, a.attname)
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -301,7 +301,7 @@ def _schema_of(name: str, conn: Any = None) -> str:
     import psycopg
 
     if conn is not None:
-        return str(conn.execute(f"SELECT {_SCHEMA}").fetchone()[0])
+        return str(conn.execute(_SCHEMA).fetchone()[0])
     with psycopg.connect(dbname=name, autocommit=True, connect_timeout=5) as own:
         return _schema_of(name, own)
 
@@ -352,7 +352,6 @@ def _swap_in_migrated(name: str) -> None:
 
     Raises psycopg's ObjectInUse, changing nothing, when something is connected to *name*.
     """
-
     spare = f"smat_test_{os.getpid()}_swap_{uuid.uuid4().hex[:8]}"
     _admin(f'ALTER DATABASE "{name}" RENAME TO "{spare}"')
     if _ready:
