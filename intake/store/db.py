@@ -84,11 +84,11 @@ def make_engine(url: str, durable: bool = True, ping_after: float = 5.0) -> Engi
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    # No HSTORE column here: not looking its type up saves an engine's first connection three round trips.
-    if durable:
-        engine = create_engine(url, use_native_hstore=False)
-    else:  # each of its commits is one that need not wait (see commit_without_waiting): no SET LOCAL each time
-        engine = create_engine(url, use_native_hstore=False, connect_args={"options": "-c synchronous_commit=off"})
+    # Not durable: each of its commits is one that need not wait (see commit_without_waiting), no SET LOCAL each
+    # time. No HSTORE column here: not looking its type up saves an engine's first connection three round trips.
+    connect_args = {} if durable else {"options": "-c synchronous_commit=off"}
+    engine = create_engine(url, use_native_hstore=False, connect_args=connect_args)
+    if not durable:
         event.listen(engine, "connect", lambda _dbapi_connection, record: record.info.update({NOT_WAITING: True}))
     _ping_when_idle(engine, ping_after)
     return engine
