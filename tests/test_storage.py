@@ -340,7 +340,7 @@ def test_on_postgresql_an_attempt_is_counted_in_one_round_trip_even_on_a_connect
     url = empty_postgres(pg)
     engine = make_engine(url, durable=False, ping_after=0)  # every checkout pings
     upgrade(engine)
-    sent: list[tuple[str, bool]] = []
+    sent: list[tuple[str, bool]] = []  # read as each statement goes (not by executed(): back in the pool, it is off)
     event.listen(
         engine, "before_cursor_execute", lambda c, cursor, s, *a: sent.append((s, cursor.connection.autocommit))
     )
