@@ -154,32 +154,22 @@ def test_the_default_timing_is_the_production_one(service_for, sqlite_url, mailb
     assert source.poll_seconds == 5  # [imap] poll_seconds as configured by support.settings_for
 
 
-def test_run_stops_within_its_time_even_when_a_thread_is_stuck_and_says_which(tmp_path, smtp_sink):
+def test_run_stops_within_its_time_even_when_a_thread_is_stuck_and_says_which(running_service):
     # systemd kills a service still stopping after TimeoutStopSec (30 s): `run` gave each thread 15 s and its
     # sender 15 s more. A mailbox that accepts the connection and never greets holds the IMAP thread in its
     # first read, where stopping cannot wake it; the stop now has one time for everything.
     with socket.create_server(("127.0.0.1", 0)) as silent:
         silent.settimeout(20)
         host, port = silent.getsockname()[:2]
-        imap = {"host": host, "port": port, "security": "none", "username": "u", "password": "p", "timeout": 120}
-        service = make_service(tmp_path, f"sqlite:///{tmp_path}/smat.db", smtp=smtp_sink, overrides={"imap": imap})
-        log = LogRecorder(f"test-run-{next(_names)}")
-        service.log, service.stop_seconds = log.logger, 1.0
-        handle = Running(service, log)
-        handle.thread.start()
-        try:
-            connection, _ = silent.accept()  # the IMAP thread has connected, and waits for a greeting
-            with connection:
-                wait_until(lambda: log.has("smat-intake is running"), what="the service to be running")
-                started = time.monotonic()
-                handle.stop.set()
-                handle.thread.join(timeout=20)
-                stopped_in, said = time.monotonic() - started, list(log.messages)
-        finally:
+        handle = running_service(host=host, port=port, timeout=120)
+        handle.service.stop_seconds = 1.0
+        connection, _ = silent.accept()  # the IMAP thread has connected, and waits for a greeting
+        with connection:
+            wait_until(lambda: handle.log.has("smat-intake is running"), what="the service to be running")
+            started = time.monotonic()
             handle.stop.set()
             handle.thread.join(timeout=20)
-            service.close()
-            log.close()
+            stopped_in, said = time.monotonic() - started, list(handle.log.messages)
     assert not handle.thread.is_alive() and handle.error is None
     assert stopped_in < 4, f"stopping took {stopped_in:.1f} s"
     assert said[-2:] == ["the imap thread did not stop within 1 s; leaving it", "stopped"]
