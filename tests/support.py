@@ -260,6 +260,7 @@ def _postgres_template() -> str:
 _empty: list[str] = []  # empty databases (no tables), ready for `database_url`
 _ready: list[str] = []  # databases at the newest migration, with no rows
 _made: list[str] = []  # databases made here rather than by servers.Postgres (dropped by drop_templates)
+_unsettled: list[str] = []  # URLs of databases still connected to when their test ended (see release_postgres)
 
 
 def _db_name(url: str) -> str:
@@ -308,24 +309,33 @@ def _schema_of(name: str, conn: Any = None) -> str:
 
 def empty_postgres(pg: Any) -> str:
     """An empty PostgreSQL database: one a finished test left empty, else a new one."""
+    _settle(pg)
     return f"postgresql+psycopg:///{_empty.pop()}" if _empty else str(pg.create_database())
 
 
 def new_migrated_postgres(pg: Any) -> str:
     """A PostgreSQL database at the newest migration with no rows: reused, else copied from the template."""
+    _settle(pg)
     if _ready:
         return f"postgresql+psycopg:///{_ready.pop()}"
     return str(pg.create_database(template=_postgres_template()))
 
 
-def release_postgres(pg: Any, url: str) -> None:
-    """A test is done with its database: keep it for the next test if it can be emptied, else drop it."""
+def release_postgres(pg: Any, url: str, *, last_try: bool = False) -> None:
+    """A test is done with its database: keep it for the next test if it can be emptied, else drop it.
+
+    One still connected to (a service the test made is closed by a fixture torn down after this one) is
+    looked at again when the next test asks for a database, and dropped only if it is still in use then.
+    """
     import psycopg
 
     name = _db_name(url)
     try:
         with psycopg.connect(dbname=name, autocommit=True, connect_timeout=5) as conn:
             others, tables, sequences = conn.execute(_STATE).fetchone() or (1, [], [])
+            if others and not last_try:
+                _unsettled.append(url)
+                return
             if others:
                 raise LookupError("still in use")
             if not tables:
@@ -345,6 +355,12 @@ def release_postgres(pg: Any, url: str) -> None:
         pg.drop_later(url)
         return
     pool.append(name)
+
+
+def _settle(pg: Any) -> None:
+    """Release again the databases that were still in use when their tests ended (see release_postgres)."""
+    while _unsettled:
+        release_postgres(pg, _unsettled.pop(), last_try=True)
 
 
 def _swap_in_migrated(name: str) -> None:
@@ -373,6 +389,7 @@ def take_postgres_databases() -> list[str]:
     _made.clear()
     _empty.clear()
     _ready.clear()
+    _unsettled.clear()
     return names
 
 
@@ -386,6 +403,7 @@ def drop_templates() -> None:
     _made.clear()
     _empty.clear()
     _ready.clear()
+    _unsettled.clear()
     if "postgresql" in _templates:
         _admin(f'DROP DATABASE IF EXISTS "{_templates.pop("postgresql")}" WITH (FORCE)')
 

@@ -237,3 +237,34 @@ def test_a_released_postgres_database_comes_back_without_rows_and_with_its_count
     finally:
         engine.dispose()
     support.release_postgres(pg, again)
+
+
+def test_a_postgres_database_still_connected_to_when_its_test_ends_is_reused_once_let_go(pg, monkeypatch):
+    # A service closed by a fixture torn down after the database's is let go a moment later: the database
+    # is emptied then, at the next test's asking, not dropped and made again.
+    import support
+
+    dropped: list[str] = []
+    drop_later = pg.drop_later
+    monkeypatch.setattr(pg, "drop_later", lambda url: dropped.append(url) or drop_later(url))
+    url = support.new_migrated_postgres(pg)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO ref_counters (year, last) VALUES (2026, 7)"))
+        support.release_postgres(pg, url)  # the engine's connection is still open
+        assert url.rsplit("/", 1)[-1] not in support._ready and dropped == []
+    finally:
+        engine.dispose()
+    again = support.new_migrated_postgres(pg)
+    assert again == url
+    engine = create_engine(again)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM ref_counters")).scalar() == 0
+        support.release_postgres(pg, again)  # still connected at the next asking as well: dropped
+        other = support.empty_postgres(pg)
+        assert other != again and dropped == [again]
+    finally:
+        engine.dispose()
+    support.release_postgres(pg, other)
