@@ -482,6 +482,22 @@ def make_service(tmp_path: Path, database_url: str, **settings_options: Any) -> 
     return Service.build(settings_for(tmp_path, migrated(database_url), **settings_options), template_cache=TEMPLATES)
 
 
+def wire_bytes(msg: EmailMessage, make_boundary: Callable[[], str] | None = None) -> bytes:
+    """A built message as sent (SMTP policy), each multipart given a random boundary first, as we send ours.
+
+    Left to choose, the email package makes up a boundary and then searches all the text below it for
+    it, at each level: building a mail forwarded 45 deep took 0.39 s of CPU that way, 0.17 s this way.
+    """
+    from email.policy import SMTP
+
+    from intake.mimewrite import boundary
+
+    for part in msg.walk():
+        if part.get_content_maintype() == "multipart" and part.get_boundary() is None:
+            part.set_boundary((make_boundary or boundary)())
+    return msg.as_bytes(policy=SMTP)
+
+
 def queued(service: Service, purpose: str | None = None) -> list[EmailMessage]:
     """The mail in a service's outbox, oldest first, parsed; only that of one purpose if given."""
     from email import message_from_bytes

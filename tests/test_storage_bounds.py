@@ -15,7 +15,7 @@ import os
 import sqlite3
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP, default
+from email.policy import default
 from email.utils import make_msgid
 
 import pytest
@@ -23,7 +23,7 @@ from PIL import Image
 from samples import draft
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from support import OUR_ADDRESS, REVIEWERS
+from support import OUR_ADDRESS, REVIEWERS, wire_bytes
 
 from intake import pipeline
 from intake.message import mime
@@ -66,7 +66,7 @@ def forwarded(depth: int, files_per_level: int = 0, level_file: int = MB, payloa
         inner = outer
     inner["To"] = OUR_ADDRESS
     inner["Message-ID"] = make_msgid(domain="example.com")
-    return inner.as_bytes(policy=SMTP)
+    return wire_bytes(inner)
 
 
 def stored(service, ref: str) -> list[Attachment]:
@@ -143,7 +143,7 @@ def draft_with_photos(*photos: bytes) -> bytes:
     msg.set_content("Photos attached.")
     for n, data in enumerate(photos, start=1):
         msg.add_attachment(data, maintype="image", subtype="jpeg", filename=f"IMG_{n}.jpg")
-    return msg.as_bytes(policy=SMTP)
+    return wire_bytes(msg)
 
 
 def test_a_large_photo_reaches_each_reviewer_scaled_down_not_at_full_size(make_service):

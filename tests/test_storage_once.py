@@ -12,12 +12,12 @@ import hashlib
 import io
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP, default
+from email.policy import default
 from email.utils import make_msgid
 
 from PIL import Image
 from sqlalchemy import func, select, text
-from support import OUR_ADDRESS, REVIEWERS
+from support import OUR_ADDRESS, REVIEWERS, wire_bytes
 
 from intake.store import blobs
 from intake.store.models import Attachment, Blob, OutboxBody, OutboxMessage
@@ -42,7 +42,7 @@ def draft_with(*photos: bytes, pdf: bytes | None = None) -> bytes:
         msg.add_attachment(data, maintype="image", subtype="jpeg", filename=f"IMG_{n}.jpg")
     if pdf is not None:
         msg.add_attachment(pdf, maintype="application", subtype="pdf", filename="poster.pdf")
-    return msg.as_bytes(policy=SMTP)
+    return wire_bytes(msg)
 
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
