@@ -14,10 +14,9 @@ import tracemalloc
 from collections.abc import Callable
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import default
+from email.policy import SMTP, default
 
 import pytest
-from support import wire_bytes
 
 from intake.message import parse
 from intake.replies import new_text, read_command
@@ -102,7 +101,7 @@ def hostile_reply(rng: random.Random) -> bytes:
     msg["To"] = "smat.info+k123@example.org"
     msg["Subject"] = "Re: [SMAT-2026-0001] Review draft"
     msg["Message-ID"] = f"<fuzz{rng.randrange(10**9)}@example.org>"
-    return wire_bytes(msg, lambda: f"=_{rng.getrandbits(128):032x}")  # from the seed too
+    return msg.as_bytes(policy=SMTP)
 
 
 def read(raw: bytes) -> None:
