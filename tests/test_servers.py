@@ -227,16 +227,24 @@ def test_a_released_postgres_database_comes_back_without_rows_and_with_its_count
         engine.dispose()
     support.release_postgres(pg, url)
     assert support._ready[-1] == name
-    again = support.new_migrated_postgres(pg)
-    assert again == url
-    engine = create_engine(again)
+    engine = handed_out_again_without_rows(pg, url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM ref_counters")).scalar() == 0
             assert conn.execute(text("SELECT nextval('events_id_seq')")).scalar() == 1
     finally:
         engine.dispose()
-    support.release_postgres(pg, again)
+    support.release_postgres(pg, url)
+
+
+def handed_out_again_without_rows(pg, url: str):
+    """The next migrated database asked for is `url` again, and empty; an engine on it, for more checks."""
+    import support
+
+    assert support.new_migrated_postgres(pg) == url
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ref_counters")).scalar() == 0
+    return engine
 
 
 def test_a_postgres_database_still_connected_to_when_its_test_ends_is_reused_once_let_go(pg, monkeypatch):
@@ -256,15 +264,11 @@ def test_a_postgres_database_still_connected_to_when_its_test_ends_is_reused_onc
         assert url.rsplit("/", 1)[-1] not in support._ready and dropped == []
     finally:
         engine.dispose()
-    again = support.new_migrated_postgres(pg)
-    assert again == url
-    engine = create_engine(again)
+    engine = handed_out_again_without_rows(pg, url)
     try:
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM ref_counters")).scalar() == 0
-        support.release_postgres(pg, again)  # still connected at the next asking as well: dropped
+        support.release_postgres(pg, url)  # still connected at the next asking as well: dropped
         other = support.empty_postgres(pg)
-        assert other != again and dropped == [again]
+        assert other != url and dropped == [url]
     finally:
         engine.dispose()
     support.release_postgres(pg, other)
