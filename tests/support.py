@@ -482,7 +482,7 @@ def make_service(tmp_path: Path, database_url: str, **settings_options: Any) -> 
     return Service.build(settings_for(tmp_path, migrated(database_url), **settings_options), template_cache=TEMPLATES)
 
 
-def wire_bytes(msg: EmailMessage, make_boundary: Callable[[], str] | None = None) -> bytes:
+def wire_bytes(msg: EmailMessage) -> bytes:
     """A built message as sent (SMTP policy), each multipart given a random boundary first, as we send ours.
 
     Left to choose, the email package makes up a boundary and then searches all the text below it for
@@ -494,7 +494,7 @@ def wire_bytes(msg: EmailMessage, make_boundary: Callable[[], str] | None = None
 
     for part in msg.walk():
         if part.get_content_maintype() == "multipart" and part.get_boundary() is None:
-            part.set_boundary((make_boundary or boundary)())
+            part.set_boundary(boundary())
     return msg.as_bytes(policy=SMTP)
 
 
