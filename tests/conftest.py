@@ -95,7 +95,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Testbed self-tests live only in the files scripts/test runs first; refuse them elsewhere.
 
     Under ``--dist loadgroup`` (scripts/test) tests go to whichever worker is free, one by one, so
-    both workers stay busy to the end; a file whose tests share a module- or class-scoped fixture
+    every worker stays busy to the end; a file whose tests share a module- or class-scoped fixture
     is kept on one worker (an ``xdist_group`` named after it) so that fixture is made once. The
     files in LONG_FIRST go first.
     """
