@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from intake.message.headers import one_line
 from intake.mimewrite import FilePart, address, ascii_id
 from intake.mimewrite import message as mime_message
 from intake.refs import tag_subject
+from intake.resources import response_texts
+from intake.responses import Response, library
 from intake.vocab import Purpose
 from intake.wording import bare_subject, paragraphs
 
@@ -126,6 +129,12 @@ class Composer:
         self.env.globals.update(self.globals)
         self.env.filters["bare_subject"] = bare_subject
         self.env.filters["paragraphs"] = paragraphs
+
+    @cached_property
+    def responses(self) -> dict[str, Response]:
+        """The standard responses in this composer's templates/responses/, read once: the reply step offers and
+        sends them, the review request suggests them."""
+        return library(response_texts(self.templates))
 
     @property
     def domain(self) -> str:

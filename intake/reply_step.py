@@ -28,7 +28,6 @@ from intake.post_text import split
 from intake.refs import ref_in_subject
 from intake.render import Composer, FileToAttach, Recipient
 from intake.replies import Command, new_text, read_command
-from intake.resources import response_texts
 from intake.store import reply_facts
 from intake.store.accounts import registered as registered_accounts
 from intake.store.attachments import store_attachments
@@ -54,7 +53,7 @@ class ReplyStep:
     def __init__(self, settings: Settings, composer: Composer, registry: Registry | None = None) -> None:
         self.composer = composer
         self.registry = registry if registry is not None else default_registry()
-        self.responses = responses.library(response_texts(composer.templates))
+        self.responses = composer.responses
         self.use(settings)
 
     def use(self, settings: Settings) -> None:

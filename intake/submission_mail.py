@@ -15,7 +15,6 @@ from intake.files import SIZE_RULE, limit_label, listing
 from intake.mailcontext import item_context
 from intake.message import InboundMessage
 from intake.render import Composer, FileToAttach, Outgoing, Recipient
-from intake.resources import response_texts
 from intake.store import acknowledgements
 from intake.store.attachments import sent_copy
 from intake.store.db import Session
@@ -34,7 +33,7 @@ class SubmissionMail:
         self.settings = settings
         self.composer = composer
         self.registry = registry
-        self.responses = responses.library(response_texts(composer.templates))
+        self.responses = composer.responses
 
     def acknowledgement(self, session: Session, item: Item, msg: InboundMessage) -> Outgoing | None:
         """The acknowledgement to queue (a held one noted in the item's history), within the sender's share if

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from intake import responses
+from intake.render import Composer
 from intake.resources import response_texts, templates_dir
 from intake.responses import DEFAULT, Response, ResponseError, parse, score, suggest
 
@@ -107,3 +110,18 @@ SCORES = [
 def test_score_counts_each_keyword_once_and_a_phrase_double(text, points):
     response = Response("bins", "Bins", ("bin", "wheelie bin"), "Body.\n")
     assert score(response, text) == points
+
+
+def test_a_council_s_own_response_file_is_read_once_by_the_composer_for_every_step(tmp_path):
+    """The review request's suggestions and RESPOND take the library from the one composer (one read, one home)."""
+    templates = tmp_path / "templates"
+    shutil.copytree(templates_dir(), templates)
+    (templates / "responses" / "dog-fouling.txt").write_text(
+        "title: Dog fouling\nkeywords: dog, fouling\n---\nReport it to Central Bedfordshire Council.\n"
+    )
+    composer = Composer(templates, "smat.info@example.org", "SMAT")
+    library = composer.responses
+    assert library["dog-fouling"].title == "Dog fouling" and set(LIBRARY) < set(library)
+    (templates / "responses" / "dog-fouling.txt").unlink()
+    assert composer.responses is library  # read when first asked for, not again for each mail
+    assert suggest(library.values(), "Dog fouling on the path by the church")[0].key == "dog-fouling"
