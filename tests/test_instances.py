@@ -15,7 +15,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from faults_soak import append_all
+from faults_soak import ACK, append_all
 from samples import draft
 from sqlalchemy import create_engine, func, select
 from support import imap_section, run_cli, wait_until, write_config
@@ -114,13 +114,10 @@ def test_two_instances_on_one_postgresql_database_and_one_mailbox_take_each_mess
         n = TWO_INSTANCE_MESSAGES
         append_all(mailbox, [draft(sender=f"r{k}@example.com", subject=f"Shared draft {k}") for k in range(n)])
 
-        seen: list[tuple[str, str]] = []  # (purpose, Message-ID) of each captured mail, each parsed once
-
         def acks() -> Counter[str]:
-            for captured in list(smtp_sink.captured)[len(seen) :]:
-                head = BytesHeaderParser(policy=default).parsebytes(captured.data)
-                seen.append((str(head["X-SMAT-Purpose"]), str(head["Message-ID"])))
-            return Counter(message_id for purpose, message_id in seen if purpose == "acknowledgement")
+            """Each acknowledgement's Message-ID, counted (a captured mail's header is parsed once, when first read)."""
+            captured = list(smtp_sink.captured)
+            return Counter(str(c.headers["Message-ID"]) for c in captured if c.headers["X-SMAT-Purpose"] == ACK)
 
         wait_until(lambda: len(acks()) >= n, timeout=900, what=f"{n} acknowledgements")
         wait_until(lambda: not mailbox.uids("INBOX"), timeout=60, what="an empty inbox")
